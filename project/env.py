@@ -1,0 +1,76 @@
+"""Typed readers for environment variables, so settings say once how each is parsed."""
+
+import os
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+
+def text(name: str, default: str = "") -> str:
+    return os.environ.get(name, default)
+
+
+def integer(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    return int(raw) if raw else default
+
+
+def number(name: str, default: float) -> float:
+    raw = os.environ.get(name, "").strip()
+    return float(raw) if raw else default
+
+
+def flag(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    return raw in {"1", "true", "yes", "on"}
+
+
+def items(name: str) -> list[str]:
+    return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
+
+
+def database(url: str, sqlite_default: Path) -> dict:
+    """Turn ``DATABASE_URL`` into a Django ``DATABASES`` entry.
+
+    SQLite runs in WAL mode with IMMEDIATE transactions: a transaction takes the
+    write lock when it starts, so concurrent workers queue instead of failing with
+    "database is locked" half-way through, and per-key ordering holds because
+    handling transactions are serialised.
+    """
+    if not url:
+        url = f"sqlite:///{sqlite_default}"
+    parsed = urlparse(url)
+    if parsed.scheme == "sqlite":
+        name = unquote(parsed.path[1:] if parsed.path.startswith("//") else parsed.path)
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": name,
+            "OPTIONS": {
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 60,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=60000;"
+                ),
+            },
+            "TEST": {"NAME": f"{name}.test"},
+        }
+    if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parsed.path.lstrip("/")),
+            "USER": unquote(parsed.username or ""),
+            "PASSWORD": unquote(parsed.password or ""),
+            "HOST": unquote(parsed.hostname or ""),
+            "PORT": str(parsed.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+        }
+    raise ValueError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported")
+
+
+def redis_url(raw: str) -> str:
+    """Accept upstream's scheme-less ``host:port`` form as well as a full URL."""
+    if not raw:
+        return "redis://127.0.0.1:6379/0"
+    return raw if "://" in raw else f"redis://{raw}/0"

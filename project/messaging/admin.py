@@ -1,0 +1,134 @@
+"""Admin for tenants, the inbox, dead letters (with replay) and the outbox."""
+
+from __future__ import annotations
+
+import base64
+
+from django.contrib import admin, messages
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.html import format_html, format_html_join
+
+from project.messaging import inbox
+from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage, Tenant
+
+
+def _text(raw: bytes | memoryview | None) -> str:
+    if raw is None:
+        return ""
+    return bytes(raw).decode("utf-8", errors="replace")
+
+
+def _headers_table(stored: list[list[str]]) -> str:
+    rows = []
+    for name, value in stored:
+        raw = base64.b64decode(value)
+        try:
+            shown = raw.decode("ascii") if raw.isascii() and raw.decode().isprintable() else None
+        except UnicodeDecodeError:
+            shown = None
+        rows.append((name, shown if shown is not None else f"hex {raw.hex()}"))
+    return format_html(
+        "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
+    )
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = ("uuid", "region", "major_version", "minor_version", "created_at")
+    search_fields = ("uuid", "region")
+    list_filter = ("region",)
+
+
+class _MessageAdmin(ReadOnlyAdmin):
+    list_select_related = ("tenant",)
+
+    @admin.display(description="value")
+    def value_text(self, obj: InboxMessage | OutboxMessage) -> str:
+        return format_html("<pre>{}</pre>", _text(obj.value))
+
+    @admin.display(description="key")
+    def key_hex(self, obj: InboxMessage | OutboxMessage) -> str:
+        return bytes(obj.key).hex() if obj.key is not None else "—"
+
+    @admin.display(description="headers")
+    def headers_table(self, obj: InboxMessage | OutboxMessage) -> str:
+        return _headers_table(obj.headers)
+
+
+@admin.register(InboxMessage)
+class InboxMessageAdmin(_MessageAdmin):
+    list_display = (
+        "id", "app", "topic", "partition", "offset", "message_type", "tenant", "state",
+        "attempts", "created_at",
+    )
+    list_filter = ("app", "topic", "state", "tenant")
+    search_fields = ("message_type", "error", "ordering_key")
+    readonly_fields = (
+        "app", "consumer_group", "topic", "partition", "offset", "key_hex", "message_type",
+        "tenant", "ordering_key", "state", "attempts", "error_text", "not_before",
+        "enqueued_at", "created_at", "handled_at", "headers_table", "value_text",
+    )
+    exclude = ("key", "value", "headers", "error")
+    actions = ["replay"]
+
+    @admin.display(description="error")
+    def error_text(self, obj: InboxMessage) -> str:
+        return format_html("<pre>{}</pre>", obj.error)
+
+    @admin.action(description="Replay selected dead letters")
+    def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic():
+            count = inbox.replay(queryset.filter(state=InboxMessage.State.DEAD))
+        self.message_user(request, f"{count} message(s) put back in the queue", messages.SUCCESS)
+
+
+@admin.register(DeadLetter)
+class DeadLetterAdmin(InboxMessageAdmin):
+    list_display = (
+        "id", "app", "topic", "offset", "message_type", "tenant", "reason", "created_at",
+    )
+    list_filter = ("app", "topic", "tenant")
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).filter(state=InboxMessage.State.DEAD)
+
+    @admin.display(description="reason")
+    def reason(self, obj: InboxMessage) -> str:
+        first = obj.error.strip().splitlines()
+        return (first[0] if first else "")[:160]
+
+
+class SentFilter(admin.SimpleListFilter):
+    title = "sent"
+    parameter_name = "sent"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "sent"), ("no", "not sent")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.exclude(sent_at=None)
+        if self.value() == "no":
+            return queryset.filter(sent_at=None)
+        return queryset
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(_MessageAdmin):
+    list_display = ("id", "topic", "message_type", "tenant", "key_hex", "created_at", "sent_at")
+    list_filter = (SentFilter, "topic", "tenant")
+    readonly_fields = (
+        "topic", "key_hex", "message_type", "tenant", "created_at", "sent_at",
+        "headers_table", "value_text",
+    )
+    exclude = ("key", "value", "headers")

@@ -1,0 +1,152 @@
+"""The Kafka → inbox bridge: one consumer-group loop per app.
+
+For each polled batch: decode every record, store the inbox rows (handled and
+dead alike) in one transaction, commit the Kafka offsets only after that commit,
+then enqueue tasks. A crash before the offset commit redelivers records whose
+rows already exist; the unique constraint makes that a no-op and the rows are
+enqueued again.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from kafka.errors import KafkaError
+
+from project.messaging import inbox, kafka, registry
+from project.messaging.decoding import decode
+from project.messaging.models import InboxMessage, store_headers
+from project.messaging.tenants import tenant_row
+
+logger = logging.getLogger(__name__)
+
+
+class AppBridge(threading.Thread):
+    def __init__(self, consumer: registry.Consumer, stop: threading.Event) -> None:
+        super().__init__(name=f"bridge-{consumer.app}", daemon=True)
+        self.spec = consumer
+        self.stop_event = stop
+        self.stored = 0
+
+    def run(self) -> None:
+        while not self.stop_event.is_set():
+            try:
+                self._consume()
+            except Exception:
+                logger.exception("%s: consumer loop failed; restarting in 2 s", self.name)
+                self.stop_event.wait(2)
+
+    def _consume(self) -> None:
+        topics = sorted(s.topic for s in self.spec.subscriptions.values())
+        kafka.ensure_topics(set(topics) | registry.produced_topics())
+        reset = {s.start for s in self.spec.subscriptions.values()}
+        offset_reset = "latest" if reset == {"latest"} else "earliest"
+        client = kafka.consumer(self.spec.group, offset_reset=offset_reset)
+        client.subscribe(topics)
+        logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, topics)
+        try:
+            while not self.stop_event.is_set():
+                batch = client.poll(timeout_ms=500)
+                records = [record for part in batch.values() for record in part]
+                if not records:
+                    continue
+                new_ids = self._store_until_done(records)
+                if new_ids is None:
+                    return  # stopping; offsets stay uncommitted, records come again
+                try:
+                    client.commit()
+                except KafkaError as exc:
+                    # Rebalanced away: the new owner re-reads; stored rows dedupe.
+                    logger.warning("%s: offset commit failed: %s", self.name, exc)
+                inbox.enqueue(new_ids)
+        finally:
+            client.close(autocommit=False)
+
+    def _store_until_done(self, records: list) -> list[int] | None:
+        delay = 0.5
+        while not self.stop_event.is_set():
+            try:
+                close_old_connections()
+                return store(self.spec, records)
+            except Exception:
+                logger.exception("%s: storing %d records failed", self.name, len(records))
+                self.stop_event.wait(delay)
+                delay = min(delay * 2, 10)
+        return None
+
+
+def build_row(spec: registry.Consumer, record) -> InboxMessage | None:
+    """The inbox row for one record, or ``None`` for an event type the app ignores."""
+    subscription = spec.subscription_for_topic(record.topic)
+    headers = [(name, value) for name, value in (record.headers or [])]
+    if subscription is None:
+        return None
+    decoded = decode(subscription, headers, record.value)
+    if decoded.skipped:
+        return None
+    key = record.key
+    return InboxMessage(
+        app=spec.app,
+        consumer_group=spec.group,
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=key,
+        headers=store_headers(headers),
+        value=record.value,
+        message_type=decoded.type[:64],
+        tenant=tenant_row(decoded.tenant) if decoded.tenant else None,
+        ordering_key=f"{spec.app}:{(key or b'').hex()}",
+        state=InboxMessage.State.DEAD if decoded.error else InboxMessage.State.PENDING,
+        error=decoded.error,
+        handled_at=timezone.now() if decoded.error else None,
+        enqueued_at=timezone.now(),
+    )
+
+
+def store(spec: registry.Consumer, records: list) -> list[int]:
+    """Store a batch; return the ids to enqueue (newest pending row per key)."""
+    rows = [row for row in (build_row(spec, r) for r in records) if row is not None]
+    for row in rows:
+        if row.state == InboxMessage.State.DEAD:
+            logger.warning(
+                "dead letter %s[%d]@%d: %s", row.topic, row.partition, row.offset, row.error
+            )
+    if not rows:
+        return []
+    with transaction.atomic(durable=True):
+        InboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    pending = []
+    for topic, partition in {(r.topic, r.partition) for r in rows}:
+        offsets = [r.offset for r in rows if r.topic == topic and r.partition == partition]
+        pending.extend(
+            InboxMessage.objects.filter(
+                consumer_group=spec.group,
+                topic=topic,
+                partition=partition,
+                offset__gte=min(offsets),
+                offset__lte=max(offsets),
+                state=InboxMessage.State.PENDING,
+            ).values_list("id", "ordering_key")
+        )
+    return inbox.newest_per_key(pending)
+
+
+def run(apps: list[str], stop: threading.Event) -> None:
+    """Run one bridge thread per app until ``stop`` is set."""
+    specs = registry.consumers()
+    unknown = [a for a in apps if a not in specs]
+    if unknown:
+        raise ValueError(f"no consumer registered for {unknown}; known: {sorted(specs)}")
+    threads = [AppBridge(specs[a], stop) for a in apps if specs[a].subscriptions]
+    for thread in threads:
+        thread.start()
+    while not stop.is_set():
+        stop.wait(0.5)
+    deadline = time.monotonic() + 15
+    for thread in threads:
+        thread.join(max(0.1, deadline - time.monotonic()))

@@ -1,0 +1,99 @@
+"""``emit``: buffer an outbound record in the caller's transaction.
+
+A domain service calls ``emit`` inside its ``transaction.atomic`` block. The row
+commits or rolls back with the state change, so an event leaves only for state
+that was committed. After commit the relay is woken through Redis; if that fails
+it still finds the row on its next poll.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import redis
+from django.conf import settings
+from django.db import transaction
+
+from project.messaging import wire
+from project.messaging.models import OutboxMessage, Tenant, store_headers
+
+logger = logging.getLogger(__name__)
+
+WAKE_CHANNEL = "atlas:outbox:wake"
+
+
+@dataclass(frozen=True, slots=True)
+class Cause:
+    """Where produced records inherit environment and trace from."""
+
+    environment: str
+    trace: wire.TraceParent | None
+
+
+_cause: contextvars.ContextVar[Cause | None] = contextvars.ContextVar("cause", default=None)
+
+
+@contextlib.contextmanager
+def caused_by(cause: Cause) -> Iterator[None]:
+    """Records emitted inside carry ``cause``'s environment and trace id."""
+    token = _cause.set(cause)
+    try:
+        yield
+    finally:
+        _cause.reset(token)
+
+
+def current_cause() -> Cause:
+    """The handled message's context, or the pod's own for beat tasks and the admin.
+
+    Work with no inbound message (expiry sweeps) uses ``ATLAS_ENVIRONMENT`` and a
+    fresh root trace, as upstream's background tasks do.
+    """
+    cause = _cause.get()
+    if cause is None:
+        return Cause(settings.ATLAS_ENVIRONMENT, wire.TraceParent.root())
+    return cause
+
+
+def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessage:
+    """Buffer one record for ``topic`` (a token such as ``EVENT_TOPIC_INVITE_STATUS``)."""
+    connection = transaction.get_connection()
+    if not connection.in_atomic_block:
+        raise RuntimeError("bus.emit must run inside transaction.atomic()")
+    if not key:
+        raise ValueError("a record key must not be empty")
+    cause = current_cause()
+    headers = wire.outbound_headers(
+        tenant.key.kafka_headers(), environment=cause.environment, trace=cause.trace
+    )
+    row = OutboxMessage.objects.create(
+        topic=wire.topic_name(topic),
+        key=key,
+        value=wire.dumps(value),
+        headers=store_headers(headers),
+        message_type=str(value.get("type", ""))[:64],
+        tenant=tenant,
+    )
+    if not any(func is wake_relay for _, func, _ in connection.run_on_commit):
+        transaction.on_commit(wake_relay)
+    return row
+
+
+_redis: redis.Redis | None = None
+
+
+def wake_relay() -> None:
+    """Tell the relay there is something to publish (best effort)."""
+    global _redis
+    try:
+        if _redis is None:
+            _redis = redis.Redis.from_url(
+                settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+            )
+        _redis.publish(WAKE_CHANNEL, b"1")
+    except redis.RedisError as exc:
+        logger.debug("could not wake the relay: %s", exc)

@@ -1,0 +1,71 @@
+"""kafka-python clients configured from settings, and topic creation."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+
+from django.conf import settings
+from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka.admin import NewTopic
+from kafka.errors import KafkaError, TopicAlreadyExistsError
+
+logger = logging.getLogger(__name__)
+
+
+def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
+    return KafkaConsumer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS,
+        group_id=group,
+        client_id=f"atlas-bridge {group}",
+        enable_auto_commit=False,
+        auto_offset_reset=offset_reset,
+        session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
+        heartbeat_interval_ms=settings.KAFKA_HEARTBEAT_INTERVAL_MS,
+        max_poll_records=500,
+        reconnect_backoff_max_ms=2000,
+    )
+
+
+def producer() -> KafkaProducer:
+    """Acks from all in-sync replicas, one request in flight: retries cannot reorder.
+
+    kafka-python retries a send until ``delivery_timeout_ms`` (2 min), so a broker
+    outage shorter than that only delays publication.
+    """
+    return KafkaProducer(
+        bootstrap_servers=settings.BOOTSTRAP_SERVERS,
+        client_id="atlas-outbox-relay",
+        acks="all",
+        max_in_flight_requests_per_connection=1,
+        linger_ms=2,
+        request_timeout_ms=10000,
+        reconnect_backoff_max_ms=2000,
+    )
+
+
+def ensure_topics(names: set[str] | list[str]) -> None:
+    """Create missing topics, as upstream's pre-create step does (best effort)."""
+    names = sorted(set(names))
+    if not names:
+        return
+    try:
+        admin = KafkaAdminClient(
+            bootstrap_servers=settings.BOOTSTRAP_SERVERS, client_id="atlas-topics"
+        )
+    except KafkaError as exc:
+        logger.warning("cannot reach Kafka to create topics: %s", exc)
+        return
+    try:
+        existing = set(admin.list_topics())
+        missing = [n for n in names if n not in existing]
+        if missing:
+            partitions = settings.KAFKA_TOPIC_PARTITIONS
+            topics = [NewTopic(n, partitions, 1) for n in missing]
+            with contextlib.suppress(TopicAlreadyExistsError):
+                admin.create_topics(topics, raise_errors=False)
+            logger.info("created topics %s with %d partition(s)", missing, partitions)
+    except KafkaError as exc:
+        logger.warning("could not create topics %s: %s", names, exc)
+    finally:
+        admin.close()

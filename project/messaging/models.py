@@ -1,0 +1,156 @@
+"""Tenants, the inbox (every consumed record, dead letters included) and the outbox."""
+
+from __future__ import annotations
+
+import base64
+
+from django.db import models
+
+from project.tenancy import TenantKey
+
+StoredHeaders = list[list[str]]
+
+
+def store_headers(headers: list[tuple[str, bytes | None]]) -> StoredHeaders:
+    """Header values are raw bytes (a version header may not be UTF-8): keep them base64."""
+    return [[name, base64.b64encode(value or b"").decode("ascii")] for name, value in headers]
+
+
+def load_headers(stored: StoredHeaders) -> list[tuple[str, bytes]]:
+    return [(name, base64.b64decode(value)) for name, value in stored]
+
+
+class Tenant(models.Model):
+    """A tenant seen on the wire; game state rows point at it."""
+
+    uuid = models.UUIDField()
+    region = models.CharField(max_length=32)
+    major_version = models.PositiveIntegerField()
+    minor_version = models.PositiveIntegerField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["uuid", "region", "major_version", "minor_version"], name="tenant_identity"
+            )
+        ]
+        ordering = ["uuid", "region", "major_version", "minor_version"]
+
+    def __str__(self) -> str:
+        return str(self.key)
+
+    @property
+    def key(self) -> TenantKey:
+        return TenantKey(self.uuid, self.region, self.major_version, self.minor_version)
+
+
+class InboxMessage(models.Model):
+    """One consumed Kafka record, stored before its offset is committed.
+
+    Unique on (group, topic, partition, offset), so a redelivered record is a no-op.
+    Rows with the same ``ordering_key`` (app + Kafka key) are handled in id order.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending"
+        DONE = "done"
+        DEAD = "dead"
+
+    app = models.CharField(max_length=32)
+    consumer_group = models.CharField(max_length=255)
+    topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    offset = models.BigIntegerField()
+    key = models.BinaryField(null=True, blank=True)
+    headers = models.JSONField(default=list, help_text="[[name, base64 value], …]")
+    value = models.BinaryField(null=True, blank=True)
+    message_type = models.CharField(max_length=64, blank=True)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT)
+    ordering_key = models.CharField(max_length=320)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    not_before = models.DateTimeField(null=True, blank=True)
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    handled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer_group", "topic", "partition", "offset"], name="inbox_record"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["ordering_key", "id"],
+                condition=models.Q(state="pending"),
+                name="inbox_pending_by_key",
+            ),
+            models.Index(
+                fields=["enqueued_at"],
+                condition=models.Q(state="pending"),
+                name="inbox_pending_by_enqueue",
+            ),
+            models.Index(fields=["state", "created_at"], name="inbox_state_created"),
+        ]
+        verbose_name = "inbox message"
+
+    def __str__(self) -> str:
+        return f"{self.topic}[{self.partition}]@{self.offset} {self.message_type}"
+
+    @property
+    def header_list(self) -> list[tuple[str, bytes]]:
+        return load_headers(self.headers)
+
+
+class DeadLetter(InboxMessage):
+    """Inbox rows that will not be handled without an operator: a proxy for the admin."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "dead letter"
+
+
+class OutboxMessage(models.Model):
+    """A record to publish, written in the transaction of the change that caused it."""
+
+    topic = models.CharField(max_length=255, help_text="resolved topic name")
+    key = models.BinaryField()
+    value = models.BinaryField()
+    headers = models.JSONField(default=list, help_text="[[name, base64 value], …]")
+    message_type = models.CharField(max_length=64, blank=True)
+    tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["id"], condition=models.Q(sent_at=None), name="outbox_unsent"),
+            models.Index(fields=["sent_at"], name="outbox_sent_at"),
+        ]
+        verbose_name = "outbox message"
+
+    def __str__(self) -> str:
+        return f"{self.topic} {self.message_type} #{self.pk}"
+
+    @property
+    def header_list(self) -> list[tuple[str, bytes]]:
+        return load_headers(self.headers)
+
+
+class TenantSequence(models.Model):
+    """Per-tenant id counters (invites, parties, messengers start at 1000000000)."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT)
+    name = models.CharField(max_length=32)
+    last_value = models.PositiveBigIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "name"], name="tenant_sequence_identity")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} {self.name}={self.last_value}"

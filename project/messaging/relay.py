@@ -1,0 +1,214 @@
+"""The outbox relay: publish committed outbox rows in id order, then mark them sent.
+
+Exactly one relay publishes at a time. On PostgreSQL leadership is a session
+advisory lock held on a dedicated connection (released by the server if the
+process dies); on SQLite, which is single-host anyway, an exclusive ``flock`` on a
+file beside the database. A second relay waits as standby and takes over within
+a second of the leader's exit.
+
+Rows are marked sent only after the broker acknowledged them, so a crash between
+publish and mark publishes them again (at least once); on the wire each key sees
+its records in outbox order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import threading
+from collections.abc import Iterator
+
+import psycopg
+import redis
+from django.conf import settings
+from django.db import close_old_connections
+from django.utils import timezone
+from kafka.errors import KafkaError
+
+from project.messaging import bus, kafka, registry
+from project.messaging.models import OutboxMessage, load_headers
+
+logger = logging.getLogger(__name__)
+
+ADVISORY_LOCK_KEY = 0x41544C53  # "ATLS"
+# Test hook: die after the broker acknowledged a batch, before marking it sent.
+FAULT_ENV = "OUTBOX_RELAY_FAULT"
+
+
+class Relay:
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.published = 0
+
+    def run(self) -> None:
+        while not self.stop.is_set():
+            with leadership(self.stop) as leader:
+                if not leader:
+                    return
+                logger.info("relay is the leader; publishing")
+                try:
+                    self._publish_until_stopped(leader)
+                except Exception:
+                    logger.exception("relay loop failed; restarting in 2 s")
+                    self.stop.wait(2)
+
+    def _publish_until_stopped(self, leader: Leader) -> None:
+        kafka.ensure_topics(registry.produced_topics())
+        producer = kafka.producer()
+        wakeups = _Wakeups()
+        try:
+            while not self.stop.is_set():
+                leader.check()
+                close_old_connections()
+                rows = list(
+                    OutboxMessage.objects.filter(sent_at=None)
+                    .order_by("id")
+                    .only("id", "topic", "key", "value", "headers")[: settings.OUTBOX_RELAY_BATCH]
+                )
+                if not rows:
+                    wakeups.wait(settings.OUTBOX_RELAY_POLL_SECONDS, self.stop)
+                    continue
+                sent = self._publish(producer, rows)
+                if sent < len(rows):
+                    producer.close(timeout=1)
+                    self.stop.wait(1)
+                    producer = kafka.producer()
+        finally:
+            producer.close(timeout=5)
+            wakeups.close()
+
+    def _publish(self, producer, rows: list[OutboxMessage]) -> int:
+        futures = [
+            producer.send(
+                row.topic,
+                key=bytes(row.key),
+                value=bytes(row.value),
+                headers=load_headers(row.headers),
+            )
+            for row in rows
+        ]
+        try:
+            producer.flush(timeout=150)
+        except KafkaError as exc:
+            logger.warning("flush failed: %s", exc)
+        acked = []
+        for row, future in zip(rows, futures, strict=True):
+            if not (future.is_done and future.succeeded()):
+                logger.warning("publish of outbox row %s failed: %s", row.id, future.exception)
+                break
+            acked.append(row.id)
+        if os.environ.get(FAULT_ENV) == "crash-after-publish" and acked:
+            logger.error("fault injection: exiting after publish, before mark")
+            os._exit(3)
+        if acked:
+            OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
+            self.published += len(acked)
+        return len(acked)
+
+
+class _Wakeups:
+    """Redis pub/sub wake-ups from ``bus.wake_relay``; plain sleeping if Redis is away."""
+
+    def __init__(self) -> None:
+        self.pubsub = None
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        try:
+            if self.pubsub is None:
+                client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+                self.pubsub = client.pubsub(ignore_subscribe_messages=True)
+                self.pubsub.subscribe(bus.WAKE_CHANNEL)
+            message = self.pubsub.get_message(timeout=timeout)
+            while message is not None:  # coalesce a burst of wake-ups
+                message = self.pubsub.get_message(timeout=0)
+        except redis.RedisError as exc:
+            logger.debug("wake-up channel unavailable: %s", exc)
+            self.close()
+            stop.wait(timeout)
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                self.pubsub.close()
+            self.pubsub = None
+
+
+class Leader:
+    """A held leadership; ``check`` raises if it was lost."""
+
+    def __init__(self, connection: psycopg.Connection | None = None) -> None:
+        self.connection = connection
+
+    def check(self) -> None:
+        if self.connection is not None:
+            self.connection.execute("SELECT 1")
+
+
+@contextlib.contextmanager
+def leadership(stop: threading.Event) -> Iterator[Leader | None]:
+    """Block until this process leads (or ``stop`` is set: yields ``None``)."""
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("postgresql"):
+        with _advisory_lock(db, stop) as leader:
+            yield leader
+    else:
+        with _file_lock(db["NAME"] + ".relay.lock", stop) as leader:
+            yield leader
+
+
+@contextlib.contextmanager
+def _advisory_lock(db: dict, stop: threading.Event) -> Iterator[Leader | None]:
+    announced = False
+    while not stop.is_set():
+        try:
+            connection = psycopg.connect(
+                dbname=db["NAME"],
+                user=db["USER"] or None,
+                password=db["PASSWORD"] or None,
+                host=db["HOST"] or None,
+                port=db["PORT"] or None,
+                autocommit=True,
+            )
+        except psycopg.Error as exc:
+            logger.warning("relay cannot reach the database: %s", exc)
+            stop.wait(2)
+            continue
+        try:
+            while not stop.is_set():
+                row = connection.execute(
+                    "SELECT pg_try_advisory_lock(%s)", [ADVISORY_LOCK_KEY]
+                ).fetchone()
+                if row and row[0]:
+                    yield Leader(connection)
+                    return
+                if not announced:
+                    logger.info("another relay is the leader; standing by")
+                    announced = True
+                stop.wait(1)
+        finally:
+            with contextlib.suppress(Exception):
+                connection.close()
+    yield None
+
+
+@contextlib.contextmanager
+def _file_lock(path: str, stop: threading.Event) -> Iterator[Leader | None]:
+    announced = False
+    with open(path, "a+b") as handle:
+        while not stop.is_set():
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                if not announced:
+                    logger.info("another relay is the leader; standing by")
+                    announced = True
+                stop.wait(1)
+                continue
+            try:
+                yield Leader()
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+            return
+        yield None

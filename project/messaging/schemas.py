@@ -1,0 +1,204 @@
+"""Marshmallow building blocks that decode JSON with Go's ``encoding/json`` rules.
+
+Upstream decodes every message into a typed Go struct, so a Python consumer must
+be at least as strict (spec/platform.md §2.5, spec/parties.md §13a):
+
+* integers only as integer literals in range — ``1.0``, ``1e3``, ``"7"`` and
+  ``true`` are errors (``bool`` is an ``int`` in Python, not in Go);
+* ``null`` and an absent key both give the zero value;
+* object keys match field names case-insensitively, the last one wins;
+* unknown keys are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from typing import Any
+
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+
+NIL_UUID = uuid.UUID(int=0)
+
+
+class GoField(fields.Field):
+    """A field whose absent or ``null`` value is the Go zero value."""
+
+    def zero(self) -> Any:
+        """The Go zero value of the field's type; each concrete field names its own."""
+        return None
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("load_default", self.zero)
+        super().__init__(**kwargs)
+
+    def deserialize(self, value: Any, attr: str | None = None, data: Any = None, **kw: Any) -> Any:
+        if value is None:
+            return self.zero()
+        return super().deserialize(value, attr, data, **kw)
+
+
+class Int(GoField):
+    """A Go integer type given by its bit size and signedness (``uint32`` = ``Int(32)``)."""
+
+    def __init__(self, bits: int = 32, *, signed: bool = False, **kwargs: Any) -> None:
+        self.low = -(1 << (bits - 1)) if signed else 0
+        self.high = (1 << (bits - 1)) - 1 if signed else (1 << bits) - 1
+        self.go_type = f"{'int' if signed else 'uint'}{bits}"
+        super().__init__(**kwargs)
+
+    def zero(self) -> int:
+        return 0
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValidationError(f"must be a JSON integer ({self.go_type}), got {value!r}")
+        if not self.low <= value <= self.high:
+            raise ValidationError(f"{value} is out of range for {self.go_type}")
+        return value
+
+
+def U8(**kwargs: Any) -> Int:
+    return Int(8, **kwargs)
+
+
+def U16(**kwargs: Any) -> Int:
+    return Int(16, **kwargs)
+
+
+def U32(**kwargs: Any) -> Int:
+    return Int(32, **kwargs)
+
+
+def I16(**kwargs: Any) -> Int:
+    return Int(16, signed=True, **kwargs)
+
+
+def I32(**kwargs: Any) -> Int:
+    return Int(32, signed=True, **kwargs)
+
+
+class Str(GoField):
+    def zero(self) -> str:
+        return ""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
+        if not isinstance(value, str):
+            raise ValidationError(f"must be a JSON string, got {value!r}")
+        return value
+
+
+class Bool(GoField):
+    def zero(self) -> bool:
+        return False
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> bool:
+        if not isinstance(value, bool):
+            raise ValidationError(f"must be true or false, got {value!r}")
+        return value
+
+
+class UUID(GoField):
+    """``google/uuid``: canonical, 32-hex, braced and ``urn:uuid:`` forms; not ``""``."""
+
+    def zero(self) -> uuid.UUID:
+        return NIL_UUID
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> uuid.UUID:
+        if not isinstance(value, str):
+            raise ValidationError(f"must be a UUID string, got {value!r}")
+        text = value
+        if len(text) == 45 and text[:9].lower() == "urn:uuid:":
+            text = text[9:]
+        elif len(text) == 38 and text[0] == "{" and text[-1] == "}":
+            text = text[1:-1]
+        if len(text) == 36 and all(text[i] == "-" for i in (8, 13, 18, 23)):
+            hex_digits = text.replace("-", "")
+        elif len(text) == 32:
+            hex_digits = text
+        else:
+            raise ValidationError(f"invalid UUID {value!r}")
+        try:
+            return uuid.UUID(hex=hex_digits)
+        except ValueError:
+            raise ValidationError(f"invalid UUID {value!r}") from None
+
+
+class Time(GoField):
+    """RFC 3339 with optional fraction of any length (Go ``time.Time``)."""
+
+    def zero(self) -> dt.datetime:
+        return dt.datetime(1, 1, 1, tzinfo=dt.UTC)
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
+        if not isinstance(value, str) or len(value) < 20 or value[10] != "T":
+            raise ValidationError(f"must be an RFC 3339 time, got {value!r}")
+        text = value.replace("z", "Z")
+        head, _, rest = text[:19], text[19:20], text[19:]
+        fraction = ""
+        if rest.startswith("."):
+            digits = rest[1:]
+            count = len(digits) - len(digits.lstrip("0123456789"))
+            fraction, rest = digits[:count], digits[count:]
+        try:
+            base = dt.datetime.fromisoformat(head + rest.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError(f"must be an RFC 3339 time, got {value!r}") from None
+        if base.tzinfo is None:
+            raise ValidationError(f"time {value!r} has no offset")
+        micro = int((fraction + "000000")[:6]) if fraction else 0
+        return base.replace(microsecond=micro)
+
+
+class Object(GoField):
+    """A nested struct: an object, or ``null``/absent for all-zero fields."""
+
+    def __init__(self, schema: type[GoSchema], **kwargs: Any) -> None:
+        self.schema_class = schema
+        super().__init__(**kwargs)
+
+    def zero(self) -> dict:
+        return self.schema_class().load({})
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict:
+        if not isinstance(value, dict):
+            raise ValidationError(f"must be a JSON object, got {type(value).__name__}")
+        return self.schema_class().load(value)
+
+
+class List(GoField):
+    """A slice: an array, or ``null``/absent for an empty one."""
+
+    def __init__(self, inner: fields.Field, **kwargs: Any) -> None:
+        self.inner = inner
+        super().__init__(**kwargs)
+
+    def zero(self) -> list:
+        return []
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> list:
+        if not isinstance(value, list):
+            raise ValidationError(f"must be a JSON array, got {type(value).__name__}")
+        return [self.inner.deserialize(item) for item in value]
+
+
+class GoSchema(Schema):
+    """Base for every consumed message schema."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _match_keys_case_insensitively(self, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        by_lower = {
+            (field.data_key or name).lower(): field.data_key or name
+            for name, field in self.load_fields.items()
+        }
+        matched: dict[str, Any] = {}
+        for key, value in data.items():
+            target = key if key in by_lower.values() else by_lower.get(key.lower())
+            if target is not None:
+                matched[target] = value
+        return matched

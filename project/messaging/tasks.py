@@ -1,0 +1,44 @@
+"""Celery entry points of the messaging platform: handling, sweeping, purging."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from project.messaging import bus, inbox
+from project.messaging.models import InboxMessage, OutboxMessage
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)
+def handle_inbox_task(self, inbox_id: int) -> None:
+    """Handle one inbox row (and the older rows of its key, in order)."""
+    delay = inbox.process(inbox_id)
+    if delay is not None:
+        raise self.retry(countdown=max(delay, 0.05))
+
+
+@shared_task(ignore_result=True)
+def sweep_inbox_task() -> int:
+    """Re-enqueue rows that were stored but whose task was lost (killed worker, flushed queue)."""
+    return inbox.sweep_stale()
+
+
+@shared_task(ignore_result=True)
+def sweep_outbox_task() -> None:
+    """Wake the relay if rows wait; purge sent rows and handled inbox rows past retention."""
+    if OutboxMessage.objects.filter(sent_at=None).exists():
+        bus.wake_relay()
+    now = timezone.now()
+    OutboxMessage.objects.filter(
+        sent_at__lt=now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    ).delete()
+    InboxMessage.objects.filter(
+        state=InboxMessage.State.DONE,
+        handled_at__lt=now - timedelta(days=settings.INBOX_RETENTION_DAYS),
+    ).delete()

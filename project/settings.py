@@ -1,0 +1,145 @@
+"""Django settings: every value comes from an environment variable, read here once.
+
+Upstream variable names are kept (``BOOTSTRAP_SERVERS``, ``REDIS_URL``,
+``KAFKA_CONSUMER_GROUP``, ``ATLAS_ENVIRONMENT`` …); see README.md for the list.
+"""
+
+from pathlib import Path
+
+from project import env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env.text("ATLAS_DATA_DIR", str(BASE_DIR / ".run")))
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+SECRET_KEY = env.text("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+DEBUG = env.flag("DJANGO_DEBUG", False)
+ALLOWED_HOSTS = env.items("DJANGO_ALLOWED_HOSTS") or ["localhost", "127.0.0.1", "[::1]"]
+
+DOMAIN_APPS = ["invites", "parties", "messengers", "transport", "notes"]
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "project.messaging",
+    *DOMAIN_APPS,
+    # Extra apps, e.g. the test-only ``tests.echo`` subscription used by the
+    # platform tests and the benchmark.
+    *env.items("ATLAS_EXTRA_APPS"),
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+ASGI_APPLICATION = "project.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {"default": env.database(env.text("DATABASE_URL"), DATA_DIR / "atlas.sqlite3")}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"kafka": {"level": "WARNING"}},
+}
+
+# --- Kafka -------------------------------------------------------------------
+BOOTSTRAP_SERVERS = env.items("BOOTSTRAP_SERVERS") or ["127.0.0.1:9092"]
+KAFKA_CONSUMER_GROUP = env.text("KAFKA_CONSUMER_GROUP")
+# Partition count for topics this project creates (upstream pre-creates 1).
+KAFKA_TOPIC_PARTITIONS = env.integer("KAFKA_TOPIC_PARTITIONS", 1)
+# Tansu completes a group join only after about half the session timeout, so a
+# short timeout keeps start-up quick; real Kafka is fine with it too.
+KAFKA_SESSION_TIMEOUT_MS = env.integer("KAFKA_SESSION_TIMEOUT_MS", 6000)
+KAFKA_HEARTBEAT_INTERVAL_MS = env.integer("KAFKA_HEARTBEAT_INTERVAL_MS", 1000)
+ATLAS_ENVIRONMENT = env.text("ATLAS_ENVIRONMENT")
+
+# --- Inbox / outbox ----------------------------------------------------------
+INBOX_MAX_ATTEMPTS = env.integer("INBOX_MAX_ATTEMPTS", 5)
+INBOX_RETRY_BASE_SECONDS = env.number("INBOX_RETRY_BASE_SECONDS", 0.5)
+INBOX_RETRY_MAX_SECONDS = env.number("INBOX_RETRY_MAX_SECONDS", 30.0)
+# A pending row older than this is presumed lost (worker killed, queue flushed)
+# and is enqueued again by the sweeper.
+INBOX_STALE_SECONDS = env.number("INBOX_STALE_SECONDS", 10.0)
+INBOX_SWEEP_SECONDS = env.number("INBOX_SWEEP_SECONDS", 5.0)
+OUTBOX_SWEEP_SECONDS = env.number("OUTBOX_SWEEP_SECONDS", 5.0)
+OUTBOX_RELAY_POLL_SECONDS = env.number("OUTBOX_RELAY_POLL_SECONDS", 1.0)
+OUTBOX_RELAY_BATCH = env.integer("OUTBOX_RELAY_BATCH", 500)
+OUTBOX_RETENTION_DAYS = env.integer("OUTBOX_RETENTION_DAYS", 7)
+INBOX_RETENTION_DAYS = env.integer("INBOX_RETENTION_DAYS", 7)
+
+# --- Invites -----------------------------------------------------------------
+INVITE_TIMEOUT_SECONDS = env.number("INVITE_TIMEOUT_SECONDS", 180.0)
+INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
+
+# --- Celery ------------------------------------------------------------------
+REDIS_URL = env.redis_url(env.text("REDIS_URL"))
+if env.text("REDIS_PASSWORD") and "@" not in REDIS_URL:
+    REDIS_URL = REDIS_URL.replace("://", f"://:{env.text('REDIS_PASSWORD')}@", 1)
+CELERY_BROKER_URL = REDIS_URL
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+# A task is acknowledged only after it ran; a killed worker's task is redelivered
+# (and, regardless, the inbox sweeper re-enqueues rows that stay pending).
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = env.integer("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows tasks as they run.
+CELERY_TASK_SEND_SENT_EVENT = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+CELERY_BEAT_SCHEDULE = {
+    # Re-enqueue inbox rows that were written but never handled (lost task, killed worker).
+    "inbox-sweep": {
+        "task": "project.messaging.tasks.sweep_inbox_task",
+        "schedule": INBOX_SWEEP_SECONDS,
+    },
+    # Wake the relay for unsent outbox rows and purge old sent rows.
+    "outbox-sweep": {
+        "task": "project.messaging.tasks.sweep_outbox_task",
+        "schedule": OUTBOX_SWEEP_SECONDS,
+    },
+    # Reject invites older than INVITE_TIMEOUT_SECONDS (upstream: 180 s, every 5 s).
+    "invites-expire": {
+        "task": "invites.tasks.expire_invites_task",
+        "schedule": INVITE_SWEEP_SECONDS,
+    },
+}

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class EchoConfig(AppConfig):
+    """A test-only subscription that exercises the platform without any game rules."""
+
+    name = "tests.echo"
+    label = "echo"

@@ -1,0 +1,77 @@
+"""PING command → an Effect row and a PONG event; used by platform tests and benchmarks.
+
+Body flags make failure modes reproducible: ``fail`` raises every time (the row
+dies after INBOX_MAX_ATTEMPTS), ``hang`` blocks the first attempt after writing a
+marker file in ``ECHO_MARKER_DIR`` so a test can kill the worker mid-transaction.
+"""
+
+import os
+import time
+from pathlib import Path
+
+from project.messaging import bus, registry, wire
+from project.messaging.schemas import U32, UUID, Bool, GoSchema, Object, Str
+from tests.echo.models import Effect
+
+COMMAND_TOPIC_ECHO = "COMMAND_TOPIC_ECHO"
+EVENT_TOPIC_ECHO = "EVENT_TOPIC_ECHO"
+EVENT_TOPIC_ECHO_INPUT = "EVENT_TOPIC_ECHO_INPUT"
+
+
+class PingBody(GoSchema):
+    id = U32()
+    seq = U32()
+    fail = Bool()
+    hang = Bool()
+
+
+class PingCommand(GoSchema):
+    transactionId = UUID()
+    type = Str()
+    body = Object(PingBody)
+
+
+class SeenEvent(GoSchema):
+    characterId = U32()
+    type = Str()
+
+
+consumer = registry.consumer("echo", group="Echo Service", produces=[EVENT_TOPIC_ECHO])
+
+
+@consumer.command(COMMAND_TOPIC_ECHO, "PING", PingCommand)
+def on_ping(message: registry.Message) -> None:
+    body = message.data["body"]
+    if body["hang"]:
+        marker_dir = os.environ.get("ECHO_MARKER_DIR")
+        marker = Path(marker_dir or ".") / f"hang-{message.inbox_id}"
+        if marker_dir and not marker.exists():
+            Effect.objects.create(
+                tenant=message.tenant, key_id=body["id"], seq=body["seq"], inbox_id=message.inbox_id
+            )
+            marker.write_text("hanging")
+            time.sleep(120)
+    if body["fail"]:
+        raise RuntimeError(f"echo told to fail (seq {body['seq']})")
+    Effect.objects.create(
+        tenant=message.tenant, key_id=body["id"], seq=body["seq"], inbox_id=message.inbox_id
+    )
+    bus.emit(
+        tenant=message.tenant,
+        topic=EVENT_TOPIC_ECHO,
+        key=wire.key_u32(body["id"]),
+        value={
+            "transactionId": str(message.data["transactionId"]),
+            "id": body["id"],
+            "seq": body["seq"],
+            "type": "PONG",
+            "body": {},
+        },
+    )
+
+
+@consumer.event(EVENT_TOPIC_ECHO_INPUT, "SEEN", SeenEvent)
+def on_seen(message: registry.Message) -> None:
+    Effect.objects.create(
+        tenant=message.tenant, key_id=message.data["characterId"], seq=0, inbox_id=message.inbox_id
+    )
