@@ -1,0 +1,44 @@
+"""Read-only view of pending invites: they change only through commands and expiry."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils import timezone
+
+from invites.models import Invite
+
+
+@admin.register(Invite)
+class InviteAdmin(admin.ModelAdmin):
+    list_display = (
+        "invite_id",
+        "tenant",
+        "invite_type",
+        "reference_id",
+        "originator_id",
+        "target_id",
+        "world_id",
+        "created_at",
+        "age_seconds",
+    )
+    list_filter = ("tenant", "invite_type")
+    # Exact matches on the character ids ("=" keeps the index usable).
+    search_fields = ("=target_id", "=originator_id")
+    list_select_related = ("tenant",)
+    ordering = ("-created_at", "-id")
+    readonly_fields = list_display
+
+    @admin.display(description="age (s)")
+    def age_seconds(self, obj: Invite) -> int:
+        return int((timezone.now() - obj.created_at).total_seconds())
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invite | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invite | None = None) -> bool:
+        # Deleting here would bypass the REJECTED event other services wait for.
+        return False

@@ -1,0 +1,181 @@
+"""The invites wire: topic tokens, type names, consumed schemas, produced events.
+
+This is the only module that knows the invites JSON (spec/invites.md §5, §6).
+Consumed messages are decoded with Go's ``encoding/json`` rules by the
+``GoSchema`` fields; produced events are dicts built in upstream struct field
+order, which ``bus.emit`` serialises with ``wire.dumps``.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from project.messaging import wire
+from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
+
+# --- topic tokens (resolved to topic names by wire.topic_name) -----------------
+
+COMMAND_TOPIC_INVITE = "COMMAND_TOPIC_INVITE"
+EVENT_TOPIC_INVITE_STATUS = "EVENT_TOPIC_INVITE_STATUS"
+EVENT_TOPIC_CHARACTER_STATUS = "EVENT_TOPIC_CHARACTER_STATUS"
+
+# --- type names -----------------------------------------------------------------
+
+COMMAND_CREATE = "CREATE"
+COMMAND_ACCEPT = "ACCEPT"
+COMMAND_REJECT = "REJECT"
+
+EVENT_CREATED = "CREATED"
+EVENT_ACCEPTED = "ACCEPTED"
+EVENT_REJECTED = "REJECTED"
+
+CHARACTER_DELETED = "DELETED"
+
+
+# --- consumed: COMMAND_TOPIC_INVITE (§5.1) --------------------------------------
+
+
+class CreateBody(GoSchema):
+    originatorId = U32()
+    targetId = U32()
+    referenceId = U32()
+
+
+class AcceptBody(GoSchema):
+    targetId = U32()
+    referenceId = U32()
+
+
+class RejectBody(GoSchema):
+    targetId = U32()
+    originatorId = U32()
+
+
+class _InviteCommand(GoSchema):
+    """The envelope shared by the three commands; each adds its own ``body``.
+
+    Each upstream handler decodes the whole message into its own shape, so a
+    wrongly-typed field that is not part of the matching body does not matter
+    (§5.3): the schema for ACCEPT does not know ``originatorId``.
+    """
+
+    transactionId = UUID()
+    worldId = U8()
+    inviteType = Str()
+    type = Str()
+
+
+class CreateCommandSchema(_InviteCommand):
+    body = Object(CreateBody)
+
+
+class AcceptCommandSchema(_InviteCommand):
+    body = Object(AcceptBody)
+
+
+class RejectCommandSchema(_InviteCommand):
+    body = Object(RejectBody)
+
+
+# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§5.2) ------------------------------
+
+
+class CharacterDeletedBody(GoSchema):
+    """``DELETED`` has an empty body; it must still be an object, null or absent."""
+
+
+class CharacterDeletedEventSchema(GoSchema):
+    transactionId = UUID()
+    worldId = U8()
+    characterId = U32()
+    type = Str()
+    body = Object(CharacterDeletedBody)
+
+
+# --- produced: EVENT_TOPIC_INVITE_STATUS (§6) -----------------------------------
+
+
+def status_key(reference_id: int) -> bytes:
+    """Status events are keyed by the reference id, not the invite id (§6.2)."""
+    return wire.key_u32(reference_id)
+
+
+def status_event(
+    *,
+    event_type: str,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    reference_id: int,
+    originator_id: int,
+    target_id: int,
+) -> dict:
+    """A status event, fields in upstream struct order (§6.1)."""
+    return {
+        "transactionId": str(transaction_id),
+        "worldId": world_id,
+        "inviteType": invite_type,
+        "referenceId": reference_id,
+        "type": event_type,
+        "body": {"originatorId": originator_id, "targetId": target_id},
+    }
+
+
+def created_event(
+    *,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    reference_id: int,
+    originator_id: int,
+    target_id: int,
+) -> dict:
+    return status_event(
+        event_type=EVENT_CREATED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        reference_id=reference_id,
+        originator_id=originator_id,
+        target_id=target_id,
+    )
+
+
+def accepted_event(
+    *,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    reference_id: int,
+    originator_id: int,
+    target_id: int,
+) -> dict:
+    return status_event(
+        event_type=EVENT_ACCEPTED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        reference_id=reference_id,
+        originator_id=originator_id,
+        target_id=target_id,
+    )
+
+
+def rejected_event(
+    *,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    reference_id: int,
+    originator_id: int,
+    target_id: int,
+) -> dict:
+    return status_event(
+        event_type=EVENT_REJECTED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        reference_id=reference_id,
+        originator_id=originator_id,
+        target_id=target_id,
+    )

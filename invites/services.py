@@ -1,0 +1,350 @@
+"""The invite operations: every write to invites happens here (spec/invites.md §7).
+
+Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
+(a savepoint when the inbox task already opened the transaction), locks the rows
+it deletes and buffers its events with ``bus.emit`` in the same transaction, so an
+event leaves only for a change that was committed.
+
+Deletion is always of exactly the matched row, by primary key, and an event is
+emitted only when this call's ``DELETE`` removed that row. Whatever the
+interleaving of ACCEPT, REJECT, character deletion and expiry sweeps, an invite
+ends with exactly one ACCEPTED or REJECTED.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from invites import messages, selectors
+from invites.models import Invite
+from project.messaging import bus, sequences
+from project.messaging.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE = "invite"
+# Invites rejected per expiry transaction; the task re-queues itself after a full batch.
+EXPIRY_BATCH_SIZE = 500
+
+
+def invite_create(
+    *,
+    tenant: Tenant,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    originator_id: int,
+    target_id: int,
+    reference_id: int,
+) -> Invite | None:
+    """Create the invite of (target, type, reference), or answer for the existing one.
+
+    A duplicate changes nothing (originator, world and age stay as stored, no id
+    is used) and still emits CREATED naming the stored originator, as upstream
+    does (§7.1). The duplicate check comes before validation, also as upstream.
+    A new invite that fails validation is logged and dropped: no state, no event,
+    no id (§5.4). Returns the new or existing invite, or ``None``.
+    """
+    with transaction.atomic():
+        invite = (
+            selectors.invites_by_reference(
+                tenant=tenant,
+                target_id=target_id,
+                invite_type=invite_type,
+                reference_id=reference_id,
+            )
+            .select_for_update()
+            .first()
+        )
+        if invite is None:
+            problem = _creation_problem(
+                invite_type=invite_type, originator_id=originator_id, target_id=target_id
+            )
+            if problem:
+                logger.warning(
+                    "invite CREATE dropped in %s (transaction %s): %s",
+                    tenant,
+                    transaction_id,
+                    problem,
+                )
+                return None
+            invite = _insert_or_get_existing(
+                tenant=tenant,
+                world_id=world_id,
+                invite_type=invite_type,
+                originator_id=originator_id,
+                target_id=target_id,
+                reference_id=reference_id,
+            )
+        bus.emit(
+            tenant=tenant,
+            topic=messages.EVENT_TOPIC_INVITE_STATUS,
+            key=messages.status_key(invite.reference_id),
+            value=messages.created_event(
+                transaction_id=transaction_id,
+                world_id=world_id,
+                invite_type=invite_type,
+                reference_id=invite.reference_id,
+                originator_id=invite.originator_id,
+                target_id=invite.target_id,
+            ),
+        )
+    return invite
+
+
+def invite_accept(
+    *,
+    tenant: Tenant,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    target_id: int,
+    reference_id: int,
+) -> Invite | None:
+    """The target accepts the invite of (type, reference): delete it, emit ACCEPTED.
+
+    The event echoes the command's transaction id and world id; originator,
+    target and reference are the stored ones (§7.2). No invite → nothing.
+    """
+    with transaction.atomic():
+        invite = (
+            selectors.invites_by_reference(
+                tenant=tenant,
+                target_id=target_id,
+                invite_type=invite_type,
+                reference_id=reference_id,
+            )
+            .select_for_update()
+            .first()
+        )
+        if invite is None or not _delete(invite):
+            logger.info(
+                "invite ACCEPT in %s: no %s invite for target %s, reference %s",
+                tenant,
+                invite_type,
+                target_id,
+                reference_id,
+            )
+            return None
+        bus.emit(
+            tenant=tenant,
+            topic=messages.EVENT_TOPIC_INVITE_STATUS,
+            key=messages.status_key(invite.reference_id),
+            value=messages.accepted_event(
+                transaction_id=transaction_id,
+                world_id=world_id,
+                invite_type=invite_type,
+                reference_id=invite.reference_id,
+                originator_id=invite.originator_id,
+                target_id=invite.target_id,
+            ),
+        )
+    return invite
+
+
+def invite_reject(
+    *,
+    tenant: Tenant,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    target_id: int,
+    originator_id: int,
+) -> Invite | None:
+    """The target declines the invite of this type from ``originator_id``; emit REJECTED.
+
+    REJECT names no reference, so several invites can match (different
+    references); upstream picks whichever its index yields, this picks the
+    oldest, the lowest invite id (§7.3). No invite → nothing.
+    """
+    with transaction.atomic():
+        invite = (
+            selectors.invites_by_originator(
+                tenant=tenant,
+                target_id=target_id,
+                invite_type=invite_type,
+                originator_id=originator_id,
+            )
+            .select_for_update()
+            .first()
+        )
+        if invite is None or not _delete(invite):
+            logger.info(
+                "invite REJECT in %s: no %s invite from %s to %s",
+                tenant,
+                invite_type,
+                originator_id,
+                target_id,
+            )
+            return None
+        bus.emit(
+            tenant=tenant,
+            topic=messages.EVENT_TOPIC_INVITE_STATUS,
+            key=messages.status_key(invite.reference_id),
+            value=messages.rejected_event(
+                transaction_id=transaction_id,
+                world_id=world_id,
+                invite_type=invite_type,
+                reference_id=invite.reference_id,
+                originator_id=invite.originator_id,
+                target_id=invite.target_id,
+            ),
+        )
+    return invite
+
+
+def invites_delete_for_character(*, tenant: Tenant, character_id: int) -> list[Invite]:
+    """A deleted character's invites, received and sent, are rejected (§7.4).
+
+    Received invites first, then sent ones, each by id; a self-invite once. Each
+    REJECTED carries a fresh random transaction id and the stored world id.
+    Returns the removed invites in event order.
+    """
+    with transaction.atomic():
+        received = list(
+            selectors.invites_received(tenant=tenant, target_id=character_id).select_for_update()
+        )
+        sent = list(
+            selectors.invites_sent(tenant=tenant, originator_id=character_id)
+            .exclude(target_id=character_id)
+            .select_for_update()
+        )
+        removed = [invite for invite in [*received, *sent] if _delete(invite)]
+        for invite in removed:
+            _emit_rejected_by_system(invite, tenant=tenant)
+    if removed:
+        logger.info(
+            "character %s deleted in %s: rejected %d invites", character_id, tenant, len(removed)
+        )
+    return removed
+
+
+@dataclass(frozen=True, slots=True)
+class ExpiryResult:
+    claimed: int
+    rejected: int
+    batch_size: int
+
+    @property
+    def more(self) -> bool:
+        """A full batch was claimed, so more expired invites may be waiting."""
+        return self.claimed >= self.batch_size
+
+
+def invites_expire(
+    *,
+    tenant: Tenant | None = None,
+    now: dt.datetime | None = None,
+    batch_size: int = EXPIRY_BATCH_SIZE,
+) -> ExpiryResult:
+    """Reject one batch of invites older than ``INVITE_TIMEOUT_SECONDS`` (§7.5).
+
+    Expired means ``now - age > timeout``, strictly. Oldest first, across all
+    tenants unless ``tenant`` is given; each REJECTED carries a fresh random
+    transaction id, the stored world id and the invite's tenant. Overlapping
+    sweeps skip each other's rows (``SKIP LOCKED``; on SQLite writers are
+    serialised anyway), and a row deleted meanwhile by ACCEPT/REJECT is skipped,
+    so no invite is answered twice. Callers loop while ``result.more``.
+    """
+    now = now or timezone.now()
+    cutoff = now - dt.timedelta(seconds=settings.INVITE_TIMEOUT_SECONDS)
+    with transaction.atomic():
+        batch = list(
+            selectors.invites_created_before(cutoff=cutoff, tenant=tenant)
+            .select_related("tenant")
+            .select_for_update(skip_locked=True, of=("self",))[:batch_size]
+        )
+        rejected = [invite for invite in batch if _delete(invite)]
+        for invite in rejected:
+            _emit_rejected_by_system(invite, tenant=invite.tenant)
+    if rejected:
+        logger.info("invite expiry: rejected %d invites older than %s", len(rejected), cutoff)
+    return ExpiryResult(claimed=len(batch), rejected=len(rejected), batch_size=batch_size)
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _creation_problem(*, invite_type: str, originator_id: int, target_id: int) -> str:
+    """Upstream's builder checks (§4); the tenant is already known to be valid."""
+    if not invite_type:
+        return "inviteType is empty"
+    if originator_id == 0:
+        return "originatorId is 0"
+    if target_id == 0:
+        return "targetId is 0"
+    return ""
+
+
+def _insert_or_get_existing(
+    *,
+    tenant: Tenant,
+    world_id: int,
+    invite_type: str,
+    originator_id: int,
+    target_id: int,
+    reference_id: int,
+) -> Invite:
+    """Insert a new invite; if a concurrent CREATE of the same key won, return its invite.
+
+    The insert runs in a savepoint so the unique-constraint violation, and the id
+    taken for it, roll back without spoiling the caller's transaction. On
+    PostgreSQL the losing insert waits for the winner to commit and then fails;
+    the lookup that follows sees the winner's row.
+    """
+    try:
+        with transaction.atomic():
+            return Invite.objects.create(
+                tenant=tenant,
+                invite_id=sequences.next_id(tenant=tenant, name=SEQUENCE),
+                invite_type=invite_type,
+                reference_id=reference_id,
+                originator_id=originator_id,
+                target_id=target_id,
+                world_id=world_id,
+                created_at=timezone.now(),
+            )
+    except IntegrityError:
+        existing = (
+            selectors.invites_by_reference(
+                tenant=tenant,
+                target_id=target_id,
+                invite_type=invite_type,
+                reference_id=reference_id,
+            )
+            .select_for_update()
+            .first()
+        )
+        if existing is None:
+            raise
+        return existing
+
+
+def _delete(invite: Invite) -> bool:
+    """Delete exactly this invite; ``True`` only if this call removed the row."""
+    deleted, _ = Invite.objects.filter(pk=invite.pk).delete()
+    return deleted == 1
+
+
+def _emit_rejected_by_system(invite: Invite, *, tenant: Tenant) -> None:
+    """REJECTED for character deletion and expiry: new transaction id, stored values."""
+    bus.emit(
+        tenant=tenant,
+        topic=messages.EVENT_TOPIC_INVITE_STATUS,
+        key=messages.status_key(invite.reference_id),
+        value=messages.rejected_event(
+            transaction_id=uuid.uuid4(),
+            world_id=invite.world_id,
+            invite_type=invite.invite_type,
+            reference_id=invite.reference_id,
+            originator_id=invite.originator_id,
+            target_id=invite.target_id,
+        ),
+    )
