@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from invites.models import Invite
 from project.messaging.models import Tenant
@@ -36,13 +36,20 @@ def invites_by_originator(
 
 
 def invites_received(*, tenant: Tenant, target_id: int) -> QuerySet[Invite]:
-    """Invites a character received, by id: the REST listing and character deletion."""
+    """Invites a character received, by id: the REST listing."""
     return Invite.objects.filter(tenant=tenant, target_id=target_id).order_by("invite_id")
 
 
 def invites_sent(*, tenant: Tenant, originator_id: int) -> QuerySet[Invite]:
-    """Invites a character sent, by id: character deletion."""
+    """Invites a character sent, by id."""
     return Invite.objects.filter(tenant=tenant, originator_id=originator_id).order_by("invite_id")
+
+
+def invites_involving(*, tenant: Tenant, character_id: int) -> QuerySet[Invite]:
+    """Invites a character received or sent (a self-invite once): character deletion."""
+    return Invite.objects.filter(
+        Q(target_id=character_id) | Q(originator_id=character_id), tenant=tenant
+    )
 
 
 def invites_created_before(

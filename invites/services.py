@@ -208,13 +208,21 @@ def invites_delete_for_character(*, tenant: Tenant, character_id: int) -> list[I
     Returns the removed invites in event order.
     """
     with transaction.atomic():
-        received = list(
-            selectors.invites_received(tenant=tenant, target_id=character_id).select_for_update()
-        )
-        sent = list(
-            selectors.invites_sent(tenant=tenant, originator_id=character_id)
-            .exclude(target_id=character_id)
+        # One locking query in primary-key order, like every other multi-row
+        # locker, so two characters deleted at once cannot deadlock on the
+        # invites they sent each other.
+        involved = list(
+            selectors.invites_involving(tenant=tenant, character_id=character_id)
+            .order_by("pk")
             .select_for_update()
+        )
+        received = sorted(
+            (invite for invite in involved if invite.target_id == character_id),
+            key=lambda invite: invite.invite_id,
+        )
+        sent = sorted(
+            (invite for invite in involved if invite.target_id != character_id),
+            key=lambda invite: invite.invite_id,
         )
         removed = [invite for invite in [*received, *sent] if _delete(invite)]
         for invite in removed:

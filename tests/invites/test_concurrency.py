@@ -197,3 +197,27 @@ def test_character_deletion_racing_accepts_and_rejects_answers_each_invite_once(
     got = outcomes()
     assert sorted(reference for reference, _ in got) == list(range(1, 9))
     assert set(got.values()) == {1}
+
+
+def test_two_characters_who_invited_each_other_deleted_at_once():
+    # given 2001 and 3001 invited each other to many references, in both directions
+    tenant = new_tenant()
+    for reference in range(1, 21):
+        originator, target = (2001, 3001) if reference % 2 else (3001, 2001)
+        create(tenant, originator_id=originator, target_id=target, reference_id=reference)
+
+    # when both characters are deleted at the same time, twice over
+    results = run_together(
+        [
+            lambda character=character: services.invites_delete_for_character(
+                tenant=tenant, character_id=character
+            )
+            for character in (2001, 3001, 2001, 3001)
+        ]
+    )
+
+    # then there is no deadlock, and each invite was rejected exactly once
+    assert sum(len(removed) for removed in results) == 20
+    assert not Invite.objects.exists()
+    assert len(outcomes()) == 20
+    assert set(outcomes().values()) == {1}
