@@ -76,7 +76,7 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"kafka": {"level": "WARNING"}},
+    "loggers": {"kafka": {"level": env.text("KAFKA_LOG_LEVEL", "WARNING").upper()}},
 }
 
 # --- Kafka -------------------------------------------------------------------
@@ -107,6 +107,18 @@ INBOX_RETENTION_DAYS = env.integer("INBOX_RETENTION_DAYS", 7)
 # --- Invites -----------------------------------------------------------------
 INVITE_TIMEOUT_SECONDS = env.number("INVITE_TIMEOUT_SECONDS", 180.0)
 INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
+
+# --- Embedded stack (manage.py runstack) ---------------------------------------
+# Ports of the processes runstack starts on 127.0.0.1; Kafka and Redis only when
+# BOOTSTRAP_SERVERS / REDIS_URL are unset. Two stacks side by side need different
+# ports and different ATLAS_DATA_DIRs.
+STACK_KAFKA_PORT = env.integer("ATLAS_KAFKA_PORT", 9092)
+STACK_REDIS_PORT = env.integer("ATLAS_REDIS_PORT", 6379)
+STACK_WEB_PORT = env.integer("ATLAS_WEB_PORT", 8000)
+STACK_FLOWER_PORT = env.integer("ATLAS_FLOWER_PORT", 5555)
+STACK_WORKER_CONCURRENCY = env.integer("ATLAS_WORKERS", 2)
+# Password of the ``admin`` superuser runstack creates when the database has no user.
+STACK_ADMIN_PASSWORD = env.text("ATLAS_ADMIN_PASSWORD", "admin")
 
 # --- Celery ------------------------------------------------------------------
 REDIS_URL = env.redis_url(env.text("REDIS_URL"))

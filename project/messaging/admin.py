@@ -68,15 +68,38 @@ class _MessageAdmin(ReadOnlyAdmin):
 @admin.register(InboxMessage)
 class InboxMessageAdmin(_MessageAdmin):
     list_display = (
-        "id", "app", "topic", "partition", "offset", "message_type", "tenant", "state",
-        "attempts", "created_at",
+        "id",
+        "app",
+        "topic",
+        "partition",
+        "offset",
+        "message_type",
+        "tenant",
+        "state",
+        "attempts",
+        "created_at",
     )
     list_filter = ("app", "topic", "state", "tenant")
     search_fields = ("message_type", "error", "ordering_key")
     readonly_fields = (
-        "app", "consumer_group", "topic", "partition", "offset", "key_hex", "message_type",
-        "tenant", "ordering_key", "state", "attempts", "error_text", "not_before",
-        "enqueued_at", "created_at", "handled_at", "headers_table", "value_text",
+        "app",
+        "consumer_group",
+        "topic",
+        "partition",
+        "offset",
+        "key_hex",
+        "message_type",
+        "tenant",
+        "ordering_key",
+        "state",
+        "attempts",
+        "error_text",
+        "not_before",
+        "enqueued_at",
+        "created_at",
+        "handled_at",
+        "headers_table",
+        "value_text",
     )
     exclude = ("key", "value", "headers", "error")
     actions = ["replay"]
@@ -95,7 +118,14 @@ class InboxMessageAdmin(_MessageAdmin):
 @admin.register(DeadLetter)
 class DeadLetterAdmin(InboxMessageAdmin):
     list_display = (
-        "id", "app", "topic", "offset", "message_type", "tenant", "reason", "created_at",
+        "id",
+        "app",
+        "topic",
+        "offset",
+        "message_type",
+        "tenant",
+        "reason",
+        "created_at",
     )
     list_filter = ("app", "topic", "tenant")
 
@@ -128,7 +158,13 @@ class OutboxMessageAdmin(_MessageAdmin):
     list_display = ("id", "topic", "message_type", "tenant", "key_hex", "created_at", "sent_at")
     list_filter = (SentFilter, "topic", "tenant")
     readonly_fields = (
-        "topic", "key_hex", "message_type", "tenant", "created_at", "sent_at",
-        "headers_table", "value_text",
+        "topic",
+        "key_hex",
+        "message_type",
+        "tenant",
+        "created_at",
+        "sent_at",
+        "headers_table",
+        "value_text",
     )
     exclude = ("key", "value", "headers")

@@ -48,11 +48,17 @@ class AppBridge(threading.Thread):
         client = kafka.consumer(self.spec.group, offset_reset=offset_reset)
         client.subscribe(topics)
         logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, topics)
+        topics_checked = time.monotonic()
         try:
             while not self.stop_event.is_set():
                 batch = client.poll(timeout_ms=500)
                 records = [record for part in batch.values() for record in part]
                 if not records:
+                    if not client.assignment() and time.monotonic() - topics_checked > 5:
+                        # A broker that lost its topics (restarted, memory storage)
+                        # leaves us with nothing assigned: create them again.
+                        kafka.ensure_topics(set(topics) | registry.produced_topics())
+                        topics_checked = time.monotonic()
                     continue
                 new_ids = self._store_until_done(records)
                 if new_ids is None:

@@ -67,7 +67,9 @@ def _flatten(messages: object, prefix: str = "") -> str:
     if isinstance(messages, dict):
         return "; ".join(_flatten(v, f"{prefix}{k}.") for k, v in messages.items())
     if isinstance(messages, list):
-        return ", ".join(str(m) for m in messages) if prefix == "" else (
-            f"{prefix[:-1]}: " + ", ".join(str(m) for m in messages)
+        return (
+            ", ".join(str(m) for m in messages)
+            if prefix == ""
+            else (f"{prefix[:-1]}: " + ", ".join(str(m) for m in messages))
         )
     return f"{prefix[:-1]}: {messages}"

@@ -24,6 +24,9 @@ def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
         heartbeat_interval_ms=settings.KAFKA_HEARTBEAT_INTERVAL_MS,
         max_poll_records=500,
         reconnect_backoff_max_ms=2000,
+        # Topics are created by ensure_topics with the configured partition count,
+        # never implicitly by a metadata request with the broker's default.
+        allow_auto_create_topics=False,
     )
 
 
@@ -41,6 +44,8 @@ def producer() -> KafkaProducer:
         linger_ms=2,
         request_timeout_ms=10000,
         reconnect_backoff_max_ms=2000,
+        allow_auto_create_topics=False,
+        max_block_ms=10000,
     )
 
 

@@ -74,21 +74,28 @@ class Relay:
                 if sent < len(rows):
                     producer.close(timeout=1)
                     self.stop.wait(1)
+                    kafka.ensure_topics({row.topic for row in rows[sent:]})
                     producer = kafka.producer()
         finally:
             producer.close(timeout=5)
             wakeups.close()
 
     def _publish(self, producer, rows: list[OutboxMessage]) -> int:
-        futures = [
-            producer.send(
-                row.topic,
-                key=bytes(row.key),
-                value=bytes(row.value),
-                headers=load_headers(row.headers),
-            )
-            for row in rows
-        ]
+        futures = []
+        for row in rows:
+            try:
+                futures.append(
+                    producer.send(
+                        row.topic,
+                        key=bytes(row.key),
+                        value=bytes(row.value),
+                        headers=load_headers(row.headers),
+                    )
+                )
+            except KafkaError as exc:  # e.g. metadata for a missing topic timed out
+                logger.warning("cannot send outbox row %s: %s", row.id, exc)
+                break
+        rows = rows[: len(futures)]
         try:
             producer.flush(timeout=150)
         except KafkaError as exc:

@@ -1,8 +1,10 @@
 """PING command → an Effect row and a PONG event; used by platform tests and benchmarks.
 
-Body flags make failure modes reproducible: ``fail`` raises every time (the row
-dies after INBOX_MAX_ATTEMPTS), ``hang`` blocks the first attempt after writing a
-marker file in ``ECHO_MARKER_DIR`` so a test can kill the worker mid-transaction.
+Body flags make failure modes reproducible: ``fail`` raises until a file
+``allow-<seq>`` appears in ``ECHO_MARKER_DIR`` (the row dies after
+INBOX_MAX_ATTEMPTS; once allowed, a replay succeeds); ``hang`` blocks the first
+attempt after writing a marker file in ``ECHO_MARKER_DIR`` so a test can kill the
+worker mid-transaction.
 """
 
 import os
@@ -52,7 +54,9 @@ def on_ping(message: registry.Message) -> None:
             marker.write_text("hanging")
             time.sleep(120)
     if body["fail"]:
-        raise RuntimeError(f"echo told to fail (seq {body['seq']})")
+        allowed = Path(os.environ.get("ECHO_MARKER_DIR") or ".") / f"allow-{body['seq']}"
+        if not allowed.exists():
+            raise RuntimeError(f"echo told to fail (seq {body['seq']})")
     Effect.objects.create(
         tenant=message.tenant, key_id=body["id"], seq=body["seq"], inbox_id=message.inbox_id
     )

@@ -1,0 +1,65 @@
+"""Shared fixtures: the real stack (broker, Redis, worker, beat, bridge, relay) and clients.
+
+The stack starts once per session against the test database; end-to-end tests use
+``transactional_db`` so the processes see committed data, and each test uses its
+own tenant so tests never see each other's messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+
+from project.messaging import kafka, registry
+from project.tenancy import TenantKey
+from tests.kafka_helpers import KafkaClient
+from tests.stack import Stack, wait_for_log
+
+
+def _database_url() -> str:
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"])
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory):
+    """Every real part, started once; tests may kill and restart single processes."""
+    the_stack = Stack(tmp_path_factory.mktemp("stack"), _database_url(), "tests.settings")
+    try:
+        the_stack.start_infrastructure()
+        topics = {s.topic for c in registry.consumers().values() for s in c.subscriptions.values()}
+        kafka.ensure_topics(topics | registry.produced_topics())
+        the_stack.start_processes()
+        wait_for_log(the_stack["bridge"], "subscribed to")
+        wait_for_log(the_stack["relay"], "relay is the leader")
+        wait_for_log(the_stack["worker"], "ready.")
+        yield the_stack
+    finally:
+        the_stack.close()
+
+
+@pytest.fixture
+def kafka_client(stack, transactional_db):
+    client = KafkaClient(stack.bootstrap)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def tenant_key() -> TenantKey:
+    """A tenant of its own for each test."""
+    return TenantKey(uuid.uuid4(), "GMS", 83, 1)
+
+
+@pytest.fixture
+def tenant_headers(tenant_key) -> list[tuple[str, bytes]]:
+    return tenant_key.kafka_headers()

@@ -1,0 +1,186 @@
+"""The real processes the end-to-end tests drive: broker, Redis, worker, beat, bridge, relay."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from pathlib import Path
+
+from project import embedded
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class Process:
+    """A child process in its own process group, its output kept for assertions."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_dir: Path) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = log_dir / f"{name}.log"
+        self.lines: deque[str] = deque(maxlen=5000)
+        self.popen: subprocess.Popen | None = None
+
+    def start(self, extra_env: dict[str, str] | None = None) -> Process:
+        env = {**self.env, **(extra_env or {})}
+        self.popen = subprocess.Popen(
+            self.command,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        threading.Thread(target=self._pump, args=(self.popen,), daemon=True).start()
+        return self
+
+    def _pump(self, popen: subprocess.Popen) -> None:
+        with open(self.log_path, "ab") as log:
+            for raw in popen.stdout:
+                log.write(raw)
+                log.flush()
+                self.lines.append(raw.decode("utf-8", errors="replace"))
+
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    @property
+    def alive(self) -> bool:
+        return self.popen is not None and self.popen.poll() is None
+
+    def signal(self, signum: int) -> None:
+        if self.alive:
+            os.killpg(self.popen.pid, signum)
+
+    def kill(self) -> None:
+        """SIGKILL the whole group (a prefork worker and its children) at once."""
+        if self.popen is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.popen.pid, signal.SIGKILL)
+        self.popen.wait(10)
+
+    def stop(self, timeout: float = 15) -> int | None:
+        if self.popen is None:
+            return None
+        self.signal(signal.SIGTERM)
+        try:
+            return self.popen.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+
+class Stack:
+    """Starts every real part on free ports; each process can be killed and restarted."""
+
+    def __init__(self, base_dir: Path, database_url: str, settings_module: str) -> None:
+        self.dir = base_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.kafka_port = int(os.environ["ATLAS_TEST_KAFKA_PORT"])
+        self.redis_port = int(os.environ["ATLAS_TEST_REDIS_PORT"])
+        self.bootstrap = f"127.0.0.1:{self.kafka_port}"
+        self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
+        self.marker_dir = self.dir / "markers"
+        self.marker_dir.mkdir(exist_ok=True)
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": settings_module,
+            "DATABASE_URL": database_url,
+            "BOOTSTRAP_SERVERS": self.bootstrap,
+            "REDIS_URL": self.redis_url,
+            "ATLAS_DATA_DIR": str(self.dir / "data"),
+            "ECHO_MARKER_DIR": str(self.marker_dir),
+            "INVITE_TIMEOUT_SECONDS": os.environ.get("E2E_INVITE_TIMEOUT_SECONDS", "6"),
+            "PYTHONUNBUFFERED": "1",
+        }
+        self.kafka: subprocess.Popen | None = None
+        self.redis: subprocess.Popen | None = None
+        python = sys.executable
+        celery = [python, "-m", "celery", "-A", "project"]
+        self.processes = {
+            "worker": Process(
+                "worker",
+                [
+                    *celery,
+                    "worker",
+                    "-l",
+                    "info",
+                    "-c",
+                    "4",
+                    "-P",
+                    "prefork",
+                    "--without-mingle",
+                    "--without-gossip",
+                    "-n",
+                    f"e2e-{os.getpid()}@%h",
+                ],
+                self.env,
+                self.dir,
+            ),
+            "beat": Process(
+                "beat",
+                [*celery, "beat", "-l", "info", "-s", str(self.dir / "beat-schedule")],
+                self.env,
+                self.dir,
+            ),
+            "bridge": Process("bridge", [python, "manage.py", "kafka_bridge"], self.env, self.dir),
+            "relay": Process("relay", [python, "manage.py", "outbox_relay"], self.env, self.dir),
+        }
+
+    def start_kafka(self) -> None:
+        self.kafka = embedded.start(
+            embedded.kafka_command(self.kafka_port),
+            log=self.dir / "kafka.log",
+            port=self.kafka_port,
+        )
+
+    def stop_kafka(self) -> None:
+        if self.kafka is not None:
+            os.killpg(self.kafka.pid, signal.SIGKILL)
+            self.kafka.wait(10)
+            self.kafka = None
+
+    def start_infrastructure(self) -> None:
+        self.start_kafka()
+        self.redis = embedded.start(
+            embedded.redis_command(self.redis_port, self.dir / "redis"),
+            log=self.dir / "redis.log",
+            port=self.redis_port,
+        )
+
+    def start_processes(self) -> None:
+        for process in self.processes.values():
+            process.start()
+
+    def __getitem__(self, name: str) -> Process:
+        return self.processes[name]
+
+    def close(self) -> None:
+        for process in self.processes.values():
+            process.stop()
+        for server in (self.kafka, self.redis):
+            if server is not None and server.poll() is None:
+                os.killpg(server.pid, signal.SIGTERM)
+                try:
+                    server.wait(5)
+                except subprocess.TimeoutExpired:
+                    os.killpg(server.pid, signal.SIGKILL)
+
+
+def wait_for_log(process: Process, text: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while text not in process.output():
+        if time.monotonic() > deadline or not process.alive:
+            raise AssertionError(
+                f"{process.name} did not log {text!r} within {timeout} s "
+                f"(alive={process.alive}); output tail:\n{process.output()[-3000:]}"
+            )
+        time.sleep(0.05)
