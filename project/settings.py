@@ -9,7 +9,9 @@ from pathlib import Path
 from project import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
-DATA_DIR = Path(env.text("ATLAS_DATA_DIR", str(BASE_DIR / ".run")))
+# Absolute, so that every process (and the SQLite URL built from it) agrees on it
+# whatever its working directory; empty means the default.
+DATA_DIR = Path(env.text("ATLAS_DATA_DIR") or BASE_DIR / ".run").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
 SECRET_KEY = env.text("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")

@@ -1,0 +1,78 @@
+"""``manage.py runstack``: the whole project on one machine, one command (see project/stack.py)."""
+
+import sys
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandParser
+from django.db import connections
+
+from project.stack import Stack, StackConfig
+
+
+def ensure_admin(password: str) -> bool:
+    """Create the superuser ``admin`` if the database has no user at all."""
+    try:
+        user_model = get_user_model()
+        if user_model.objects.exists():
+            return False
+        user_model.objects.create_superuser(username="admin", email="", password=password)
+        return True
+    finally:
+        connections.close_all()
+
+
+class Command(BaseCommand):
+    help = (
+        "Start Kafka (unless BOOTSTRAP_SERVERS is set), Redis (unless REDIS_URL is set), "
+        "migrate, then bridge, worker, beat, relay, web (admin) and Flower; "
+        "Ctrl-C or SIGTERM stops them all."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--kafka-port",
+            type=int,
+            default=settings.STACK_KAFKA_PORT,
+            help="embedded Kafka broker port (env ATLAS_KAFKA_PORT, default 9092)",
+        )
+        parser.add_argument(
+            "--redis-port",
+            type=int,
+            default=settings.STACK_REDIS_PORT,
+            help="embedded Redis port (env ATLAS_REDIS_PORT, default 6379)",
+        )
+        parser.add_argument(
+            "--web-port",
+            type=int,
+            default=settings.STACK_WEB_PORT,
+            help="web server (admin) port (env ATLAS_WEB_PORT, default 8000)",
+        )
+        parser.add_argument(
+            "--flower-port",
+            type=int,
+            default=settings.STACK_FLOWER_PORT,
+            help="Flower port (env ATLAS_FLOWER_PORT, default 5555)",
+        )
+        parser.add_argument(
+            "--workers",
+            type=int,
+            default=settings.STACK_WORKER_CONCURRENCY,
+            help="Celery worker concurrency (env ATLAS_WORKERS, default 2)",
+        )
+
+    def handle(self, *args: object, **options) -> None:
+        config = StackConfig(
+            base_dir=Path(settings.BASE_DIR),
+            data_dir=Path(settings.DATA_DIR).resolve(),
+            kafka_port=options["kafka_port"],
+            redis_port=options["redis_port"],
+            web_port=options["web_port"],
+            flower_port=options["flower_port"],
+            workers=options["workers"],
+            admin_password=settings.STACK_ADMIN_PASSWORD,
+        )
+        code = Stack(config, ensure_admin=ensure_admin).run()
+        if code:
+            sys.exit(code)
