@@ -34,12 +34,16 @@ def producer() -> KafkaProducer:
     """Acks from all in-sync replicas, one request in flight: retries cannot reorder.
 
     kafka-python retries a send until ``delivery_timeout_ms`` (2 min), so a broker
-    outage shorter than that only delays publication.
+    outage shorter than that only delays publication. Idempotence is off: a broker
+    that lost its state (restarted embedded broker) answers an idempotent producer's
+    old producer id with UnknownProducerId forever; delivery is at least once anyway
+    and consumers dedupe.
     """
     return KafkaProducer(
         bootstrap_servers=settings.BOOTSTRAP_SERVERS,
         client_id="atlas-outbox-relay",
         acks="all",
+        enable_idempotence=False,
         max_in_flight_requests_per_connection=1,
         linger_ms=2,
         request_timeout_ms=10000,
