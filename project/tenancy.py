@@ -7,6 +7,7 @@ another region or version is another tenant.
 
 from __future__ import annotations
 
+import re
 import struct
 import uuid
 from collections.abc import Iterable, Mapping
@@ -18,6 +19,9 @@ MAJOR_VERSION = "MAJOR_VERSION"
 MINOR_VERSION = "MINOR_VERSION"
 
 NIL_UUID = uuid.UUID(int=0)
+_CANONICAL_UUID = re.compile(
+    rb"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
 
 
 class InvalidTenant(ValueError):
@@ -78,10 +82,11 @@ def from_kafka_headers(headers: Iterable[tuple[str, bytes | None]]) -> TenantKey
         raise InvalidTenant("missing TENANT_ID header")
     if len(raw_id) != 36:
         raise InvalidTenant(f"TENANT_ID header must be 36 bytes, got {len(raw_id)}")
-    try:
-        tenant_id = uuid.UUID(raw_id.decode("ascii"))
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidTenant(f"TENANT_ID header is not a UUID: {raw_id[:40]!r}") from None
+    # google/uuid's 36-byte form: dashes at 8, 13, 18 and 23, hex digits elsewhere.
+    # (Python's uuid.UUID alone would also take "urn:" + 32 hex digits, or "0x…".)
+    if not _CANONICAL_UUID.fullmatch(raw_id):
+        raise InvalidTenant(f"TENANT_ID header is not a UUID: {raw_id[:40]!r}")
+    tenant_id = uuid.UUID(raw_id.decode("ascii"))
     if tenant_id == NIL_UUID:
         raise InvalidTenant("TENANT_ID header is the nil UUID")
     raw_region = values.get(REGION)
