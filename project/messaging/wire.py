@@ -160,6 +160,23 @@ def loads(raw: bytes | None) -> dict:
         raise WireError("invalid JSON: nested too deeply") from None
     if not isinstance(value, dict):
         raise WireError(f"JSON value must be an object, got {type(value).__name__}")
+    if _SURROGATE_ESCAPE.search(text):
+        value = _replace_lone_surrogates(value)
+    return value
+
+
+# A \uD800 to \uDFFF escape. Paired ones make one character; Go's decoder turns a lone
+# one into U+FFFD, where Python's would keep a str that cannot be encoded again.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _replace_lone_surrogates(value: object) -> object:
+    if isinstance(value, str):
+        return value.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    if isinstance(value, list):
+        return [_replace_lone_surrogates(item) for item in value]
+    if isinstance(value, dict):
+        return {_replace_lone_surrogates(k): _replace_lone_surrogates(v) for k, v in value.items()}
     return value
 
 
@@ -182,7 +199,11 @@ def go_time(value: dt.datetime) -> str:
     if value.tzinfo is None:
         raise ValueError("naive datetime")
     utc_offset = value.utcoffset() or dt.timedelta(0)
-    base = value.strftime("%Y-%m-%dT%H:%M:%S")
+    # Not strftime: it writes year 1 (Go's zero time) as "1", not "0001".
+    base = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
     fraction = f"{value.microsecond:06d}".rstrip("0")
     if fraction:
         base += "." + fraction
