@@ -13,6 +13,7 @@ be at least as strict (spec/platform.md §2.5, spec/parties.md §13a):
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from typing import Any
 
@@ -118,10 +119,13 @@ class UUID(GoField):
             hex_digits = text
         else:
             raise ValidationError(f"invalid UUID {value!r}")
-        try:
-            return uuid.UUID(hex=hex_digits)
-        except ValueError:
-            raise ValidationError(f"invalid UUID {value!r}") from None
+        # Only hex digits: uuid.UUID(hex=…) would also take "0x…", "+…" or spaces.
+        if not _HEX32.fullmatch(hex_digits):
+            raise ValidationError(f"invalid UUID {value!r}")
+        return uuid.UUID(hex=hex_digits)
+
+
+_HEX32 = re.compile(r"[0-9a-fA-F]{32}")
 
 
 class Time(GoField):
@@ -131,23 +135,32 @@ class Time(GoField):
         return dt.datetime(1, 1, 1, tzinfo=dt.UTC)
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dt.datetime:
-        if not isinstance(value, str) or len(value) < 20 or value[10] != "T":
+        match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
             raise ValidationError(f"must be an RFC 3339 time, got {value!r}")
-        text = value.replace("z", "Z")
-        head, _, rest = text[:19], text[19:20], text[19:]
-        fraction = ""
-        if rest.startswith("."):
-            digits = rest[1:]
-            count = len(digits) - len(digits.lstrip("0123456789"))
-            fraction, rest = digits[:count], digits[count:]
+        date_time, fraction, zone = match.groups()
+        offset = dt.timedelta(0)
+        if zone != "Z":
+            hours, minutes = int(zone[1:3]), int(zone[4:6])
+            if hours > 23 or minutes > 59:
+                raise ValidationError(f"must be an RFC 3339 time, got {value!r}")
+            offset = dt.timedelta(hours=hours, minutes=minutes) * (-1 if zone[0] == "-" else 1)
         try:
-            base = dt.datetime.fromisoformat(head + rest.replace("Z", "+00:00"))
+            base = dt.datetime.fromisoformat(date_time)
         except ValueError:
             raise ValidationError(f"must be an RFC 3339 time, got {value!r}") from None
-        if base.tzinfo is None:
-            raise ValidationError(f"time {value!r} has no offset")
         micro = int((fraction + "000000")[:6]) if fraction else 0
-        return base.replace(microsecond=micro)
+        return base.replace(microsecond=micro, tzinfo=dt.timezone(offset))
+
+
+# Go's strict RFC 3339 (time.Time.UnmarshalJSON): "T", two-digit fields, an optional
+# "." and at least one digit, then "Z" or ±hh:mm. Python's fromisoformat alone would
+# also take "z", "+0200", "+02", "05.Z" and a naive time.
+_RFC3339 = re.compile(
+    r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2})"
+    r"(?:\.([0-9]+))?"
+    r"(Z|[+-][0-9]{2}:[0-9]{2})"
+)
 
 
 class Object(GoField):
