@@ -154,7 +154,7 @@ def loads(raw: bytes | None) -> dict:
         value = json.loads(text, parse_constant=_reject_constant)
     except WireError:
         raise
-    except json.JSONDecodeError as exc:
+    except ValueError as exc:  # JSONDecodeError, and ints beyond Python's digit limit
         raise WireError(f"invalid JSON: {exc}") from None
     except RecursionError:
         raise WireError("invalid JSON: nested too deeply") from None
