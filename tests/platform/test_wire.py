@@ -443,6 +443,8 @@ def test_topic_name_is_resolved_once_per_process(monkeypatch, fresh_topic_cache)
         (b"null", "JSON value must be an object, got NoneType"),
         (b"true", "JSON value must be an object, got bool"),
         (b"[" * 100_000, "invalid JSON"),
+        # Python refuses to convert ints this long (a plain ValueError, not a decode error)
+        (b'{"id":' + b"1" * 5000 + b"}", "invalid JSON"),
     ],
 )
 def test_loads_rejects_what_go_would_not_decode_into_a_struct(raw, message):
