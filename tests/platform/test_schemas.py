@@ -417,3 +417,18 @@ def test_a_schema_instance_is_reusable_and_does_not_share_state():
 
     assert first["members"] == [1]
     assert second["members"] == []
+
+
+def test_zero_values_are_fresh_for_every_load():
+    # given one schema instance serving many messages, and a caller mutating a result
+    schema = Envelope()
+    first = schema.load({})
+    first["members"].append(1)
+    first["body"]["worldId"] = 5
+
+    # when the next message is loaded
+    second = schema.load({"body": None})
+
+    # then its zero values are untouched
+    assert second["members"] == []
+    assert second["body"] == {"worldId": 0, "name": ""}
