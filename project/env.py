@@ -44,7 +44,7 @@ def database(url: str, sqlite_default: Path) -> dict:
     if parsed.scheme == "sqlite":
         name = unquote(parsed.path[1:] if parsed.path.startswith("//") else parsed.path)
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": "project.db.sqlite",
             "NAME": name,
             "OPTIONS": {
                 "transaction_mode": "IMMEDIATE",

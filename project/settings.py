@@ -94,6 +94,8 @@ ATLAS_ENVIRONMENT = env.text("ATLAS_ENVIRONMENT")
 
 # --- Inbox / outbox ----------------------------------------------------------
 INBOX_MAX_ATTEMPTS = env.integer("INBOX_MAX_ATTEMPTS", 5)
+# Rows of one key handled per transaction (each in its own savepoint).
+INBOX_BATCH = env.integer("INBOX_BATCH", 50)
 INBOX_RETRY_BASE_SECONDS = env.number("INBOX_RETRY_BASE_SECONDS", 0.5)
 INBOX_RETRY_MAX_SECONDS = env.number("INBOX_RETRY_MAX_SECONDS", 30.0)
 # A pending row older than this is presumed lost (worker killed, queue flushed)
@@ -136,8 +138,9 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.integer("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-CELERY_WORKER_SEND_TASK_EVENTS = True  # Flower shows tasks as they run.
-CELERY_TASK_SEND_SENT_EVENT = True
+# Flower shows tasks as they run; each event costs the worker a Redis publish.
+CELERY_WORKER_SEND_TASK_EVENTS = env.flag("CELERY_TASK_EVENTS", True)
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 CELERY_BEAT_SCHEDULE = {

@@ -21,7 +21,7 @@ from tests.stack import Stack, wait_for_log
 
 def _database_url() -> str:
     db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
+    if "sqlite" in db["ENGINE"]:
         return f"sqlite:///{db['NAME']}"
     auth = quote(db["USER"] or "")
     if db["PASSWORD"]:

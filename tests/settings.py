@@ -22,7 +22,7 @@ from project.settings import *  # noqa: F403
 
 # A test database of this run's own: several test runs (and the processes they
 # start, which receive DATABASE_URL) may share one checkout.
-if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+if "sqlite" in DATABASES["default"]["ENGINE"]:  # noqa: F405
     import tempfile
 
     DATABASES["default"]["TEST"] = {  # noqa: F405

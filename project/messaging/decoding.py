@@ -48,7 +48,7 @@ def decode(
     except tenancy.InvalidTenant as exc:
         return Decoded(type=type_, error=f"invalid tenant headers: {exc}")
     try:
-        data = handler.schema().load(document)
+        data = handler.loader.load(document)
     except ValidationError as exc:
         return Decoded(type=type_, error=f"invalid {type_} message: {_flatten(exc.messages)}")
     return Decoded(type=type_, handler=handler, tenant=tenant, data=data)

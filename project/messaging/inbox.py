@@ -1,9 +1,15 @@
-"""Handling stored inbox rows: one transaction per row, in order per ordering key.
+"""Handling stored inbox rows: in order per ordering key, in batches.
 
 ``process(inbox_id)`` drains the row's ordering key up to and including that row:
-it repeatedly locks the oldest pending row of the key and handles it. Whichever
+it locks the oldest pending rows of the key and handles them in id order. Whichever
 worker gets a task, rows of one key are applied in the order the bridge stored
 them, while rows of other keys run in parallel on other workers.
+
+Rows are handled in batches of up to ``INBOX_BATCH`` per transaction, each row
+inside its own savepoint: a row that raises is rolled back alone, its failure is
+recorded, and the rows after it wait (order), while the rows before it commit.
+One commit per batch instead of one per row is what keeps a SQLite database,
+which serialises writers, fast.
 """
 
 from __future__ import annotations
@@ -27,73 +33,107 @@ logger = logging.getLogger(__name__)
 State = InboxMessage.State
 
 
-def process(inbox_id: int) -> float | None:
+def process(inbox_id: int, ordering_key: str | None = None) -> float | None:
     """Handle ``inbox_id`` and every older pending row of its key.
 
     Returns ``None`` when the row is finished (done or dead), or a delay in seconds
-    after which the caller should try again (an older row of the key is backing off).
+    after which the caller should try again (a row of the key is backing off).
     """
-    own = InboxMessage.objects.filter(id=inbox_id).values_list("ordering_key", "state").first()
-    if own is None or own[1] != State.PENDING:
-        return None
-    ordering_key = own[0]
+    if ordering_key is None:
+        own = InboxMessage.objects.filter(id=inbox_id).values_list("ordering_key", "state").first()
+        if own is None or own[1] != State.PENDING:
+            return None
+        ordering_key = own[0]
     while True:
-        head_id: int | None = None
         try:
             with transaction.atomic(durable=True):
-                head = (
+                rows = list(
                     InboxMessage.objects.select_for_update()
                     .filter(ordering_key=ordering_key, state=State.PENDING, id__lte=inbox_id)
-                    .order_by("id")
-                    .first()
+                    .order_by("id")[: settings.INBOX_BATCH]
                 )
-                if head is None:
-                    # PostgreSQL may return no row when the head it waited for was
+                if not rows:
+                    # PostgreSQL may return no row when the rows it waited for were
                     # finished meanwhile; look again unless our own row is done.
                     if _is_pending(inbox_id):
                         continue
                     return None
-                head_id = head.id
-                now = timezone.now()
-                if head.not_before and head.not_before > now:
-                    return (head.not_before - now).total_seconds()
-                _handle(head)
-        except Exception as exc:
-            if head_id is None:
-                logger.exception("inbox row %s: could not lock its key", inbox_id)
-                return settings.INBOX_RETRY_BASE_SECONDS
-            delay = _record_failure(head_id, exc)
-            if head_id == inbox_id and delay is None:
-                return None
-            return delay if delay is not None else 0.0
-        if head_id == inbox_id:
+                delay = _handle_batch(rows)
+        except Exception:  # the batch rolled back; the task retries
+            logger.exception("inbox key %s: batch failed", ordering_key)
+            return settings.INBOX_RETRY_BASE_SECONDS
+        if delay is not None:
+            return delay
+        if rows[-1].id == inbox_id:
             return None
+
+
+def _handle_batch(rows: list[InboxMessage]) -> float | None:
+    """Handle rows in order inside the caller's transaction; stop at a failure.
+
+    The common case runs the whole batch in one savepoint. If any row raises,
+    that savepoint is rolled back and the batch is run again row by row, each in
+    its own savepoint, so the failing row is isolated and recorded while the rows
+    before it still commit.
+    """
+    try:
+        with transaction.atomic():
+            return _run_rows(rows, isolate=False)
+    except _RowFailed:
+        return _run_rows(rows, isolate=True)
+
+
+class _RowFailed(Exception):
+    """A handler raised while running a batch without per-row savepoints."""
+
+
+def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
+    now = timezone.now()
+    done: list[int] = []
+    delay = None
+    for row in rows:
+        if row.not_before and row.not_before > now:
+            delay = (row.not_before - now).total_seconds()
+            break
+        try:
+            if isolate:
+                with transaction.atomic():
+                    error = _handle(row)
+            else:
+                error = _handle(row)
+        except Exception as exc:  # recorded on the row, retried later
+            if not isolate:
+                raise _RowFailed from exc
+            delay = _record_failure(row, exc)
+            if delay is not None:
+                break
+            continue  # dead: the rows after it go on
+        if error:
+            InboxMessage.objects.filter(id=row.id).update(
+                state=State.DEAD, error=error, handled_at=now
+            )
+        else:
+            done.append(row.id)
+    if done:
+        InboxMessage.objects.filter(id__in=done).update(state=State.DONE, handled_at=now)
+    return delay
 
 
 def _is_pending(inbox_id: int) -> bool:
     return InboxMessage.objects.filter(id=inbox_id, state=State.PENDING).exists()
 
 
-def _handle(row: InboxMessage) -> None:
-    """Decode and hand the row to its handler; mark it done (or dead if undecodable)."""
+def _handle(row: InboxMessage) -> str:
+    """Decode and hand the row to its handler; return the reason if it cannot be."""
     subscription = registry.get(row.app).subscription_for_topic(row.topic)
-    headers = row.header_list
-    now = timezone.now()
     if subscription is None:
-        decoded_error = f"app {row.app!r} no longer subscribes to topic {row.topic!r}"
-        handler = None
-    else:
-        decoded = decode(subscription, headers, row.value)
-        decoded_error, handler = decoded.error, decoded.handler
-    if decoded_error or handler is None:
-        row.state = State.DEAD if decoded_error else State.DONE
-        row.error = decoded_error
-        row.handled_at = now
-        row.save(update_fields=["state", "error", "handled_at"])
-        return
-    tenant = tenant_row(decoded.tenant)
+        return f"app {row.app!r} no longer subscribes to topic {row.topic!r}"
+    headers = row.header_list
+    decoded = decode(subscription, headers, row.value)
+    if decoded.error or decoded.handler is None:
+        return decoded.error  # "" for a type no longer handled: done, nothing to do
     message = registry.Message(
-        tenant=tenant,
+        tenant=tenant_row(decoded.tenant),
         data=decoded.data,
         key=bytes(row.key) if row.key is not None else None,
         inbox_id=row.id,
@@ -101,56 +141,50 @@ def _handle(row: InboxMessage) -> None:
         trace=wire.TraceParent.parse(wire.header(headers, wire.TRACEPARENT)),
     )
     with bus.caused_by(bus.Cause(message.environment, message.trace)):
-        handler.func(message)
-    row.state = State.DONE
-    row.tenant = tenant
-    row.handled_at = now
-    row.save(update_fields=["state", "tenant", "handled_at"])
+        decoded.handler.func(message)
+    return ""
 
 
-def _record_failure(inbox_id: int, exc: Exception) -> float | None:
-    """Count a failed attempt; after ``INBOX_MAX_ATTEMPTS`` the row is dead.
+def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
+    """Count a failed attempt (in the batch's transaction); dead after the last one.
 
     Returns the back-off delay, or ``None`` when the row is now dead.
     """
     text = "".join(traceback.format_exception(exc))
-    logger.warning("inbox row %s failed: %s", inbox_id, exc)
-    with transaction.atomic(durable=True):
-        row = InboxMessage.objects.select_for_update().filter(id=inbox_id).first()
-        if row is None or row.state != State.PENDING:
-            return None
-        row.attempts += 1
-        row.error = text
-        if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
-            row.state = State.DEAD
-            row.error = f"failed {row.attempts} times; last error:\n{text}"
-            row.handled_at = timezone.now()
-            delay = None
-        else:
-            delay = min(
-                settings.INBOX_RETRY_BASE_SECONDS * 2 ** (row.attempts - 1),
-                settings.INBOX_RETRY_MAX_SECONDS,
-            )
-            row.not_before = timezone.now() + timedelta(seconds=delay)
-        row.save(update_fields=["attempts", "error", "state", "handled_at", "not_before"])
+    logger.warning("inbox row %s failed: %s", row.id, exc)
+    row.attempts += 1
+    row.error = text
+    now = timezone.now()
+    if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
+        row.state = State.DEAD
+        row.error = f"failed {row.attempts} times; last error:\n{text}"
+        row.handled_at = now
+        delay = None
+    else:
+        delay = min(
+            settings.INBOX_RETRY_BASE_SECONDS * 2 ** (row.attempts - 1),
+            settings.INBOX_RETRY_MAX_SECONDS,
+        )
+        row.not_before = now + timedelta(seconds=delay)
+    row.save(update_fields=["attempts", "error", "state", "handled_at", "not_before"])
     return delay
 
 
-def enqueue(inbox_ids: Iterable[int]) -> None:
-    """Send one task per id; callers pass the newest pending row of each key."""
+def enqueue(tasks: Iterable[tuple[int, str]]) -> None:
+    """Send one task per (id, ordering key); callers pass the newest pending row of each key."""
     from project.messaging.tasks import handle_inbox_task
 
-    for inbox_id in inbox_ids:
-        handle_inbox_task.apply_async(args=[inbox_id])
+    for inbox_id, ordering_key in tasks:
+        handle_inbox_task.apply_async(args=[inbox_id, ordering_key])
 
 
-def newest_per_key(rows: Iterable[tuple[int, str]]) -> list[int]:
+def newest_per_key(rows: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
     """For (id, ordering_key) pairs, the highest id of each key: draining it handles all."""
     newest: dict[str, int] = {}
     for inbox_id, key in rows:
         if inbox_id > newest.get(key, -1):
             newest[key] = inbox_id
-    return sorted(newest.values())
+    return sorted((inbox_id, key) for key, inbox_id in newest.items())
 
 
 def replay(rows: Iterable[InboxMessage]) -> int:
@@ -177,7 +211,10 @@ def sweep_stale(limit: int = 1000) -> int:
     )
     if not stale:
         return 0
-    InboxMessage.objects.filter(id__in=[i for i, _ in stale]).update(enqueued_at=timezone.now())
+    with transaction.atomic():
+        InboxMessage.objects.filter(id__in=[i for i, _ in stale]).update(
+            enqueued_at=timezone.now()
+        )
     ids = newest_per_key(stale)
     enqueue(ids)
     return len(ids)

@@ -15,6 +15,7 @@ On a *command* topic an unknown ``type`` is bad input (a dead letter); on an
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
@@ -43,11 +44,16 @@ class Message:
 HandlerFunc = Callable[[Message], None]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Handler:
     type: str
     schema: type[GoSchema]
     func: HandlerFunc
+
+    @functools.cached_property
+    def loader(self) -> GoSchema:
+        """One schema instance per handler: building one per message is costly."""
+        return self.schema()
 
 
 @dataclass(slots=True)

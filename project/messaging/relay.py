@@ -23,7 +23,7 @@ from collections.abc import Iterator
 import psycopg
 import redis
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
 
@@ -110,7 +110,8 @@ class Relay:
             logger.error("fault injection: exiting after publish, before mark")
             os._exit(3)
         if acked:
-            OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
+            with transaction.atomic():
+                OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
             self.published += len(acked)
         return len(acked)
 

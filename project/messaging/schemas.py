@@ -13,6 +13,7 @@ be at least as strict (spec/platform.md §2.5, spec/parties.md §13a):
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import uuid
 from typing import Any
@@ -170,13 +171,18 @@ class Object(GoField):
         self.schema_class = schema
         super().__init__(**kwargs)
 
+    @functools.cached_property
+    def _schema(self) -> GoSchema:
+        # Building a Schema is costly and ``load`` keeps no state: one instance serves all.
+        return self.schema_class()
+
     def zero(self) -> dict:
-        return self.schema_class().load({})
+        return self._schema.load({})
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> dict:
         if not isinstance(value, dict):
             raise ValidationError(f"must be a JSON object, got {type(value).__name__}")
-        return self.schema_class().load(value)
+        return self._schema.load(value)
 
 
 class List(GoField):

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from celery import shared_task
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
 from project.messaging import bus, inbox
@@ -16,9 +17,9 @@ logger = logging.getLogger(__name__)
 
 
 @shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)
-def handle_inbox_task(self, inbox_id: int) -> None:
+def handle_inbox_task(self, inbox_id: int, ordering_key: str | None = None) -> None:
     """Handle one inbox row (and the older rows of its key, in order)."""
-    delay = inbox.process(inbox_id)
+    delay = inbox.process(inbox_id, ordering_key)
     if delay is not None:
         raise self.retry(countdown=max(delay, 0.05))
 
@@ -35,6 +36,11 @@ def sweep_outbox_task() -> None:
     if OutboxMessage.objects.filter(sent_at=None).exists():
         bus.wake_relay()
     now = timezone.now()
+    with transaction.atomic():
+        _purge(now)
+
+
+def _purge(now) -> None:
     OutboxMessage.objects.filter(
         sent_at__lt=now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     ).delete()
