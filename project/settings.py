@@ -96,6 +96,9 @@ ATLAS_ENVIRONMENT = env.text("ATLAS_ENVIRONMENT")
 INBOX_MAX_ATTEMPTS = env.integer("INBOX_MAX_ATTEMPTS", 5)
 # Rows of one key handled per transaction (each in its own savepoint).
 INBOX_BATCH = env.integer("INBOX_BATCH", 50)
+# Ordering keys drained by one Celery task (fewer messages per burst; keys of
+# different tasks still run in parallel).
+INBOX_KEYS_PER_TASK = env.integer("INBOX_KEYS_PER_TASK", 8)
 INBOX_RETRY_BASE_SECONDS = env.number("INBOX_RETRY_BASE_SECONDS", 0.5)
 INBOX_RETRY_MAX_SECONDS = env.number("INBOX_RETRY_MAX_SECONDS", 30.0)
 # A pending row older than this is presumed lost (worker killed, queue flushed)

@@ -170,12 +170,19 @@ def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
     return delay
 
 
-def enqueue(tasks: Iterable[tuple[int, str]]) -> None:
-    """Send one task per (id, ordering key); callers pass the newest pending row of each key."""
+def enqueue(keys: Iterable[tuple[int, str]]) -> None:
+    """Send tasks for (newest pending id, ordering key) pairs, several keys per task.
+
+    A task drains its keys one after another, each in its own transaction; keys
+    are spread over tasks so that workers still run different keys in parallel,
+    while a burst does not cost one Celery message per key.
+    """
     from project.messaging.tasks import handle_inbox_task
 
-    for inbox_id, ordering_key in tasks:
-        handle_inbox_task.apply_async(args=[inbox_id, ordering_key])
+    keys = list(keys)
+    size = max(1, settings.INBOX_KEYS_PER_TASK)
+    for start in range(0, len(keys), size):
+        handle_inbox_task.apply_async(args=[[list(k) for k in keys[start : start + size]]])
 
 
 def newest_per_key(rows: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:

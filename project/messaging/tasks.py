@@ -16,12 +16,18 @@ from project.messaging.models import InboxMessage, OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-@shared_task(bind=True, max_retries=None, acks_late=True, ignore_result=True)
-def handle_inbox_task(self, inbox_id: int, ordering_key: str | None = None) -> None:
-    """Handle one inbox row (and the older rows of its key, in order)."""
-    delay = inbox.process(inbox_id, ordering_key)
-    if delay is not None:
-        raise self.retry(countdown=max(delay, 0.05))
+@shared_task(acks_late=True, ignore_result=True)
+def handle_inbox_task(keys: list[list]) -> None:
+    """Drain each ``[newest inbox id, ordering key]``: handle its pending rows in order.
+
+    A key whose rows are backing off is sent again, alone, after its delay.
+    """
+    for inbox_id, ordering_key in keys:
+        delay = inbox.process(inbox_id, ordering_key)
+        if delay is not None:
+            handle_inbox_task.apply_async(
+                args=[[[inbox_id, ordering_key]]], countdown=max(delay, 0.05)
+            )
 
 
 @shared_task(ignore_result=True)
