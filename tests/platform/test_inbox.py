@@ -94,19 +94,14 @@ def effects(tenant: TenantKey) -> list[tuple[int, int]]:
     )
 
 
-def ids_of(to_enqueue: list) -> list[int]:
-    """The row ids in what ``store`` returns for ``inbox.enqueue``.
+def ids_of(to_enqueue: list[tuple[int, str]]) -> list[int]:
+    """The row ids in the (id, ordering key) pairs ``store`` returns for ``inbox.enqueue``.
 
-    That is ids, or (id, ordering key) pairs; a pair's key must be its row's.
+    Each pair's key must be its row's.
     """
-    ids = []
-    for item in to_enqueue:
-        if isinstance(item, tuple):
-            inbox_id, ordering_key = item
-            assert InboxMessage.objects.get(id=inbox_id).ordering_key == ordering_key
-            item = inbox_id
-        ids.append(item)
-    return ids
+    for inbox_id, ordering_key in to_enqueue:
+        assert InboxMessage.objects.get(id=inbox_id).ordering_key == ordering_key
+    return [inbox_id for inbox_id, _ in to_enqueue]
 
 
 def drain(inbox_id: int, limit: int = 20) -> list[float | None]:
@@ -534,10 +529,7 @@ def test_replay_ignores_rows_that_are_not_dead(
 def test_newest_per_key_is_the_highest_id_of_each_key_in_id_order():
     result = inbox.newest_per_key([(1, "a"), (5, "b"), (3, "a"), (2, "b"), (9, "c")])
 
-    # (ids, or (id, key) pairs: whatever inbox.enqueue takes)
-    pairs = {3: "a", 5: "b", 9: "c"}
-    assert [item[0] if isinstance(item, tuple) else item for item in result] == [3, 5, 9]
-    assert all(item[1] == pairs[item[0]] for item in result if isinstance(item, tuple))
+    assert result == [(3, "a"), (5, "b"), (9, "c")]
     assert inbox.newest_per_key([]) == []
 
 
