@@ -41,9 +41,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(ReadOnlyAdmin):
+    """Tenants appear when their first record arrives; processes cache their row ids,
+    so they are never edited or deleted here."""
+
     list_display = ("uuid", "region", "major_version", "minor_version", "created_at")
     search_fields = ("uuid", "region")
     list_filter = ("region",)

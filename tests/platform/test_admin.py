@@ -173,6 +173,16 @@ def test_messages_are_read_only(admin_client, data):
     assert InboxMessage.objects.get(pk=data["pending"].pk).state == State.PENDING
 
 
+def test_tenants_and_messages_cannot_be_deleted(admin_client, data):
+    # Processes cache tenant row ids; inbox rows are the redelivery dedupe record.
+    tenant = Tenant.objects.first()
+    response = admin_client.post(url("tenant", "delete", tenant.pk), {"post": "yes"})
+
+    assert response.status_code == 403
+    assert Tenant.objects.filter(pk=tenant.pk).exists()
+    assert admin_client.get(url("inboxmessage", "delete", data["pending"].pk)).status_code == 403
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
