@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import pytest
 from django.db import connection
+from django.utils import timezone
 
 from invites import services
 from invites.models import Invite
@@ -55,9 +56,13 @@ def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) ->
 
 
 def sweep_until_done(batch_size: int) -> int:
+    """Sweep as if OLD had passed: the invites stay young on the real clock, so an
+    end-to-end stack running in the same session (its beat sweeps every second)
+    leaves them to the racing calls under test."""
     rejected = 0
+    later = timezone.now() + OLD
     while True:
-        result = services.invites_expire(batch_size=batch_size)
+        result = services.invites_expire(batch_size=batch_size, now=later)
         rejected += result.rejected
         if not result.more:
             return rejected
@@ -100,12 +105,11 @@ def test_concurrent_creates_of_one_key_leave_one_invite_and_each_answers_created
 
 
 def test_accepts_racing_overlapping_sweeps_answer_each_invite_exactly_once():
-    # given twelve invites older than the timeout
+    # given twelve invites, expired by the time the sweeps look
     tenant = new_tenant()
     references = list(range(1, 13))
     for reference in references:
-        invite = create(tenant, reference_id=reference)
-        Invite.objects.filter(pk=invite.pk).update(created_at=invite.created_at - OLD)
+        create(tenant, reference_id=reference)
 
     # when every invite is accepted while two sweeps run in small batches
     def accept(reference: int) -> object:
@@ -137,11 +141,10 @@ def test_accepts_racing_overlapping_sweeps_answer_each_invite_exactly_once():
 
 
 def test_overlapping_sweeps_never_reject_an_invite_twice():
-    # given forty expired invites
+    # given forty invites, expired by the time the sweeps look
     tenant = new_tenant()
     for reference in range(40):
-        invite = create(tenant, reference_id=reference)
-        Invite.objects.filter(pk=invite.pk).update(created_at=invite.created_at - OLD)
+        create(tenant, reference_id=reference)
 
     # when four sweeps run at once in batches of five
     results = run_together([lambda: sweep_until_done(5) for _ in range(4)])
