@@ -271,6 +271,37 @@ def test_bridge_stops_cleanly_and_resumes_where_it_left_off(kafka_client, stack,
     assert Effect.objects.filter(key_id=8080).count() == 1
 
 
+def test_bridge_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
+    kafka_client, stack, tenant_headers
+):
+    pongs = kafka_client.reader(EVENT_TOPIC_ECHO)
+    bridge = stack["bridge"]
+    # given a stream of 300 commands over 10 keys being consumed
+    for seq in range(300):
+        kafka_client.producer.send(
+            wire.topic_name(COMMAND_TOPIC_ECHO),
+            key=wire.key_u32(20_000 + seq % 10),
+            value=json.dumps(ping(20_000 + seq % 10, seq)).encode(),
+            headers=tenant_headers,
+        )
+    kafka_client.producer.flush()
+    wait_until(lambda: Effect.objects.exists(), what="the first effects")
+    # when the bridge is killed outright part-way and started again
+    bridge.kill()
+    bridge.start()
+    # then every command has exactly one effect and one event, in order per key
+    wait_until(lambda: Effect.objects.count() >= 300, timeout=90, what="300 effects")
+    seqs = list(Effect.objects.order_by("seq").values_list("seq", flat=True))
+    assert seqs == list(range(300))
+    for key in range(20_000, 20_010):
+        ordered = list(
+            Effect.objects.filter(key_id=key).order_by("id").values_list("seq", flat=True)
+        )
+        assert ordered == sorted(ordered)
+    records = pongs.wait_for(count=300, timeout=60)
+    assert sorted(value_of(r)["seq"] for r in records) == list(range(300))
+
+
 def test_processes_survive_a_broker_outage(kafka_client, stack, tenant_headers):
     """Runs last in this module: the embedded broker keeps topics in memory only,
     so after the restart the bridge and relay must also re-create their topics."""

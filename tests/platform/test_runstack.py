@@ -126,14 +126,14 @@ def test_runstack_serves_admin_and_flower_and_stops_cleanly(tmp_path):
             return (
                 http_status(f"{web}/admin/login/") == 200
                 and http_status(f"http://127.0.0.1:{ports['flower']}/") == 200
-                and "ready in" in output.text()
+                and "stack   | ready in" in output.text()
                 and set(PROCESSES) <= output.prefixes()
             )
 
         wait_until(ready, timeout=40, interval=0.2, what="admin, Flower and every process")
         started = time.monotonic() - began
         text = output.text()
-        assert f"admin:  {web}/admin/" in text
+        assert f"admin:  {web}/admin/" in text, text[-4000:]
         assert f"Flower: http://127.0.0.1:{ports['flower']}/" in text
         if not os.environ.get("DATABASE_URL"):  # a fresh SQLite file has no user yet
             assert "created superuser 'admin' with password 's3cret'" in text
