@@ -219,9 +219,7 @@ def sweep_stale(limit: int = 1000) -> int:
     if not stale:
         return 0
     with transaction.atomic():
-        InboxMessage.objects.filter(id__in=[i for i, _ in stale]).update(
-            enqueued_at=timezone.now()
-        )
+        InboxMessage.objects.filter(id__in=[i for i, _ in stale]).update(enqueued_at=timezone.now())
     ids = newest_per_key(stale)
     enqueue(ids)
     return len(ids)
