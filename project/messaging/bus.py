@@ -10,20 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import redis
 from django.conf import settings
 from django.db import transaction
 
-from project.messaging import wire
+from project.messaging import coordination, wire
 from project.messaging.models import OutboxMessage, Tenant, store_headers
-
-logger = logging.getLogger(__name__)
-
-WAKE_CHANNEL = "atlas:outbox:wake"
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,17 +77,6 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
     return row
 
 
-_redis: redis.Redis | None = None
-
-
 def wake_relay() -> None:
     """Tell the relay there is something to publish (best effort)."""
-    global _redis
-    try:
-        if _redis is None:
-            _redis = redis.Redis.from_url(
-                settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
-            )
-        _redis.publish(WAKE_CHANNEL, b"1")
-    except redis.RedisError as exc:
-        logger.debug("could not wake the relay: %s", exc)
+    coordination.wake_relay()

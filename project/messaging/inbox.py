@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from project.messaging import bus, registry, wire
+from project.messaging import bus, coordination, registry, wire
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage
 from project.messaging.tenants import tenant_row
@@ -44,28 +44,54 @@ def process(inbox_id: int, ordering_key: str | None = None) -> float | None:
         if own is None or own[1] != State.PENDING:
             return None
         ordering_key = own[0]
-    while True:
+    retry = process_keys([(inbox_id, ordering_key)])
+    return retry[0][2] if retry else None
+
+
+def process_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
+    """Drain several keys in one transaction: every pending row up to the given id,
+    and the rows stored since, up to ``INBOX_BATCH`` rows per key.
+
+    Keys are locked in sorted order, so two workers draining overlapping keys
+    cannot deadlock on inbox rows; each key's rows run in their own savepoint, so
+    a failure stays with its key. One transaction (and one relay wake-up) for all
+    keys of a task keeps a trickle of messages over many keys cheap. Returns the
+    keys that must be tried again, with their delay in seconds (0 when a key
+    simply has more rows than one batch).
+    """
+    retry: list[tuple[int, str, float]] = []
+    remaining = sorted(set(keys), key=lambda item: (item[1], item[0]))
+    while remaining:
+        unfinished: list[tuple[int, str]] = []
         try:
             with transaction.atomic(durable=True):
-                rows = list(
-                    InboxMessage.objects.select_for_update()
-                    .filter(ordering_key=ordering_key, state=State.PENDING, id__lte=inbox_id)
-                    .order_by("id")[: settings.INBOX_BATCH]
-                )
-                if not rows:
-                    # PostgreSQL may return no row when the rows it waited for were
-                    # finished meanwhile; look again unless our own row is done.
-                    if _is_pending(inbox_id):
+                for inbox_id, ordering_key in remaining:
+                    rows = list(
+                        InboxMessage.objects.select_for_update()
+                        .filter(ordering_key=ordering_key, state=State.PENDING)
+                        .order_by("id")[: settings.INBOX_BATCH]
+                    )
+                    if not rows:
+                        # PostgreSQL may return no row when the rows it waited for
+                        # were finished meanwhile: look again if ours is pending.
+                        if _is_pending(inbox_id):
+                            unfinished.append((inbox_id, ordering_key))
                         continue
-                    return None
-                delay = _handle_batch(rows)
-        except Exception:  # the batch rolled back; the task retries
-            logger.exception("inbox key %s: batch failed", ordering_key)
-            return settings.INBOX_RETRY_BASE_SECONDS
-        if delay is not None:
-            return delay
-        if rows[-1].id == inbox_id:
-            return None
+                    delay = _handle_batch(rows)
+                    if delay is not None:
+                        retry.append((inbox_id, ordering_key, delay))
+                    elif rows[-1].id < inbox_id:
+                        unfinished.append((inbox_id, ordering_key))
+                    elif len(rows) == settings.INBOX_BATCH:
+                        retry.append((rows[-1].id, ordering_key, 0.0))  # more came since
+        except Exception:  # the transaction rolled back; every key is tried again
+            logger.exception("inbox keys %s: transaction failed", [k for _, k in remaining])
+            delay = settings.INBOX_RETRY_BASE_SECONDS
+            return [(i, k, delay) for i, k in remaining] + [
+                item for item in retry if (item[0], item[1]) not in remaining
+            ]
+        remaining = unfinished
+    return retry
 
 
 def _handle_batch(rows: list[InboxMessage]) -> float | None:
@@ -170,16 +196,19 @@ def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
     return delay
 
 
-def enqueue(keys: Iterable[tuple[int, str]]) -> None:
+def enqueue(keys: Iterable[tuple[int, str]], *, coalesce: bool = True) -> None:
     """Send tasks for (newest pending id, ordering key) pairs, several keys per task.
 
-    A task drains its keys one after another, each in its own transaction; keys
-    are spread over tasks so that workers still run different keys in parallel,
-    while a burst does not cost one Celery message per key.
+    With ``coalesce``, a key that already has a task waiting is skipped: that
+    task drains every pending row of the key (see ``coordination``). A task drains
+    its keys in one transaction; keys are spread over tasks so that workers still
+    run different keys in parallel.
     """
     from project.messaging.tasks import handle_inbox_task
 
     keys = list(keys)
+    if coalesce:
+        keys = coordination.claim_keys(keys)
     size = max(1, settings.INBOX_KEYS_PER_TASK)
     for start in range(0, len(keys), size):
         handle_inbox_task.apply_async(args=[[list(k) for k in keys[start : start + size]]])
@@ -221,5 +250,5 @@ def sweep_stale(limit: int = 1000) -> int:
     with transaction.atomic():
         InboxMessage.objects.filter(id__in=[i for i, _ in stale]).update(enqueued_at=timezone.now())
     ids = newest_per_key(stale)
-    enqueue(ids)
+    enqueue(ids, coalesce=False)
     return len(ids)

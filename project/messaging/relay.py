@@ -27,7 +27,7 @@ from django.db import close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
 
-from project.messaging import bus, kafka, registry
+from project.messaging import coordination, kafka, registry
 from project.messaging.models import OutboxMessage, load_headers
 
 logger = logging.getLogger(__name__)
@@ -127,8 +127,11 @@ class _Wakeups:
             if self.pubsub is None:
                 client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
                 self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-                self.pubsub.subscribe(bus.WAKE_CHANNEL)
+                self.pubsub.subscribe(coordination.WAKE_CHANNEL)
             message = self.pubsub.get_message(timeout=timeout)
+            if message is not None and settings.OUTBOX_RELAY_LINGER_SECONDS > 0:
+                # Let the commits of other workers land too: one batch, not many.
+                stop.wait(settings.OUTBOX_RELAY_LINGER_SECONDS)
             while message is not None:  # coalesce a burst of wake-ups
                 message = self.pubsub.get_message(timeout=0)
         except redis.RedisError as exc:

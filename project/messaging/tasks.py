@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from project.messaging import bus, inbox
+from project.messaging import bus, coordination, inbox
 from project.messaging.models import InboxMessage, OutboxMessage
 
 logger = logging.getLogger(__name__)
@@ -20,14 +20,15 @@ logger = logging.getLogger(__name__)
 def handle_inbox_task(keys: list[list]) -> None:
     """Drain each ``[newest inbox id, ordering key]``: handle its pending rows in order.
 
-    A key whose rows are backing off is sent again, alone, after its delay.
+    The keys' queued flags are released first, so rows stored from now on get a
+    task of their own. Keys that are backing off, or had more rows than one batch,
+    are sent again.
     """
-    for inbox_id, ordering_key in keys:
-        delay = inbox.process(inbox_id, ordering_key)
-        if delay is not None:
-            handle_inbox_task.apply_async(
-                args=[[[inbox_id, ordering_key]]], countdown=max(delay, 0.05)
-            )
+    coordination.release_keys(ordering_key for _, ordering_key in keys)
+    for inbox_id, ordering_key, delay in inbox.process_keys([tuple(k) for k in keys]):
+        handle_inbox_task.apply_async(
+            args=[[[inbox_id, ordering_key]]], countdown=delay if delay > 0 else None
+        )
 
 
 @shared_task(ignore_result=True)

@@ -310,13 +310,26 @@ def test_process_handles_older_rows_of_the_key_in_id_order_and_leaves_other_keys
     assert row_at(1).state == State.PENDING
 
 
-def test_process_stops_at_the_given_row(echo, tenant_key, offsets):
+def test_process_drains_the_whole_key_in_order(echo, tenant_key, offsets):
+    # A task may stand for rows stored after its own (the bridge skips keys that
+    # already have a task waiting), so draining goes past the given row.
     bridge.store(echo, [ping(tenant_key, offsets(), 1, seq) for seq in (1, 2, 3)])
+    bridge.store(echo, [ping(tenant_key, offsets(), 2, 9)])
 
     inbox.process(row_at(1).id)
 
-    assert effects(tenant_key) == [(1, 1), (1, 2)]
-    assert row_at(2).state == State.PENDING
+    assert effects(tenant_key) == [(1, 1), (1, 2), (1, 3)]
+    assert row_at(3).state == State.PENDING  # another key
+
+
+def test_process_takes_a_key_in_batches(echo, tenant_key, offsets, settings):
+    settings.INBOX_BATCH = 2
+    bridge.store(echo, [ping(tenant_key, offsets(), 1, seq) for seq in range(5)])
+
+    # when the newest row is processed, the key is drained batch after batch
+    assert inbox.process(row_at(4).id) is None
+
+    assert effects(tenant_key) == [(1, seq) for seq in range(5)]
 
 
 def test_process_of_a_finished_or_missing_row_does_nothing(echo, tenant_key, offsets):

@@ -1,0 +1,68 @@
+"""Small Redis signals between processes; each is an optimisation with a fallback.
+
+* Relay wake-ups: a publish after commit; without it the relay still polls.
+* Queued-key flags: the bridge skips enqueueing a key that already has a task
+  waiting, because that task drains every pending row of the key. Under load this
+  turns a queue of one-row tasks into few large batches. A flag expires after
+  ``INBOX_STALE_SECONDS``; without Redis every key is simply enqueued, and the
+  inbox sweeper re-enqueues whatever a lost flag or task left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import redis
+from django.conf import settings
+
+logger = logging.getLogger(__name__)
+
+WAKE_CHANNEL = "atlas:outbox:wake"
+QUEUED_PREFIX = "atlas:inbox:queued:"
+
+_client: redis.Redis | None = None
+
+
+def client() -> redis.Redis:
+    """This process's Redis connection pool (lazily made: settings may change in tests)."""
+    global _client
+    if _client is None:
+        _client = redis.Redis.from_url(
+            settings.REDIS_URL, socket_timeout=1, socket_connect_timeout=1
+        )
+    return _client
+
+
+def wake_relay() -> None:
+    try:
+        client().publish(WAKE_CHANNEL, b"1")
+    except redis.RedisError as exc:
+        logger.debug("could not wake the relay: %s", exc)
+
+
+def claim_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """The keys that had no task waiting (their flag is now set); all keys if Redis fails."""
+    if not keys:
+        return []
+    ttl = max(1, int(settings.INBOX_STALE_SECONDS))
+    try:
+        pipe = client().pipeline(transaction=False)
+        for _, ordering_key in keys:
+            pipe.set(QUEUED_PREFIX + ordering_key, b"1", nx=True, ex=ttl)
+        claimed = pipe.execute()
+    except redis.RedisError as exc:
+        logger.debug("queued-key flags unavailable: %s", exc)
+        return keys
+    return [key for key, ok in zip(keys, claimed, strict=True) if ok]
+
+
+def release_keys(ordering_keys: Iterable[str]) -> None:
+    """Called by a task before it reads its keys' rows: later rows need a new task."""
+    names = [QUEUED_PREFIX + key for key in ordering_keys]
+    if not names:
+        return
+    try:
+        client().delete(*names)
+    except redis.RedisError as exc:
+        logger.debug("queued-key flags unavailable: %s", exc)
