@@ -1,15 +1,14 @@
 """Handling stored inbox rows: in order per ordering key, in batches.
 
-``process(inbox_id)`` drains the row's ordering key up to and including that row:
-it locks the oldest pending rows of the key and handles them in id order. Whichever
-worker gets a task, rows of one key are applied in the order the bridge stored
-them, while rows of other keys run in parallel on other workers.
+A task drains its ordering keys: it locks the oldest pending rows of each key and
+handles them in id order. Whichever worker gets a task, rows of one key are
+applied in the order the bridge stored them, while rows of other keys run in
+parallel on other workers.
 
-Rows are handled in batches of up to ``INBOX_BATCH`` per transaction, each row
-inside its own savepoint: a row that raises is rolled back alone, its failure is
-recorded, and the rows after it wait (order), while the rows before it commit.
-One commit per batch instead of one per row is what keeps a SQLite database,
-which serialises writers, fast.
+Rows are handled in batches of up to ``INBOX_BATCH`` per key; a row that raises
+is rolled back alone (savepoints), its failure is recorded, and the rows after it
+wait (order), while the rows before it commit. One commit per task instead of one
+per row is what keeps a SQLite database, which serialises writers, fast.
 """
 
 from __future__ import annotations
@@ -34,10 +33,11 @@ State = InboxMessage.State
 
 
 def process(inbox_id: int, ordering_key: str | None = None) -> float | None:
-    """Handle ``inbox_id`` and every older pending row of its key.
+    """Handle ``inbox_id``'s key: the pending rows before it, it, and any stored since.
 
-    Returns ``None`` when the row is finished (done or dead), or a delay in seconds
-    after which the caller should try again (a row of the key is backing off).
+    Returns ``None`` when the key is drained, or a delay in seconds after which the
+    caller should try again (a row of the key is backing off, or the key had more
+    rows than one batch: 0).
     """
     if ordering_key is None:
         own = InboxMessage.objects.filter(id=inbox_id).values_list("ordering_key", "state").first()
