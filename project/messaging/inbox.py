@@ -164,7 +164,9 @@ def _handle(row: InboxMessage) -> str:
         key=bytes(row.key) if row.key is not None else None,
         inbox_id=row.id,
         environment=wire.environment_from(headers),
-        trace=wire.TraceParent.parse(wire.header(headers, wire.TRACEPARENT)),
+        # As upstream's consumers: no valid traceparent starts a new root trace.
+        trace=wire.TraceParent.parse(wire.header(headers, wire.TRACEPARENT))
+        or wire.TraceParent.root(),
     )
     with bus.caused_by(bus.Cause(message.environment, message.trace)):
         decoded.handler.func(message)

@@ -365,6 +365,19 @@ def test_the_handler_runs_with_the_rows_environment_and_trace(echo, tenant_key):
     assert wire.TraceParent.parse(headers["traceparent"]).trace_id == "c" * 32
 
 
+def test_a_record_without_a_trace_starts_a_new_root_trace(echo, tenant_key):
+    # given a record with no traceparent (several Atlas producers send none)
+    bridge.store(echo, [Record(COMMANDS, 0, 0, wire.key_u32(9), ping_value(9, 1),
+                               tenant_key.kafka_headers())])  # fmt: skip
+
+    inbox.process(row_at(0).id)
+
+    # then the event carries a fresh valid trace, as upstream's consumers start one
+    (pong,) = OutboxMessage.objects.filter(tenant__uuid=tenant_key.id)
+    assert wire.TraceParent.parse(dict(pong.header_list)["traceparent"]) is not None
+    assert "ENVIRONMENT" not in dict(pong.header_list)
+
+
 def test_a_row_for_a_topic_the_app_no_longer_consumes_is_dead(tenant_key):
     # given a stored row whose topic echo no longer subscribes to
     row = InboxMessage.objects.create(
