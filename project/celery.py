@@ -3,9 +3,23 @@
 import os
 
 from celery import Celery
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 app = Celery("project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Celery's Django fix-up closes every database connection around each task unless
+# this old-style key is set; reconnecting costs more than most tasks. Instead,
+# connections are kept and, after each task, closed the way Django closes them
+# after a request: when broken or older than CONN_MAX_AGE.
+app.conf.CELERY_DB_REUSE_MAX = 1000
+
+
+@task_postrun.connect
+def _close_unusable_connections(**kwargs: object) -> None:
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -54,6 +54,8 @@ def database(url: str, sqlite_default: Path) -> dict:
                 ),
             },
             "TEST": {"NAME": f"{name}.test"},
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
         }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
         return {
