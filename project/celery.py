@@ -19,7 +19,13 @@ app.conf.CELERY_DB_REUSE_MAX = 1000
 
 
 @task_postrun.connect
-def _close_unusable_connections(**kwargs: object) -> None:
-    from django.db import close_old_connections
+def _close_unusable_connections(sender: object = None, **kwargs: object) -> None:
+    # An eagerly applied task runs inside its caller (a test, the admin), whose
+    # connection and transaction are not the task's to close.
+    if getattr(getattr(sender, "request", None), "is_eager", False):
+        return
+    from django.db import connections
 
-    close_old_connections()
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
