@@ -83,18 +83,13 @@ def invite_create(
                 target_id=target_id,
                 reference_id=reference_id,
             )
-        bus.emit(
+        _emit_status(
             tenant=tenant,
-            topic=messages.EVENT_TOPIC_INVITE_STATUS,
-            key=messages.status_key(invite.reference_id),
-            value=messages.created_event(
-                transaction_id=transaction_id,
-                world_id=world_id,
-                invite_type=invite_type,
-                reference_id=invite.reference_id,
-                originator_id=invite.originator_id,
-                target_id=invite.target_id,
-            ),
+            event_type=messages.EVENT_CREATED,
+            invite=invite,
+            transaction_id=transaction_id,
+            world_id=world_id,
+            invite_type=invite_type,
         )
     return invite
 
@@ -133,18 +128,13 @@ def invite_accept(
                 reference_id,
             )
             return None
-        bus.emit(
+        _emit_status(
             tenant=tenant,
-            topic=messages.EVENT_TOPIC_INVITE_STATUS,
-            key=messages.status_key(invite.reference_id),
-            value=messages.accepted_event(
-                transaction_id=transaction_id,
-                world_id=world_id,
-                invite_type=invite_type,
-                reference_id=invite.reference_id,
-                originator_id=invite.originator_id,
-                target_id=invite.target_id,
-            ),
+            event_type=messages.EVENT_ACCEPTED,
+            invite=invite,
+            transaction_id=transaction_id,
+            world_id=world_id,
+            invite_type=invite_type,
         )
     return invite
 
@@ -184,18 +174,13 @@ def invite_reject(
                 target_id,
             )
             return None
-        bus.emit(
+        _emit_status(
             tenant=tenant,
-            topic=messages.EVENT_TOPIC_INVITE_STATUS,
-            key=messages.status_key(invite.reference_id),
-            value=messages.rejected_event(
-                transaction_id=transaction_id,
-                world_id=world_id,
-                invite_type=invite_type,
-                reference_id=invite.reference_id,
-                originator_id=invite.originator_id,
-                target_id=invite.target_id,
-            ),
+            event_type=messages.EVENT_REJECTED,
+            invite=invite,
+            transaction_id=transaction_id,
+            world_id=world_id,
+            invite_type=invite_type,
         )
     return invite
 
@@ -343,14 +328,36 @@ def _delete(invite: Invite) -> bool:
 
 def _emit_rejected_by_system(invite: Invite, *, tenant: Tenant) -> None:
     """REJECTED for character deletion and expiry: new transaction id, stored values."""
+    _emit_status(
+        tenant=tenant,
+        event_type=messages.EVENT_REJECTED,
+        invite=invite,
+        transaction_id=uuid.uuid4(),
+        world_id=invite.world_id,
+        invite_type=invite.invite_type,
+    )
+
+
+def _emit_status(
+    *,
+    tenant: Tenant,
+    event_type: str,
+    invite: Invite,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+) -> None:
+    """A status event: the command's (or a fresh) transaction id, world and type;
+    reference, originator and target as stored (§7.7)."""
     bus.emit(
         tenant=tenant,
         topic=messages.EVENT_TOPIC_INVITE_STATUS,
         key=messages.status_key(invite.reference_id),
-        value=messages.rejected_event(
-            transaction_id=uuid.uuid4(),
-            world_id=invite.world_id,
-            invite_type=invite.invite_type,
+        value=messages.status_event(
+            event_type=event_type,
+            transaction_id=transaction_id,
+            world_id=world_id,
+            invite_type=invite_type,
             reference_id=invite.reference_id,
             originator_id=invite.originator_id,
             target_id=invite.target_id,

@@ -353,7 +353,8 @@ def test_a_deleted_event_without_tenant_headers_is_an_error():
 
 def test_status_events_are_built_in_upstream_field_order():
     # when a status event is built and serialised
-    built = messages.rejected_event(
+    built = messages.status_event(
+        event_type=messages.EVENT_REJECTED,
         transaction_id=uuid.UUID("e4c1f7a0-2b3d-4c5e-8f9a-0b1c2d3e4f5a"),
         world_id=1,
         invite_type="BUDDY",
@@ -374,7 +375,8 @@ def test_status_events_are_built_in_upstream_field_order():
 
 
 def test_invite_types_with_html_characters_are_escaped_like_go():
-    built = messages.created_event(
+    built = messages.status_event(
+        event_type=messages.EVENT_CREATED,
         transaction_id=uuid.UUID(int=0),
         world_id=0,
         invite_type="A&B<C>",
