@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import traceback
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -64,25 +63,27 @@ def process_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
     remaining = sorted(set(keys), key=lambda item: (item[1], item[0]))
     while remaining:
         unfinished: list[tuple[int, str]] = []
-        prepared = {key: [_prepare(row) for row in _pending(key)] for _, key in remaining}
         try:
             with transaction.atomic(durable=True):
                 for inbox_id, ordering_key in remaining:
-                    rows = _lock(prepared[ordering_key])
+                    rows = list(
+                        InboxMessage.objects.select_for_update()
+                        .filter(ordering_key=ordering_key, state=State.PENDING)
+                        .order_by("id")[: settings.INBOX_BATCH]
+                    )
                     if not rows:
-                        # Handled by another worker meanwhile (or, on PostgreSQL,
-                        # finished while we waited): look again if ours is pending.
+                        # PostgreSQL may return no row when the rows it waited for
+                        # were finished meanwhile: look again if ours is pending.
                         if _is_pending(inbox_id):
                             unfinished.append((inbox_id, ordering_key))
                         continue
                     delay = _handle_batch(rows)
-                    last = rows[-1].row.id
                     if delay is not None:
                         retry.append((inbox_id, ordering_key, delay))
-                    elif last < inbox_id:
+                    elif rows[-1].id < inbox_id:
                         unfinished.append((inbox_id, ordering_key))
-                    elif len(prepared[ordering_key]) == settings.INBOX_BATCH:
-                        retry.append((last, ordering_key, 0.0))  # more came since
+                    elif len(rows) == settings.INBOX_BATCH:
+                        retry.append((rows[-1].id, ordering_key, 0.0))  # more came since
         except Exception:  # the transaction rolled back; every key is tried again
             logger.exception("inbox keys %s: transaction failed", [k for _, k in remaining])
             delay = settings.INBOX_RETRY_BASE_SECONDS
@@ -93,37 +94,7 @@ def process_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
     return retry
 
 
-def _pending(ordering_key: str) -> list[InboxMessage]:
-    """The oldest pending rows of a key, read without locking (WAL readers never wait)."""
-    return list(
-        InboxMessage.objects.filter(ordering_key=ordering_key, state=State.PENDING).order_by("id")[
-            : settings.INBOX_BATCH
-        ]
-    )
-
-
-def _lock(prepared: list[_Prepared]) -> list[_Prepared]:
-    """Lock the prepared rows that are still pending; refresh their retry state.
-
-    Rows only ever get newer ids, so the rows read before the transaction are
-    still the oldest of their key; whatever another worker finished meanwhile
-    drops out here.
-    """
-    if not prepared:
-        return []
-    current = {
-        row_id: (not_before, attempts)
-        for row_id, not_before, attempts in InboxMessage.objects.select_for_update()
-        .filter(id__in=[p.row.id for p in prepared], state=State.PENDING)
-        .values_list("id", "not_before", "attempts")
-    }
-    still = [p for p in prepared if p.row.id in current]
-    for p in still:
-        p.row.not_before, p.row.attempts = current[p.row.id]
-    return still
-
-
-def _handle_batch(rows: list[_Prepared]) -> float | None:
+def _handle_batch(rows: list[InboxMessage]) -> float | None:
     """Handle rows in order inside the caller's transaction; stop at a failure.
 
     The common case runs the whole batch in one savepoint. If any row raises,
@@ -142,21 +113,20 @@ class _RowFailed(Exception):
     """A handler raised while running a batch without per-row savepoints."""
 
 
-def _run_rows(rows: list[_Prepared], *, isolate: bool) -> float | None:
+def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
     now = timezone.now()
     done: list[int] = []
     delay = None
-    for prepared in rows:
-        row = prepared.row
+    for row in rows:
         if row.not_before and row.not_before > now:
             delay = (row.not_before - now).total_seconds()
             break
         try:
             if isolate:
                 with transaction.atomic():
-                    error = _handle(prepared)
+                    error = _handle(row)
             else:
-                error = _handle(prepared)
+                error = _handle(row)
         except Exception as exc:  # recorded on the row, retried later
             if not isolate:
                 raise _RowFailed from exc
@@ -179,25 +149,15 @@ def _is_pending(inbox_id: int) -> bool:
     return InboxMessage.objects.filter(id=inbox_id, state=State.PENDING).exists()
 
 
-@dataclass(frozen=True, slots=True)
-class _Prepared:
-    """A row decoded ahead of its transaction: a handler call, or why there is none."""
-
-    row: InboxMessage
-    error: str = ""
-    handler: registry.Handler | None = None
-    message: registry.Message | None = None
-
-
-def _prepare(row: InboxMessage) -> _Prepared:
-    """Decode a row (outside the transaction: on SQLite the writer lock is not held)."""
+def _handle(row: InboxMessage) -> str:
+    """Decode and hand the row to its handler; return the reason if it cannot be."""
     subscription = registry.get(row.app).subscription_for_topic(row.topic)
     if subscription is None:
-        return _Prepared(row, f"app {row.app!r} no longer subscribes to topic {row.topic!r}")
+        return f"app {row.app!r} no longer subscribes to topic {row.topic!r}"
     headers = row.header_list
     decoded = decode(subscription, headers, row.value)
     if decoded.error or decoded.handler is None:
-        return _Prepared(row, decoded.error)  # "" for a type no longer handled: done
+        return decoded.error  # "" for a type no longer handled: done, nothing to do
     message = registry.Message(
         tenant=tenant_row(decoded.tenant),
         data=decoded.data,
@@ -208,16 +168,8 @@ def _prepare(row: InboxMessage) -> _Prepared:
         trace=wire.TraceParent.parse(wire.header(headers, wire.TRACEPARENT))
         or wire.TraceParent.root(),
     )
-    return _Prepared(row, handler=decoded.handler, message=message)
-
-
-def _handle(prepared: _Prepared) -> str:
-    """Run the handler; return the reason if the row cannot be handled."""
-    if prepared.handler is None or prepared.message is None:
-        return prepared.error
-    message = prepared.message
     with bus.caused_by(bus.Cause(message.environment, message.trace)):
-        prepared.handler.func(message)
+        decoded.handler.func(message)
     return ""
 
 
