@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-from collections.abc import Iterator
+import functools
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -83,17 +84,23 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
 _INSERTED = ("topic", "key", "value", "headers", "message_type", "tenant", "created_at")
 
 
-def _insert(connection, row: OutboxMessage) -> None:
-    """One prepared INSERT: every produced record passes here, and the ORM's
-    generic ``save`` machinery costs about as much as the rest of a handler."""
+@functools.cache
+def _insert_statement(vendor: str, quote: Callable[[str], str]) -> tuple[str, list]:
+    """The INSERT and its fields, built once per database backend."""
     fields = [OutboxMessage._meta.get_field(name) for name in _INSERTED]
-    quote = connection.ops.quote_name
     sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
         quote(OutboxMessage._meta.db_table),
         ", ".join(quote(field.column) for field in fields),
         ", ".join(["%s"] * len(fields)),
         quote(OutboxMessage._meta.pk.column),
     )
+    return sql, fields
+
+
+def _insert(connection, row: OutboxMessage) -> None:
+    """One prepared INSERT: every produced record passes here, and the ORM's
+    generic ``save`` machinery costs about as much as the rest of a handler."""
+    sql, fields = _insert_statement(connection.vendor, connection.ops.quote_name)
     params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
