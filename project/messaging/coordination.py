@@ -1,6 +1,7 @@
 """Small Redis signals between processes; each is an optimisation with a fallback.
 
-* Relay wake-ups: a publish after commit; without it the relay still polls.
+* Relay wake-ups: a publish after commit, waited for by ``RelayWakeups``;
+  without them the relay still polls.
 * Queued-key flags: the bridge skips enqueueing a key that already has a task
   waiting, because that task drains every pending row of the key. Under load this
   turns a queue of one-row tasks into few large batches. A flag expires after
@@ -10,7 +11,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 from collections.abc import Iterable
 
 import redis
@@ -39,6 +42,37 @@ def wake_relay() -> None:
         client().publish(WAKE_CHANNEL, b"1")
     except redis.RedisError as exc:
         logger.debug("could not wake the relay: %s", exc)
+
+
+class RelayWakeups:
+    """The relay's side of ``wake_relay``: wait for a wake-up, or sleep if Redis is away."""
+
+    def __init__(self) -> None:
+        self.pubsub: redis.client.PubSub | None = None
+
+    def wait(self, timeout: float, stop: threading.Event) -> None:
+        try:
+            if self.pubsub is None:
+                # Its own connection: a subscribed connection serves nothing else.
+                connection = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
+                self.pubsub = connection.pubsub(ignore_subscribe_messages=True)
+                self.pubsub.subscribe(WAKE_CHANNEL)
+            message = self.pubsub.get_message(timeout=timeout)
+            if message is not None and settings.OUTBOX_RELAY_LINGER_SECONDS > 0:
+                # Let the commits of other workers land too: one batch, not many.
+                stop.wait(settings.OUTBOX_RELAY_LINGER_SECONDS)
+            while message is not None:  # coalesce a burst of wake-ups
+                message = self.pubsub.get_message(timeout=0)
+        except redis.RedisError as exc:
+            logger.debug("wake-up channel unavailable: %s", exc)
+            self.close()
+            stop.wait(timeout)
+
+    def close(self) -> None:
+        if self.pubsub is not None:
+            with contextlib.suppress(Exception):
+                self.pubsub.close()
+            self.pubsub = None
 
 
 def claim_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str]]:

@@ -21,7 +21,6 @@ import threading
 from collections.abc import Iterator
 
 import psycopg
-import redis
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
@@ -57,7 +56,7 @@ class Relay:
     def _publish_until_stopped(self, leader: Leader) -> None:
         kafka.ensure_topics(registry.produced_topics())
         producer = kafka.producer()
-        wakeups = _Wakeups()
+        wakeups = coordination.RelayWakeups()
         try:
             while not self.stop.is_set():
                 leader.check()
@@ -114,36 +113,6 @@ class Relay:
                 OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
             self.published += len(acked)
         return len(acked)
-
-
-class _Wakeups:
-    """Redis pub/sub wake-ups from ``bus.wake_relay``; plain sleeping if Redis is away."""
-
-    def __init__(self) -> None:
-        self.pubsub = None
-
-    def wait(self, timeout: float, stop: threading.Event) -> None:
-        try:
-            if self.pubsub is None:
-                client = redis.Redis.from_url(settings.REDIS_URL, socket_connect_timeout=2)
-                self.pubsub = client.pubsub(ignore_subscribe_messages=True)
-                self.pubsub.subscribe(coordination.WAKE_CHANNEL)
-            message = self.pubsub.get_message(timeout=timeout)
-            if message is not None and settings.OUTBOX_RELAY_LINGER_SECONDS > 0:
-                # Let the commits of other workers land too: one batch, not many.
-                stop.wait(settings.OUTBOX_RELAY_LINGER_SECONDS)
-            while message is not None:  # coalesce a burst of wake-ups
-                message = self.pubsub.get_message(timeout=0)
-        except redis.RedisError as exc:
-            logger.debug("wake-up channel unavailable: %s", exc)
-            self.close()
-            stop.wait(timeout)
-
-    def close(self) -> None:
-        if self.pubsub is not None:
-            with contextlib.suppress(Exception):
-                self.pubsub.close()
-            self.pubsub = None
 
 
 class Leader:
