@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from django.contrib import admin
-from django.http import HttpRequest
 from django.utils import timezone
 
 from invites.models import Invite
+from project.admin import ReadOnlyAdmin
 
 
 @admin.register(Invite)
-class InviteAdmin(admin.ModelAdmin):
+class InviteAdmin(ReadOnlyAdmin):
+    """Read-only: deleting here would bypass the REJECTED event other services wait for."""
+
     list_display = (
         "invite_id",
         "tenant",
@@ -32,13 +34,3 @@ class InviteAdmin(admin.ModelAdmin):
     @admin.display(description="age (s)")
     def age_seconds(self, obj: Invite) -> int:
         return int((timezone.now() - obj.created_at).total_seconds())
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Invite | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Invite | None = None) -> bool:
-        # Deleting here would bypass the REJECTED event other services wait for.
-        return False

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from project.messaging.models import Tenant
+from project.tenancy.models import Tenant
 
 
 class Invite(models.Model):

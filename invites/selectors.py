@@ -11,7 +11,7 @@ import datetime as dt
 from django.db.models import Q, QuerySet
 
 from invites.models import Invite
-from project.messaging.models import Tenant
+from project.tenancy.models import Tenant
 
 
 def invites_by_reference(

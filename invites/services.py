@@ -24,8 +24,9 @@ from django.utils import timezone
 
 from invites import messages, selectors
 from invites.models import Invite
-from project.messaging import bus, sequences
-from project.messaging.models import Tenant
+from project.messaging import bus
+from project.tenancy import sequences
+from project.tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 

@@ -27,6 +27,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "project.tenancy",
     "project.messaging",
     *DOMAIN_APPS,
     # Extra apps, e.g. the test-only ``tests.echo`` subscription used by the
@@ -116,6 +117,14 @@ INBOX_RETENTION_DAYS = env.integer("INBOX_RETENTION_DAYS", 7)
 # --- Invites -----------------------------------------------------------------
 INVITE_TIMEOUT_SECONDS = env.number("INVITE_TIMEOUT_SECONDS", 180.0)
 INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
+
+# --- Parties (parties/) ----------------------------------------------------
+
+# --- Messengers (messengers/) -------------------------------------------------
+
+# --- Notes (notes/) -------------------------------------------------------------
+
+# --- Transport (transport/) -----------------------------------------------------
 
 # --- Embedded stack (manage.py runstack) ---------------------------------------
 # Ports of the processes runstack starts on 127.0.0.1; Kafka and Redis only when

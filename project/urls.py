@@ -1,8 +1,13 @@
-"""URL routes: the admin for now; the services' REST APIs mount under /api/."""
+"""URL routes: the admin, and every service's REST API under /api/ (spec/platform.md §3)."""
 
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("invites.urls")),
+    path("api/", include("parties.urls")),
+    path("api/", include("messengers.urls")),
+    path("api/", include("notes.urls")),
+    path("api/", include("transport.urls")),
 ]

@@ -1,4 +1,4 @@
-"""Admin for tenants, the inbox, dead letters (with replay) and the outbox."""
+"""Admin for the inbox, dead letters (with replay) and the outbox."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
+from project.admin import ReadOnlyAdmin
 from project.messaging import inbox
-from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage, Tenant
+from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage
 
 
 def _text(raw: bytes | memoryview | None) -> str:
@@ -32,27 +33,6 @@ def _headers_table(stored: list[list[str]]) -> str:
     return format_html(
         "<table>{}</table>", format_html_join("", "<tr><th>{}</th><td>{}</td></tr>", rows)
     )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-
-@admin.register(Tenant)
-class TenantAdmin(ReadOnlyAdmin):
-    """Tenants appear when their first record arrives; processes cache their row ids,
-    so they are never edited or deleted here."""
-
-    list_display = ("uuid", "region", "major_version", "minor_version", "created_at")
-    search_fields = ("uuid", "region")
-    list_filter = ("region",)
 
 
 class _MessageAdmin(ReadOnlyAdmin):

@@ -20,7 +20,7 @@ from kafka.errors import KafkaError
 from project.messaging import inbox, kafka, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
-from project.messaging.tenants import tenant_row
+from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
 

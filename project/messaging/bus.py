@@ -19,7 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from project.messaging import coordination, wire
-from project.messaging.models import OutboxMessage, Tenant, store_headers
+from project.messaging.models import OutboxMessage, store_headers
+from project.tenancy.models import Tenant
 
 
 @dataclass(frozen=True, slots=True)

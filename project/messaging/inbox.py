@@ -25,7 +25,7 @@ from django.utils import timezone
 from project.messaging import bus, coordination, registry, wire
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage
-from project.messaging.tenants import tenant_row
+from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
 

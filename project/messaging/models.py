@@ -1,4 +1,4 @@
-"""Tenants, the inbox (every consumed record, dead letters included) and the outbox."""
+"""The inbox (every consumed record, dead letters included) and the outbox."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 from django.db import models
 
-from project.tenancy import TenantKey
+from project.tenancy.models import Tenant
 
 StoredHeaders = list[list[str]]
 
@@ -18,31 +18,6 @@ def store_headers(headers: list[tuple[str, bytes | None]]) -> StoredHeaders:
 
 def load_headers(stored: StoredHeaders) -> list[tuple[str, bytes]]:
     return [(name, base64.b64decode(value)) for name, value in stored]
-
-
-class Tenant(models.Model):
-    """A tenant seen on the wire; game state rows point at it."""
-
-    uuid = models.UUIDField()
-    region = models.CharField(max_length=32)
-    major_version = models.PositiveIntegerField()
-    minor_version = models.PositiveIntegerField()
-    created_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["uuid", "region", "major_version", "minor_version"], name="tenant_identity"
-            )
-        ]
-        ordering = ["uuid", "region", "major_version", "minor_version"]
-
-    def __str__(self) -> str:
-        return str(self.key)
-
-    @property
-    def key(self) -> TenantKey:
-        return TenantKey(self.uuid, self.region, self.major_version, self.minor_version)
 
 
 class InboxMessage(models.Model):
@@ -138,19 +113,3 @@ class OutboxMessage(models.Model):
     @property
     def header_list(self) -> list[tuple[str, bytes]]:
         return load_headers(self.headers)
-
-
-class TenantSequence(models.Model):
-    """Per-tenant id counters (invites, parties, messengers start at 1000000000)."""
-
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT)
-    name = models.CharField(max_length=32)
-    last_value = models.PositiveBigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["tenant", "name"], name="tenant_sequence_identity")
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.tenant} {self.name}={self.last_value}"

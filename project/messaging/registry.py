@@ -23,8 +23,8 @@ from typing import Literal
 from django.conf import settings
 
 from project.messaging import wire
-from project.messaging.models import Tenant
 from project.messaging.schemas import GoSchema
+from project.tenancy.models import Tenant
 
 Kind = Literal["command", "event"]
 

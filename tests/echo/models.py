@@ -1,6 +1,6 @@
 from django.db import models
 
-from project.messaging.models import Tenant
+from project.tenancy.models import Tenant
 
 
 class Effect(models.Model):

@@ -8,7 +8,8 @@ import uuid
 from invites import messages, services
 from invites.models import Invite
 from project.messaging import wire
-from project.messaging.models import OutboxMessage, Tenant
+from project.messaging.models import OutboxMessage
+from project.tenancy.models import Tenant
 
 STATUS_TOPIC = wire.topic_name(messages.EVENT_TOPIC_INVITE_STATUS)
 

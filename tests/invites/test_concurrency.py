@@ -19,7 +19,7 @@ from django.utils import timezone
 
 from invites import services
 from invites.models import Invite
-from project.messaging.models import TenantSequence
+from project.tenancy.models import TenantSequence
 from tests.invites.support import create, events, new_tenant, value
 
 pytestmark = pytest.mark.django_db(transaction=True)

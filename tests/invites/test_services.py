@@ -15,7 +15,8 @@ from django.utils import timezone
 from invites import services
 from invites.models import Invite
 from project.messaging import wire
-from project.messaging.models import OutboxMessage, TenantSequence
+from project.messaging.models import OutboxMessage
+from project.tenancy.models import TenantSequence
 from tests.invites.support import (
     STATUS_TOPIC,
     create,

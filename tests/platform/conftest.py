@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import pytest
 
 from project import embedded
-from project.messaging.models import Tenant
 from project.tenancy import TenantKey
+from project.tenancy.models import Tenant
 
 
 def new_tenant(

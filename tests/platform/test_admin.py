@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from project.messaging import wire
-from project.messaging.models import InboxMessage, OutboxMessage, Tenant, store_headers
+from project.messaging.models import InboxMessage, OutboxMessage, store_headers
+from project.tenancy.models import Tenant
 from tests.platform.conftest import new_tenant
 
 pytestmark = pytest.mark.django_db
@@ -24,7 +25,8 @@ def _fast_passwords(settings):
 
 
 def url(model: str, view: str = "changelist", *args) -> str:
-    return reverse(f"admin:messaging_{model}_{view}", args=args)
+    app = "tenancy" if model == "tenant" else "messaging"
+    return reverse(f"admin:{app}_{model}_{view}", args=args)
 
 
 def inbox_row(tenant: Tenant | None, offset: int, **fields) -> InboxMessage:

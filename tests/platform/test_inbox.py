@@ -21,8 +21,8 @@ from django.utils import timezone
 
 from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage, OutboxMessage, load_headers
-from project.messaging.tenants import tenant_row
 from project.tenancy import TenantKey
+from project.tenancy.rows import tenant_row
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
 from tests.platform.conftest import Record

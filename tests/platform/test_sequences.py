@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from django.db import transaction
 
-from project.messaging import sequences
-from project.messaging.models import TenantSequence
+from project.tenancy import sequences
+from project.tenancy.models import TenantSequence
 from tests.platform.conftest import new_tenant
 
 

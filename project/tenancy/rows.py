@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from django.db import IntegrityError, transaction
 
-from project.messaging.models import Tenant
-from project.tenancy import TenantKey
+from project.tenancy.keys import TenantKey
+from project.tenancy.models import Tenant
 
 _cache: dict[TenantKey, int] = {}
 

@@ -2,7 +2,7 @@
 
 from django.db import transaction
 
-from project.messaging.models import Tenant, TenantSequence
+from project.tenancy.models import Tenant, TenantSequence
 
 FIRST_ID = 1_000_000_000
 
