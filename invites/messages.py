@@ -10,26 +10,28 @@ from __future__ import annotations
 
 import uuid
 
+from project.contracts import character_status
+from project.contracts import invites as contracts
 from project.messaging import wire
 from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
 
 # --- topic tokens (resolved to topic names by wire.topic_name) -----------------
 
-COMMAND_TOPIC_INVITE = "COMMAND_TOPIC_INVITE"
-EVENT_TOPIC_INVITE_STATUS = "EVENT_TOPIC_INVITE_STATUS"
-EVENT_TOPIC_CHARACTER_STATUS = "EVENT_TOPIC_CHARACTER_STATUS"
+COMMAND_TOPIC_INVITE = contracts.COMMAND_TOPIC_INVITE
+EVENT_TOPIC_INVITE_STATUS = contracts.EVENT_TOPIC_INVITE_STATUS
+EVENT_TOPIC_CHARACTER_STATUS = character_status.EVENT_TOPIC_CHARACTER_STATUS
 
 # --- type names -----------------------------------------------------------------
 
-COMMAND_CREATE = "CREATE"
+COMMAND_CREATE = contracts.COMMAND_CREATE
 COMMAND_ACCEPT = "ACCEPT"
 COMMAND_REJECT = "REJECT"
 
-EVENT_CREATED = "CREATED"
-EVENT_ACCEPTED = "ACCEPTED"
-EVENT_REJECTED = "REJECTED"
+EVENT_CREATED = contracts.EVENT_CREATED
+EVENT_ACCEPTED = contracts.EVENT_ACCEPTED
+EVENT_REJECTED = contracts.EVENT_REJECTED
 
-CHARACTER_DELETED = "DELETED"
+CHARACTER_DELETED = character_status.DELETED
 
 
 # --- consumed: COMMAND_TOPIC_INVITE (§5.1) --------------------------------------
@@ -77,19 +79,9 @@ class RejectCommandSchema(_InviteCommand):
     body = Object(RejectBody)
 
 
-# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§5.2) ------------------------------
+# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§5.2): only DELETED -----------------
 
-
-class CharacterDeletedBody(GoSchema):
-    """``DELETED`` has an empty body; it must still be an object, null or absent."""
-
-
-class CharacterDeletedEventSchema(GoSchema):
-    transactionId = UUID()
-    worldId = U8()
-    characterId = U32()
-    type = Str()
-    body = Object(CharacterDeletedBody)
+CharacterDeletedEventSchema = character_status.DeletedEvent
 
 
 # --- produced: EVENT_TOPIC_INVITE_STATUS (§6) -----------------------------------

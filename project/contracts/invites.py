@@ -1,0 +1,65 @@
+"""The invites contracts other apps use: the CREATE command they send, the status
+events they consume (spec/invites.md §5.1, §6). The invites app owns the topics and
+imports these too.
+
+Upstream producers differ on ``transactionId``: parties sends none, messengers
+sends one; ``create_command`` writes the field only when given one.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+from project.messaging import wire
+from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
+
+COMMAND_TOPIC_INVITE = "COMMAND_TOPIC_INVITE"
+EVENT_TOPIC_INVITE_STATUS = "EVENT_TOPIC_INVITE_STATUS"
+
+COMMAND_CREATE = "CREATE"
+EVENT_CREATED = "CREATED"
+EVENT_ACCEPTED = "ACCEPTED"
+EVENT_REJECTED = "REJECTED"
+
+
+def command_key(reference_id: int) -> bytes:
+    """Producers key the CREATE command by the reference (party or messenger id)."""
+    return wire.key_u32(reference_id)
+
+
+def create_command(
+    *,
+    world_id: int,
+    invite_type: str,
+    originator_id: int,
+    target_id: int,
+    reference_id: int,
+    transaction_id: uuid.UUID | None = None,
+) -> dict:
+    """The CREATE command, fields in upstream struct order."""
+    command: dict = {}
+    if transaction_id is not None:
+        command["transactionId"] = str(transaction_id)
+    command.update(
+        worldId=world_id,
+        inviteType=invite_type,
+        type=COMMAND_CREATE,
+        body={"originatorId": originator_id, "targetId": target_id, "referenceId": reference_id},
+    )
+    return command
+
+
+class StatusBody(GoSchema):
+    originatorId = U32()
+    targetId = U32()
+
+
+class StatusEvent(GoSchema):
+    """Any status event (CREATED, ACCEPTED, REJECTED): one shape for all."""
+
+    transactionId = UUID()
+    worldId = U8()
+    inviteType = Str()
+    referenceId = U32()
+    type = Str()
+    body = Object(StatusBody)
