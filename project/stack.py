@@ -214,7 +214,17 @@ class Stack:
         self.ensure_admin = ensure_admin
         self.embedded_kafka = not os.environ.get("BOOTSTRAP_SERVERS", "").strip()
         self.embedded_redis = not os.environ.get("REDIS_URL", "").strip()
-        names = ["stack", "kafka", "redis", "migrate", "bridge", "worker", "beat", "relay"]
+        names = [
+            "stack",
+            "kafka",
+            "redis",
+            "migrate",
+            "bridge",
+            "worker",
+            "lookups",
+            "beat",
+            "relay",
+        ]
         self.output = Output(stream or sys.stdout, [*names, "web", "flower"])
         self.stop = threading.Event()
         self.hurry = threading.Event()
@@ -281,11 +291,15 @@ class Stack:
             "--without-mingle",
             "--without-gossip",
         ]
+        # Lookups of other services wait on the network: threads, not processes.
+        lookups = [*worker[:3], "-c", "8", "-P", "threads", "-Q", "lookups", *worker[5:]]
+        lookups += ["-n", "lookups@%h"]
         beat = ["beat", "-l", "info", "-s", str(c.data_dir / "celerybeat-schedule")]
         web = ["runserver", f"{HOST}:{c.web_port}", "--noreload", "--insecure"]
         flower = ["flower", f"--address={HOST}", f"--port={c.flower_port}"]
         return [
             ("worker", [*celery, *worker], None),
+            ("lookups", [*celery, *lookups], None),
             ("beat", [*celery, *beat], None),
             ("relay", [*manage, "outbox_relay"], None),
             ("bridge", [*manage, "kafka_bridge"], None),

@@ -22,14 +22,18 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from project.messaging import bus, coordination, registry, wire
-from project.messaging.decoding import decode
+from project.messaging import bus, coordination, errors, registry, wire
+from project.messaging.decoding import Decoded, decode
 from project.messaging.models import InboxMessage
 from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
 
 State = InboxMessage.State
+
+# The delay ``process_keys`` reports for a key whose next row must be prepared
+# first (its handler's lookups run in ``prepare``, outside any transaction).
+PREPARE = -1.0
 
 
 def process(inbox_id: int, ordering_key: str | None = None) -> float | None:
@@ -78,6 +82,8 @@ def process_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
                             unfinished.append((inbox_id, ordering_key))
                         continue
                     delay = _handle_batch(rows)
+                    if delay == PREPARE:
+                        continue  # the prepare task sends the key again when done
                     if delay is not None:
                         retry.append((inbox_id, ordering_key, delay))
                     elif rows[-1].id < inbox_id:
@@ -104,9 +110,18 @@ def _handle_batch(rows: list[InboxMessage]) -> float | None:
     """
     try:
         with transaction.atomic():
-            return _run_rows(rows, isolate=False)
+            return _run_rows_until_prepare(rows, isolate=False)
     except _RowFailed:
-        return _run_rows(rows, isolate=True)
+        return _run_rows_until_prepare(rows, isolate=True)
+
+
+def _run_rows_until_prepare(rows: list[InboxMessage], *, isolate: bool) -> float | None:
+    try:
+        return _run_rows(rows, isolate=isolate)
+    except _PrepareFirst as wait:
+        row_id, ordering_key = wait.row_id, rows[0].ordering_key
+        transaction.on_commit(lambda: _send_prepare(row_id, ordering_key))
+        return PREPARE
 
 
 class _RowFailed(Exception):
@@ -117,6 +132,7 @@ def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
     now = timezone.now()
     done: list[int] = []
     delay = None
+    prepare_row = None
     for row in rows:
         if row.not_before and row.not_before > now:
             delay = (row.not_before - now).total_seconds()
@@ -127,6 +143,10 @@ def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
                     error = _handle(row)
             else:
                 error = _handle(row)
+        except _NeedsPrepare:
+            delay = PREPARE
+            prepare_row = row.id
+            break
         except Exception as exc:  # recorded on the row, retried later
             if not isolate:
                 raise _RowFailed from exc
@@ -142,23 +162,38 @@ def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
             done.append(row.id)
     if done:
         InboxMessage.objects.filter(id__in=done).update(state=State.DONE, handled_at=now)
+    if prepare_row is not None:
+        raise _PrepareFirst(prepare_row)
     return delay
+
+
+class _NeedsPrepare(Exception):
+    """The row's handler has a prepare step that has not run yet."""
+
+
+class _PrepareFirst(Exception):
+    """Rows before ``row_id`` are handled; ``row_id`` waits for its prepare step."""
+
+    def __init__(self, row_id: int) -> None:
+        super().__init__(row_id)
+        self.row_id = row_id
 
 
 def _is_pending(inbox_id: int) -> bool:
     return InboxMessage.objects.filter(id=inbox_id, state=State.PENDING).exists()
 
 
-def _handle(row: InboxMessage) -> str:
-    """Decode and hand the row to its handler; return the reason if it cannot be."""
+def _decode_row(row: InboxMessage) -> tuple[Decoded | None, str]:
     subscription = registry.get(row.app).subscription_for_topic(row.topic)
     if subscription is None:
-        return f"app {row.app!r} no longer subscribes to topic {row.topic!r}"
+        return None, f"app {row.app!r} no longer subscribes to topic {row.topic!r}"
+    decoded = decode(subscription, row.header_list, row.value)
+    return decoded, decoded.error
+
+
+def _message(row: InboxMessage, decoded: Decoded, prepared: object = None) -> registry.Message:
     headers = row.header_list
-    decoded = decode(subscription, headers, row.value)
-    if decoded.error or decoded.handler is None:
-        return decoded.error  # "" for a type no longer handled: done, nothing to do
-    message = registry.Message(
+    return registry.Message(
         tenant=tenant_row(decoded.tenant),
         data=decoded.data,
         key=bytes(row.key) if row.key is not None else None,
@@ -167,15 +202,77 @@ def _handle(row: InboxMessage) -> str:
         # As upstream's consumers: no valid traceparent starts a new root trace.
         trace=wire.TraceParent.parse(wire.header(headers, wire.TRACEPARENT))
         or wire.TraceParent.root(),
+        prepared=prepared,
     )
+
+
+def _handle(row: InboxMessage) -> str:
+    """Decode and hand the row to its handler; return the reason if it cannot be.
+
+    A ``DomainError`` is an answer, not a failure: the service's own savepoint has
+    rolled its changes back, the events it carries are emitted here, in the
+    batch's transaction, and the row is done.
+    """
+    decoded, error = _decode_row(row)
+    if error or decoded is None or decoded.handler is None:
+        return error  # "" for a type no longer handled: done, nothing to do
+    handler = decoded.handler
+    if handler.prepare is not None and row.prepared is None:
+        raise _NeedsPrepare
+    prepared = row.prepared["value"] if handler.prepare is not None else None
+    message = _message(row, decoded, prepared)
     with bus.caused_by(bus.Cause(message.environment, message.trace)):
-        decoded.handler.func(message)
+        try:
+            handler.func(message)
+        except errors.DomainError as refused:
+            logger.info("inbox row %s refused: %s", row.id, refused.reason)
+            for record in refused.events:
+                bus.emit(
+                    tenant=message.tenant, topic=record.topic, key=record.key, value=record.value
+                )
     return ""
+
+
+def _send_prepare(row_id: int, ordering_key: str) -> None:
+    from project.messaging.tasks import prepare_inbox_task
+
+    prepare_inbox_task.apply_async(args=[row_id, ordering_key])
+
+
+def prepare(inbox_id: int) -> float | None:
+    """Run the prepare step of a pending row, outside any transaction, and store its result.
+
+    This is where handlers wait on other services (HTTP lookups): no row lock is
+    held and no SQLite writer slot is taken while it runs, so a slow service delays
+    only its own key. Returns ``None`` when the row is ready for its handler (or
+    gone), else the back-off delay before trying again.
+    """
+    row = InboxMessage.objects.filter(id=inbox_id, state=State.PENDING).first()
+    if row is None or row.prepared is not None:
+        return None
+    decoded, error = _decode_row(row)
+    if error or decoded is None or decoded.handler is None or decoded.handler.prepare is None:
+        return None  # the handling step will judge it
+    message = _message(row, decoded)
+    try:
+        with bus.caused_by(bus.Cause(message.environment, message.trace)):
+            value = decoded.handler.prepare(message)
+        stored = {"value": value}
+        wire.dumps(stored)  # JSON-serialisable, or a defect of the prepare function
+    except Exception as exc:
+        with transaction.atomic():
+            fresh = InboxMessage.objects.select_for_update().filter(id=inbox_id).first()
+            if fresh is None or fresh.state != State.PENDING:
+                return None
+            return _record_failure(fresh, exc)
+    InboxMessage.objects.filter(id=inbox_id, state=State.PENDING).update(prepared=stored)
+    return None
 
 
 def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
     """Count a failed attempt (in the batch's transaction); dead after the last one.
 
+    A failure that retrying cannot cure (see ``errors``) is dead at once.
     Returns the back-off delay, or ``None`` when the row is now dead.
     """
     text = "".join(traceback.format_exception(exc))
@@ -183,7 +280,12 @@ def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
     row.attempts += 1
     row.error = text
     now = timezone.now()
-    if row.attempts >= settings.INBOX_MAX_ATTEMPTS:
+    if not errors.is_transient(exc):
+        row.state = State.DEAD
+        row.error = f"permanent failure ({type(exc).__name__}), not retried:\n{text}"
+        row.handled_at = now
+        delay = None
+    elif row.attempts >= settings.INBOX_MAX_ATTEMPTS:
         row.state = State.DEAD
         row.error = f"failed {row.attempts} times; last error:\n{text}"
         row.handled_at = now

@@ -48,6 +48,9 @@ class InboxMessage(models.Model):
     error = models.TextField(blank=True)
     not_before = models.DateTimeField(null=True, blank=True)
     enqueued_at = models.DateTimeField(null=True, blank=True)
+    prepared = models.JSONField(
+        null=True, blank=True, help_text="result of the handler's prepare step (lookups)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     handled_at = models.DateTimeField(null=True, blank=True)
 

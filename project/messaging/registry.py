@@ -5,9 +5,20 @@ An app declares, in its ``handlers.py``::
     consumer = registry.consumer("invites", group="Invitation Service",
                                  produces=[messages.EVENT_TOPIC_INVITE_STATUS])
 
-    @consumer.command(messages.COMMAND_TOPIC_INVITE, "CREATE", messages.CreateCommandSchema)
-    def on_create(message: registry.Message) -> None:
-        services.invite_create(tenant=message.tenant, ...)
+    # The usual case needs no function: the service is called with ``tenant=`` and
+    # the message's fields it declares (``message.args``).
+    consumer.command(messages.COMMAND_TOPIC_INVITE, "CREATE", messages.CreateCommandSchema,
+                     service=services.invite_create)
+
+    # A function when the call needs more than the message's fields.
+    @consumer.event(TOPIC, "LOGIN", Schema, prepare=lookups.login_character)
+    def on_login(message: registry.Message) -> None:
+        services.member_login(tenant=message.tenant, character=message.prepared, ...)
+
+``prepare`` runs before the inbox transaction, outside any database lock, and is
+the one place a handler may wait on another service (HTTP lookups); its
+JSON-serialisable result is stored on the inbox row and given to the handler as
+``message.prepared`` (see ``inbox`` and docs/design.md, "lookups").
 
 On a *command* topic an unknown ``type`` is bad input (a dead letter); on an
 *event* topic it is a type meant for other consumers and is skipped.
@@ -16,9 +27,11 @@ On a *command* topic an unknown ``type`` is bad input (a dead letter); on an
 from __future__ import annotations
 
 import functools
+import inspect
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from django.conf import settings
 
@@ -39,9 +52,96 @@ class Message:
     inbox_id: int
     environment: str
     trace: wire.TraceParent | None
+    prepared: Any = None
+
+    @property
+    def args(self) -> dict[str, Any]:
+        """The fields as a service takes them: envelope and body merged, snake_case,
+        without ``type`` and ``body`` (``{"worldId": 1, "body": {"targetId": 7}}`` →
+        ``{"world_id": 1, "target_id": 7}``)."""
+        return flatten(self.data)
+
+
+def snake_case(name: str) -> str:
+    """``transactionId`` → ``transaction_id``; ``useTargetPosition`` → ``use_target_position``."""
+    return _CAMEL_BOUNDARY.sub("_", name).lower()
+
+
+_CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_NOT_ARGS = frozenset({"type", "body"})
+
+
+def flatten(data: dict) -> dict[str, Any]:
+    args = {snake_case(k): v for k, v in data.items() if k not in _NOT_ARGS}
+    body = data.get("body")
+    if isinstance(body, dict):
+        for key, value in body.items():
+            name = snake_case(key)
+            if name in args:
+                raise ValueError(f"body field {key!r} shadows an envelope field")
+            args[name] = value
+    return args
+
+
+def schema_arg_names(schema: type[GoSchema]) -> set[str]:
+    """The names ``flatten`` gives a message of ``schema``."""
+    instance = schema()
+    names = {snake_case(n) for n in instance.load_fields if n not in _NOT_ARGS}
+    body = instance.load_fields.get("body")
+    nested = getattr(body, "schema_class", None)
+    if nested is not None:
+        names |= {snake_case(n) for n in nested().load_fields}
+    return names
 
 
 HandlerFunc = Callable[[Message], None]
+PrepareFunc = Callable[[Message], Any]
+
+# Parameters a service may declare besides the message's own fields.
+_CONTEXT_PARAMETERS = frozenset({"tenant", "prepared", "message"})
+
+
+def service_handler(service: Callable[..., Any], schema: type[GoSchema]) -> HandlerFunc:
+    """A handler that calls ``service`` with ``tenant=`` and the fields it declares.
+
+    Checked once, at registration: every required keyword of the service must be a
+    field of the schema (or ``tenant``/``prepared``/``message``), so a misspelt
+    parameter fails at start-up, not on the first record.
+    """
+    parameters = inspect.signature(service).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        raise ValueError(f"{service.__qualname__}: declare its parameters, no **kwargs")
+    available = schema_arg_names(schema) | _CONTEXT_PARAMETERS
+    missing = [
+        name
+        for name, p in parameters.items()
+        if p.default is inspect.Parameter.empty and name not in available
+    ]
+    if missing:
+        raise ValueError(
+            f"{service.__qualname__} needs {missing}, which {schema.__name__} does not have"
+        )
+    wanted = [name for name in parameters if name not in _CONTEXT_PARAMETERS]
+    context = [name for name in parameters if name in _CONTEXT_PARAMETERS]
+
+    def handle(message: Message) -> None:
+        args = message.args
+        kwargs = {name: args[name] for name in wanted if name in args}
+        for name in context:
+            kwargs[name] = _context_value(message, name)
+        service(**kwargs)
+
+    handle.__qualname__ = f"service_handler({service.__qualname__})"
+    handle.service = service  # type: ignore[attr-defined]
+    return handle
+
+
+def _context_value(message: Message, name: str) -> Any:
+    if name == "tenant":
+        return message.tenant
+    if name == "prepared":
+        return message.prepared
+    return message
 
 
 @dataclass(frozen=True)
@@ -49,6 +149,7 @@ class Handler:
     type: str
     schema: type[GoSchema]
     func: HandlerFunc
+    prepare: PrepareFunc | None = None
 
     @functools.cached_property
     def loader(self) -> GoSchema:
@@ -83,13 +184,39 @@ class Consumer:
         """Upstream's group id unless ``KAFKA_CONSUMER_GROUP`` overrides it."""
         return settings.KAFKA_CONSUMER_GROUP or self.default_group
 
-    def command(self, token: str, type_: str, schema: type[GoSchema]) -> Callable:
-        return self._register(token, "command", type_, schema)
+    def command(
+        self,
+        token: str,
+        type_: str,
+        schema: type[GoSchema],
+        *,
+        service: Callable[..., Any] | None = None,
+        prepare: PrepareFunc | None = None,
+    ) -> Callable:
+        """Handle ``type_`` on command topic ``token``; with ``service``, no function needed."""
+        return self._register(token, "command", type_, schema, service, prepare)
 
-    def event(self, token: str, type_: str, schema: type[GoSchema]) -> Callable:
-        return self._register(token, "event", type_, schema)
+    def event(
+        self,
+        token: str,
+        type_: str,
+        schema: type[GoSchema],
+        *,
+        service: Callable[..., Any] | None = None,
+        prepare: PrepareFunc | None = None,
+    ) -> Callable:
+        """Handle ``type_`` on event topic ``token``; with ``service``, no function needed."""
+        return self._register(token, "event", type_, schema, service, prepare)
 
-    def _register(self, token: str, kind: Kind, type_: str, schema: type[GoSchema]) -> Callable:
+    def _register(
+        self,
+        token: str,
+        kind: Kind,
+        type_: str,
+        schema: type[GoSchema],
+        service: Callable[..., Any] | None,
+        prepare: PrepareFunc | None,
+    ) -> Callable:
         subscription = self.subscriptions.setdefault(token, Subscription(self.app, token, kind))
         if subscription.kind != kind:
             raise ValueError(f"{token} is registered both as command and event topic")
@@ -97,9 +224,11 @@ class Consumer:
         def decorate(func: HandlerFunc) -> HandlerFunc:
             if type_ in subscription.handlers:
                 raise ValueError(f"{self.app}: {token} {type_} already has a handler")
-            subscription.handlers[type_] = Handler(type_, schema, func)
+            subscription.handlers[type_] = Handler(type_, schema, func, prepare)
             return func
 
+        if service is not None:
+            decorate(service_handler(service, schema))
         return decorate
 
     def subscription_for_topic(self, topic: str) -> Subscription | None:

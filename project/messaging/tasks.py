@@ -31,6 +31,20 @@ def handle_inbox_task(keys: list[list]) -> None:
         )
 
 
+@shared_task(acks_late=True, ignore_result=True, queue="lookups")
+def prepare_inbox_task(inbox_id: int, ordering_key: str) -> None:
+    """Run a row's prepare step (its lookups of other services), then drain its key.
+
+    On the ``lookups`` queue, served by a thread-pool worker: a lookup waits on the
+    network, not the CPU, and a slow service must not take a prefork process (or a
+    database lock) away from the keys that need none.
+    """
+    delay = inbox.prepare(inbox_id)
+    handle_inbox_task.apply_async(
+        args=[[[inbox_id, ordering_key]]], countdown=delay if delay else None
+    )
+
+
 @shared_task(ignore_result=True)
 def sweep_inbox_task() -> int:
     """Re-enqueue rows that were stored but whose task was lost (killed worker, flushed queue)."""

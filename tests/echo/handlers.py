@@ -1,6 +1,9 @@
 """PING command → an Effect row and a PONG event; used by platform tests and benchmarks.
 
-Body flags make failure modes reproducible: ``fail`` raises until a file
+Body flags make failure modes reproducible: ``broken`` raises a ``ValueError``
+(a permanent failure: dead at once); ``refuse`` writes an effect and raises a
+``DomainError`` carrying a REFUSED event (the effect rolls back, the event is
+emitted); ``fail`` raises ``Transient`` until a file
 ``allow-<seq>`` appears in ``ECHO_MARKER_DIR`` (the row dies after
 INBOX_MAX_ATTEMPTS; once allowed, a replay succeeds); ``hang`` blocks the first
 attempt after writing a marker file in ``ECHO_MARKER_DIR`` so a test can kill the
@@ -11,7 +14,9 @@ import os
 import time
 from pathlib import Path
 
-from project.messaging import bus, registry, wire
+from django.db import transaction
+
+from project.messaging import bus, errors, registry, wire
 from project.messaging.schemas import U32, UUID, Bool, GoSchema, Object, Str
 from tests.echo.models import Effect
 
@@ -24,6 +29,8 @@ class PingBody(GoSchema):
     id = U32()
     seq = U32()
     fail = Bool()
+    broken = Bool()
+    refuse = Bool()
     hang = Bool()
 
 
@@ -56,7 +63,24 @@ def on_ping(message: registry.Message) -> None:
     if body["fail"]:
         allowed = Path(os.environ.get("ECHO_MARKER_DIR") or ".") / f"allow-{body['seq']}"
         if not allowed.exists():
-            raise RuntimeError(f"echo told to fail (seq {body['seq']})")
+            raise errors.Transient(f"echo told to fail (seq {body['seq']})")
+    if body["refuse"]:
+        with transaction.atomic():  # a service's own block: rolled back by the refusal
+            Effect.objects.create(
+                tenant=message.tenant, key_id=body["id"], seq=body["seq"], inbox_id=message.inbox_id
+            )
+            raise errors.DomainError(
+                "echo told to refuse",
+                events=[
+                    errors.Record(
+                        topic=EVENT_TOPIC_ECHO,
+                        key=wire.key_u32(body["id"]),
+                        value={"id": body["id"], "seq": body["seq"], "type": "REFUSED"},
+                    )
+                ],
+            )
+    if body["broken"]:
+        raise ValueError(f"echo told it is broken (seq {body['seq']})")
     Effect.objects.create(
         tenant=message.tenant, key_id=body["id"], seq=body["seq"], inbox_id=message.inbox_id
     )

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from invites import handlers, messages
+from invites import messages, services
 from project.messaging import registry, wire
 from project.messaging.decoding import Decoded, decode
 from project.tenancy import TenantKey
@@ -88,7 +88,7 @@ def test_a_create_decodes_to_its_handler_tenant_and_typed_values():
 
     # then it goes to the CREATE handler with the tenant and Go-typed values
     assert decoded.error == ""
-    assert decoded.handler.func is handlers.on_create
+    assert decoded.handler.func.service is services.invite_create
     assert decoded.tenant == TENANT
     assert decoded.data == {
         "transactionId": uuid.UUID(TX),
@@ -114,9 +114,9 @@ def test_accept_and_reject_decode_their_own_bodies():
     )
 
     # then each has only its own body fields, and the missing transactionId is the nil UUID
-    assert accept.handler.func is handlers.on_accept
+    assert accept.handler.func.service is services.invite_accept
     assert accept.data["body"] == {"targetId": 2001, "referenceId": 5001}
-    assert reject.handler.func is handlers.on_reject
+    assert reject.handler.func.service is services.invite_reject
     assert reject.data["body"] == {"targetId": 2001, "originatorId": 1001}
     assert reject.data["transactionId"] == uuid.UUID(int=0)
 
@@ -307,7 +307,7 @@ def test_a_character_deleted_event_decodes_to_its_handler():
 
     # then it goes to the DELETED handler
     assert decoded.error == ""
-    assert decoded.handler.func is handlers.on_character_deleted
+    assert decoded.handler.func.service is services.invites_delete_for_character
     assert decoded.data["characterId"] == 2001
     assert decoded.tenant == TENANT
 

@@ -56,7 +56,14 @@ def test_a_valid_command_names_its_handler_tenant_and_data(commands):
     assert decoded.data == {
         "transactionId": uuid.UUID(TRANSACTION),
         "type": "PING",
-        "body": {"id": 5001, "seq": 2, "fail": False, "hang": False},
+        "body": {
+            "id": 5001,
+            "seq": 2,
+            "fail": False,
+            "broken": False,
+            "refuse": False,
+            "hang": False,
+        },
     }
 
 

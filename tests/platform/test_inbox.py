@@ -421,7 +421,7 @@ def test_a_failing_row_backs_off_exponentially(echo, tenant_key, offsets, settin
     row.refresh_from_db()
     assert (row.state, row.attempts) == (State.PENDING, 1)
     assert "Traceback" in row.error
-    assert "RuntimeError: echo told to fail (seq 7)" in row.error
+    assert "Transient: echo told to fail (seq 7)" in row.error
     assert before + dt.timedelta(seconds=59) < row.not_before
     assert row.not_before <= timezone.now() + dt.timedelta(seconds=60)
     assert effects(tenant_key) == []
@@ -618,3 +618,40 @@ def test_sweep_stale_with_nothing_stale_sends_nothing(echo, tenant_key, offsets,
     bridge.store(echo, [ping(tenant_key, offsets(), 1, 1)])
 
     assert inbox.sweep_stale() == 0
+
+
+# --- kinds of failure: permanent, refused by the domain --------------------------------
+
+
+def test_a_permanent_failure_is_dead_at_once_and_the_key_goes_on(echo, tenant_key, offsets):
+    # given a ping whose handler raises ValueError, and a later ping of the same key
+    bridge.store(
+        echo,
+        [ping(tenant_key, offsets(), 1, 1, broken=True), ping(tenant_key, offsets(), 1, 2)],
+    )
+
+    # when the key is drained
+    assert drain(row_at(1).id)[-1] is None
+
+    # then the broken row is dead after one attempt with its reason, and the next was handled
+    broken = row_at(0)
+    assert (broken.state, broken.attempts) == (State.DEAD, 1)
+    assert broken.error.startswith("permanent failure (ValueError), not retried:")
+    assert "echo told it is broken (seq 1)" in broken.error
+    assert row_at(1).state == State.DONE
+    assert effects(tenant_key) == [(1, 2)]
+
+
+def test_a_domain_error_rolls_back_the_change_and_emits_its_events(echo, tenant_key, offsets):
+    # given a ping the domain refuses after writing an effect
+    bridge.store(echo, [ping(tenant_key, offsets(), 4, 1, refuse=True)])
+
+    # when it is handled
+    assert drain(row_at(0).id)[-1] is None
+
+    # then the row is done, the effect rolled back, and the carried event is in the outbox
+    assert row_at(0).state == State.DONE
+    assert effects(tenant_key) == []
+    events = OutboxMessage.objects.filter(tenant__uuid=tenant_key.id).order_by("id")
+    assert [wire.loads(bytes(e.value)) for e in events] == [{"id": 4, "seq": 1, "type": "REFUSED"}]
+    assert bytes(events[0].key) == wire.key_u32(4)
