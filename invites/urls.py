@@ -1,5 +1,8 @@
-"""REST routes of invites, mounted under /api/ (spec/invites.md, REST section)."""
+"""REST routes of invites, mounted under /api/ (spec/invites.md §8)."""
 
-from django.urls import path  # noqa: F401
+from invites import views
+from project import rest
 
-urlpatterns: list = []
+urlpatterns = rest.routes(
+    rest.route("characters/{characterId}/invites", GET=views.character_invites),
+)

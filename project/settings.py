@@ -37,6 +37,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The admin's static files, served by the application server itself.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +74,19 @@ TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
 STATIC_URL = "static/"
+# ``collectstatic`` (run by runstack before the web server starts) gathers the
+# admin's files here; WhiteNoise serves them with DEBUG off, and falls back to the
+# apps' own folders (finders) when they were not collected.
+STATIC_ROOT = DATA_DIR / "static"
+WHITENOISE_USE_FINDERS = True
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+
+# --- REST (spec/platform.md §3) ----------------------------------------------
+# The HTTP port of the REST API and the admin (one gunicorn server, see gunicorn.conf.py).
+REST_PORT = env.integer("REST_PORT", 8080)
 
 LOGGING = {
     "version": 1,
@@ -125,6 +140,24 @@ INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
 # --- Notes (notes/) -------------------------------------------------------------
 
 # --- Transport (transport/) -----------------------------------------------------
+# Outside services, upstream's variables: <DOMAIN>_SERVICE_URL, else BASE_SERVICE_URL
+# (ends with "/"; paths are appended). Unset: local stand-ins (see transport/clients.py).
+TRANSPORT_TENANTS_URL = env.text("TENANTS_SERVICE_URL") or env.text("BASE_SERVICE_URL")
+TRANSPORT_MAPS_URL = env.text("MAPS_SERVICE_URL") or env.text("BASE_SERVICE_URL")
+TRANSPORT_DATA_URL = env.text("DATA_SERVICE_URL") or env.text("BASE_SERVICE_URL")
+TRANSPORT_HTTP_TIMEOUT = env.number("HTTP_CLIENT_TIMEOUT", 10.0)
+# Beat period of the tick (upstream: 1 s).
+TRANSPORT_TICK_SECONDS = env.number("TRANSPORT_TICK_SECONDS", 1.0)
+# After an outage (stopped beat, restart), missed boundaries up to this far back are
+# replayed in order; older ones are skipped and the route jumps to its current state.
+TRANSPORT_CATCH_UP_SECONDS = env.number("TRANSPORT_CATCH_UP_SECONDS", 3600.0)
+# The tick's lease (one tick at a time); a crashed tick frees it after this long.
+TRANSPORT_LEASE_SECONDS = env.number("TRANSPORT_LEASE_SECONDS", 30.0)
+# With a tenants service: how often the tick re-reads the tenant list for new tenants.
+TRANSPORT_TENANT_REFRESH_SECONDS = env.number("TRANSPORT_TENANT_REFRESH_SECONDS", 60.0)
+# Without one: tenants seen on the wire get the shipped seed configuration.
+TRANSPORT_SEED_NEW_TENANTS = env.flag("TRANSPORT_SEED_NEW_TENANTS", True)
+
 
 # --- Embedded stack (manage.py runstack) ---------------------------------------
 # Ports of the processes runstack starts on 127.0.0.1; Kafka and Redis only when
@@ -132,7 +165,7 @@ INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
 # ports and different ATLAS_DATA_DIRs.
 STACK_KAFKA_PORT = env.integer("ATLAS_KAFKA_PORT", 9092)
 STACK_REDIS_PORT = env.integer("ATLAS_REDIS_PORT", 6379)
-STACK_WEB_PORT = env.integer("ATLAS_WEB_PORT", 8000)
+STACK_WEB_PORT = REST_PORT
 STACK_FLOWER_PORT = env.integer("ATLAS_FLOWER_PORT", 5555)
 STACK_WORKER_CONCURRENCY = env.integer("ATLAS_WORKERS", 2)
 # Password of the ``admin`` superuser runstack creates when the database has no user.
@@ -172,5 +205,12 @@ CELERY_BEAT_SCHEDULE = {
     "invites-expire": {
         "task": "invites.tasks.expire_invites_task",
         "schedule": INVITE_SWEEP_SECONDS,
+    },
+    # Scheduled-route transitions and instance-route timers (spec/transports.md §3.4,
+    # §4.3); a tick not started within its period is dropped (the next one catches up).
+    "transport-tick": {
+        "task": "transport.tasks.tick_task",
+        "schedule": TRANSPORT_TICK_SECONDS,
+        "options": {"expires": TRANSPORT_TICK_SECONDS},
     },
 }

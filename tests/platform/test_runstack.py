@@ -16,15 +16,28 @@ import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 from project import embedded
 from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-PROCESSES = ["kafka", "redis", "migrate", "bridge", "worker", "beat", "relay", "web", "flower"]
+PROCESSES = [
+    "kafka",
+    "redis",
+    "migrate",
+    "bridge",
+    "worker",
+    "lookups",
+    "beat",
+    "relay",
+    "web",
+    "flower",
+]
 
 
 def http_status(url: str) -> int | None:
@@ -138,13 +151,21 @@ def test_runstack_serves_admin_and_flower_and_stops_cleanly(tmp_path):
         if not os.environ.get("DATABASE_URL"):  # a fresh SQLite file has no user yet
             assert "created superuser 'admin' with password 's3cret'" in text
         assert http_status(f"{web}/static/admin/css/base.css") == 200  # static files served
+        # REST on the same server, underscore tenant headers kept (gunicorn's header map)
+        tenant = {"TENANT_ID": str(uuid.uuid4()), "REGION": "GMS"}
+        tenant |= {"MAJOR_VERSION": "83", "MINOR_VERSION": "1"}
+        response = httpx.get(f"{web}/api/characters/7/invites", headers=tenant, timeout=10)
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"] == "application/json"
+        assert response.json()["data"] == []
+        assert httpx.get(f"{web}/api/characters/7/invites", timeout=10).status_code == 400
         wait_until(
             lambda: "celery@" in output.text() and " ready." in output.text(),
             timeout=20,
             what="the worker to be ready",
         )
         tree = descendants(stack.pid)
-        assert len(tree) >= 9, tree  # 8 children and the worker's pool process
+        assert len(tree) >= 10, tree  # 9 children and the worker's pool process
 
         # When it is asked to stop
         stopping = time.monotonic()

@@ -47,7 +47,7 @@ class Command(BaseCommand):
             "--web-port",
             type=int,
             default=settings.STACK_WEB_PORT,
-            help="web server (admin) port (env ATLAS_WEB_PORT, default 8000)",
+            help="REST and admin port (env REST_PORT, default 8080)",
         )
         parser.add_argument(
             "--flower-port",

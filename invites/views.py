@@ -1,0 +1,37 @@
+"""REST of invites: the invites a character received (spec/invites.md §8)."""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+
+from invites import selectors
+from invites.models import Invite
+from project import rest
+from project.messaging import wire
+
+# "Game-capped" list: default and maximum page size 250 (spec/platform.md §3.4).
+PAGE_SIZE = 250
+
+
+def invite_resource(invite: Invite) -> rest.Resource:
+    return rest.Resource(
+        "invites",
+        str(invite.invite_id),
+        {
+            "type": invite.invite_type,
+            "referenceId": invite.reference_id,
+            "originatorId": invite.originator_id,
+            "targetId": invite.target_id,
+            "age": wire.go_time(invite.created_at),
+        },
+    )
+
+
+def character_invites(request: rest.Request, characterId: str) -> HttpResponse:
+    """Invites whose target is the character, by id; the id is read as upstream's
+    ``strconv.Atoi`` then ``uint32`` cast (``-1`` names 4294967295)."""
+    target_id = rest.parse_int_truncated_u32(characterId)
+    invites = selectors.invites_received(tenant=request.tenant, target_id=target_id)
+    return rest.collection(
+        request, invites, invite_resource, default_size=PAGE_SIZE, max_size=PAGE_SIZE
+    )

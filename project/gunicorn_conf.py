@@ -1,0 +1,18 @@
+"""gunicorn settings for the REST API and the admin (``gunicorn -c project/gunicorn_conf.py``).
+
+Upstream's tenant headers have underscores (``TENANT_ID``, ``MAJOR_VERSION``);
+gunicorn drops such headers unless ``header_map`` is ``dangerous``, which maps
+them to the same WSGI keys as their dashed forms (spec/platform.md §3.2 pitfall;
+Atlas' ingress sets ``underscores_in_headers on`` for the same reason).
+Timeouts follow upstream's server: a request is answered within 10 s, idle
+keep-alive connections are kept 120 s.
+"""
+
+import os
+
+bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('REST_PORT') or 8080}"
+workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+header_map = "dangerous"
+timeout = 10
+keepalive = 120
+accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None

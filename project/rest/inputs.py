@@ -1,0 +1,87 @@
+"""Path ids and request bodies, read with upstream's rules (spec/platform.md §3.3)."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from django.http import HttpRequest
+from marshmallow import ValidationError
+
+from project.messaging import wire
+from project.messaging.schemas import GoSchema
+from project.rest.errors import BadRequest
+
+_DECIMAL = re.compile(r"[0-9]+")
+_SIGNED = re.compile(r"[+-]?[0-9]+")
+_INT64 = 2**63
+
+
+def parse_u32(text: str) -> int:
+    """An unsigned 32-bit decimal id; anything else is a 400."""
+    if not _DECIMAL.fullmatch(text) or int(text) > 0xFFFFFFFF:
+        raise BadRequest()
+    return int(text)
+
+
+def parse_int_truncated_u32(text: str) -> int:
+    """Go's ``strconv.Atoi`` then a cast to ``uint32``: ``-1`` is 4294967295 (invites §8.1)."""
+    if not _SIGNED.fullmatch(text):
+        raise BadRequest()
+    value = int(text)
+    if not -_INT64 <= value < _INT64:
+        raise BadRequest()
+    return value & 0xFFFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    id: str
+    attributes: dict[str, Any]
+    relationships: dict[str, Any]
+
+
+def read_body(
+    request: HttpRequest,
+    type_: str,
+    attributes: type[GoSchema],
+    *,
+    integer_id: bool = True,
+) -> Body:
+    """A JSON:API request document of resource ``type_``; any problem is a 400, empty body.
+
+    ``data.type`` must equal ``type_``; for integer-id resources ``data.id`` must be
+    a decimal string (Go clients send ``"0"`` on create); attributes are decoded
+    with Go's rules. The request's ``Content-Type`` is not checked, as upstream.
+    """
+    try:
+        document = wire.loads(request.body)
+    except wire.WireError:
+        raise BadRequest() from None
+    data = _field(document, "data")
+    if not isinstance(data, dict) or _field(data, "type") != type_:
+        raise BadRequest()
+    resource_id = _field(data, "id")
+    if resource_id is None:
+        resource_id = ""
+    if not isinstance(resource_id, str) or (integer_id and not _SIGNED.fullmatch(resource_id)):
+        raise BadRequest()
+    raw_attributes = _field(data, "attributes")
+    try:
+        decoded = attributes().load(raw_attributes if raw_attributes is not None else {})
+    except ValidationError:
+        raise BadRequest() from None
+    relationships = _field(data, "relationships")
+    return Body(resource_id, decoded, relationships if isinstance(relationships, dict) else {})
+
+
+def _field(obj: object, name: str) -> object:
+    """A member found case-insensitively, as Go's decoder matches struct fields."""
+    if not isinstance(obj, dict):
+        return None
+    found = None
+    for key, value in obj.items():
+        if key.lower() == name:
+            found = value
+    return found

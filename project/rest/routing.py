@@ -1,0 +1,99 @@
+"""Routes as upstream's router serves them (spec/platform.md §3.1, §3.2).
+
+``route("parties/{partyId}/members", GET=..., POST=...)`` gives two URL patterns:
+the path itself, and its trailing-slash variant that answers 301 to it (strict
+slash). A method not listed is a 405. Before the view runs, the tenant headers
+are parsed (400, empty body, when they are missing or bad) and the request gets
+``tenant_key``, ``tenant`` (its row) and ``cause`` (environment and trace for the
+records it causes). Every response of a matched route is ``application/json``.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+
+from django import db
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
+from django.urls import URLPattern, path
+from django.views.decorators.csrf import csrf_exempt
+
+from project import tenancy
+from project.messaging import bus, wire
+from project.rest.documents import error
+from project.rest.errors import HttpError
+from project.rest.pagination import BadPage, bad_page
+from project.rest.responses import JSON
+from project.tenancy.rows import tenant_row
+
+logger = logging.getLogger(__name__)
+
+View = Callable[..., HttpResponse]
+Request = HttpRequest  # with .tenant, .tenant_key and .cause set by the route
+
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
+
+def route(pattern: str, *, tenant: bool = True, **views: View) -> list[URLPattern]:
+    """The URL patterns of one path; ``views`` maps HTTP methods to view functions."""
+    methods = {method.upper(): view for method, view in views.items()}
+    django_pattern = _PLACEHOLDER.sub(r"<str:\1>", pattern)
+    name = pattern.replace("/", "-").replace("{", "").replace("}", "")
+
+    @csrf_exempt
+    def dispatch(request: HttpRequest, **parts: str) -> HttpResponse:
+        view = methods.get(request.method or "")
+        if view is None:
+            return HttpResponse(status=405)
+        return _respond(request, view, parts, tenant=tenant)
+
+    @csrf_exempt
+    def redirect(request: HttpRequest, **parts: str) -> HttpResponse:
+        target = request.path.rstrip("/")
+        query = request.META.get("QUERY_STRING", "")
+        return HttpResponsePermanentRedirect(f"{target}?{query}" if query else target)
+
+    return [
+        path(django_pattern, dispatch, name=name),
+        path(django_pattern + "/", redirect),
+    ]
+
+
+def routes(*groups: list[URLPattern]) -> list[URLPattern]:
+    return [pattern for group in groups for pattern in group]
+
+
+def _respond(request: HttpRequest, view: View, parts: dict[str, str], *, tenant: bool):
+    try:
+        if tenant:
+            _attach_tenant(request)
+        response = view(request, **parts)
+    except HttpError as exc:
+        response = HttpResponse(exc.body, status=exc.status, content_type=JSON)
+        for name, value in exc.headers.items():
+            response[name] = value
+    except BadPage:
+        response = bad_page()
+    except (db.OperationalError, db.InterfaceError):
+        logger.exception("REST %s %s: database unavailable", request.method, request.path)
+        response = error(503, "temporarily unavailable")
+        response["Retry-After"] = "1"
+    except Exception:
+        logger.exception("REST %s %s failed", request.method, request.path)
+        response = error(500, "internal server error")
+    if not response.has_header("Content-Type") or response["Content-Type"] != JSON:
+        response["Content-Type"] = JSON
+    return response
+
+
+def _attach_tenant(request: HttpRequest) -> None:
+    try:
+        key = tenancy.from_http_headers(request.headers)
+    except tenancy.InvalidTenant:
+        raise HttpError(400) from None
+    request.tenant_key = key
+    request.tenant = tenant_row(key)
+    environment = request.headers.get("Environment", "")
+    trace = wire.TraceParent.parse(request.headers.get("Traceparent"))
+    request.cause = bus.Cause(environment, trace or wire.TraceParent.root())
