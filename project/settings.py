@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     # platform tests and the benchmark.
     *env.items("ATLAS_EXTRA_APPS"),
 ]
+EXTRA_APPS = env.items("ATLAS_EXTRA_APPS")
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
@@ -136,6 +137,10 @@ INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
 # --- Parties (parties/) ----------------------------------------------------
 
 # --- Messengers (messengers/) -------------------------------------------------
+# Until project/directory lands, messengers reads the character service URL itself
+# (upstream: CHARACTERS_SERVICE_URL, else BASE_SERVICE_URL; must end with "/").
+MESSENGERS_CHARACTERS_URL = env.text("CHARACTERS_SERVICE_URL") or env.text("BASE_SERVICE_URL")
+MESSENGERS_HTTP_TIMEOUT = env.number("HTTP_CLIENT_TIMEOUT", 10.0)
 
 # --- Notes (notes/) -------------------------------------------------------------
 

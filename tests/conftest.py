@@ -16,6 +16,7 @@ from django.conf import settings
 from project.messaging import kafka, registry
 from project.tenancy import TenantKey
 from tests.kafka_helpers import KafkaClient
+from tests.rest_server import RestClient, RestServer
 from tests.stack import Stack, wait_for_log
 
 
@@ -63,3 +64,19 @@ def tenant_key() -> TenantKey:
 @pytest.fixture
 def tenant_headers(tenant_key) -> list[tuple[str, bytes]]:
     return tenant_key.kafka_headers()
+
+
+@pytest.fixture(scope="session")
+def rest_server(django_db_setup, django_db_blocker, tmp_path_factory):
+    """gunicorn serving the project against the test database, started once."""
+    server = RestServer(_database_url(), tmp_path_factory.mktemp("rest"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def rest(rest_server, transactional_db, tenant_key):
+    """A client of the real HTTP server with this test's tenant headers."""
+    client = RestClient(rest_server.url, tenant_key)
+    yield client
+    client.close()

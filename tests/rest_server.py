@@ -1,0 +1,112 @@
+"""The real HTTP server (gunicorn, as runstack runs it) against the test database.
+
+REST tests use ``transactional_db`` so the server's processes see committed rows,
+and talk to it with ``RestClient``, which sends upstream's underscore tenant
+headers as a Go client or the Atlas ingress does.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from project import embedded
+from project.tenancy import TenantKey
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class RestServer:
+    def __init__(self, database_url: str, log_dir: Path) -> None:
+        self.port = embedded.free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / "gunicorn.log"
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": database_url,
+            "ATLAS_DATA_DIR": str(log_dir / "data"),
+            "WEB_CONCURRENCY": "2",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "-c",
+            str(ROOT / "project" / "gunicorn_conf.py"),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "project.wsgi:application",
+        ]
+        self.log = open(self.log_path, "wb")  # noqa: SIM115 - closed in close()
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        self._wait_listening()
+
+    def _wait_listening(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            if self.process.poll() is not None:
+                raise AssertionError(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
+            try:
+                httpx.get(f"{self.url}/api/", timeout=1)
+                return
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise AssertionError("gunicorn did not listen in time") from None
+                time.sleep(0.05)
+
+    def close(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+class RestClient:
+    """An HTTP client of the server, sending a tenant's headers unless told otherwise."""
+
+    def __init__(self, base_url: str, tenant: TenantKey) -> None:
+        self.tenant = tenant
+        self.http = httpx.Client(base_url=base_url, timeout=15, follow_redirects=False)
+
+    def headers(self, extra: dict[str, str] | None = None, tenant: bool = True) -> dict[str, str]:
+        headers = self.tenant.http_headers() if tenant else {}
+        return {**headers, **(extra or {})}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: object = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        tenant: bool = True,
+    ) -> httpx.Response:
+        return self.http.request(
+            method, path, json=json, content=content, headers=self.headers(headers, tenant)
+        )
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("GET", path, **kwargs)
+
+    def post(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("POST", path, **kwargs)
+
+    def patch(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("PATCH", path, **kwargs)
+
+    def delete(self, path: str, **kwargs) -> httpx.Response:
+        return self.request("DELETE", path, **kwargs)
+
+    def close(self) -> None:
+        self.http.close()
