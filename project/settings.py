@@ -29,6 +29,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "project.tenancy",
     "project.messaging",
+    "project.directory",
     *DOMAIN_APPS,
     # Extra apps, e.g. the test-only ``tests.echo`` subscription used by the
     # platform tests and the benchmark.
@@ -133,6 +134,17 @@ INBOX_RETENTION_DAYS = env.integer("INBOX_RETENTION_DAYS", 7)
 # --- Invites -----------------------------------------------------------------
 INVITE_TIMEOUT_SECONDS = env.number("INVITE_TIMEOUT_SECONDS", 180.0)
 INVITE_SWEEP_SECONDS = env.number("INVITE_SWEEP_SECONDS", 5.0)
+
+# --- Outside services (project/directory) ---------------------------------------
+# Upstream's variables: <DOMAIN>_SERVICE_URL, else BASE_SERVICE_URL (each ends with
+# "/api/"); neither set → the local directory in the database answers.
+BASE_SERVICE_URL = env.text("BASE_SERVICE_URL")
+SERVICE_URLS = {
+    domain: env.text(f"{domain}_SERVICE_URL") or BASE_SERVICE_URL
+    for domain in ("CHARACTERS", "MAPS", "DATA", "TENANTS")
+}
+# Per-attempt timeout of outgoing calls (a Go duration, as upstream: "10s").
+HTTP_CLIENT_TIMEOUT = env.duration("HTTP_CLIENT_TIMEOUT", 10.0)
 
 # --- Parties (parties/) ----------------------------------------------------
 

@@ -1,0 +1,227 @@
+"""Inbox messages → messenger services; registered with the messaging registry.
+
+Consumer group ``Messenger Service`` (upstream's) on three topics (§4.1): the
+messenger commands, the character status events (LOGIN, LOGOUT, CHANNEL_CHANGED,
+DELETED; other types are skipped) and the invite status events (ACCEPTED; the
+service ignores other invite types).
+
+Every handler has a ``prepare`` step: it looks up, in the character service, the
+characters the message names that the registry does not know yet. It runs before
+the inbox transaction, outside any lock (a lookup may wait on HTTP); its result
+is stored on the inbox row, so a retried row does not look up again, and the
+service creates the registry records from it inside its transaction (§6).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from messengers import lookups, messages, selectors, services
+from project.messaging import registry
+
+consumer = registry.consumer(
+    "messengers",
+    group="Messenger Service",
+    produces=[
+        messages.EVENT_TOPIC_MESSENGER_STATUS,
+        messages.EVENT_TOPIC_MESSENGER_MEMBER_STATUS,
+        messages.COMMAND_TOPIC_INVITE,
+    ],
+)
+
+
+# --- prepare steps: lookups outside the transaction ------------------------------------
+
+
+def look_up(message: registry.Message, ids: list[int]) -> dict:
+    """Fetch those of ``ids`` the registry does not know; the JSON ``prepared`` form."""
+    known = selectors.known_character_ids(tenant=message.tenant, ids=ids)
+    return lookups.to_json(lookups.fetch_unknown(message.tenant.key, ids, known))
+
+
+def looking_up(*fields: str) -> Callable[[registry.Message], dict]:
+    """A prepare step that looks up the characters named by ``fields`` of the message."""
+
+    def prepare(message: registry.Message) -> dict:
+        args = message.args
+        return look_up(message, [args[name] for name in fields])
+
+    prepare.__qualname__ = f"looking_up{fields}"
+    return prepare
+
+
+def prepare_login(message: registry.Message) -> dict:
+    """LOGIN tries once more when the first lookup failed; a record made from that
+    second answer takes the event's world (§8.6 step 1, E15)."""
+    args = message.args
+    character_id = args["character_id"]
+    prepared = look_up(message, [character_id])
+    if prepared.get(str(character_id), True) is None:
+        again = lookups.fetch(message.tenant.key, character_id)
+        if again is not None:
+            again = lookups.Facts(name=again.name, world_id=args["world_id"])
+            prepared = lookups.to_json({character_id: again})
+    return prepared
+
+
+def prepare_invite_status(message: registry.Message) -> dict:
+    """Only MESSENGER invites concern this service: no lookup for the others."""
+    args = message.args
+    if args["invite_type"] != messages.INVITE_TYPE_MESSENGER:
+        return {}
+    return look_up(message, [args["target_id"]])
+
+
+def _looked_up(message: registry.Message) -> lookups.Looked:
+    return lookups.from_json(message.prepared)
+
+
+# --- COMMAND_TOPIC_MESSENGER --------------------------------------------------------------
+
+
+@consumer.command(
+    messages.COMMAND_TOPIC_MESSENGER,
+    messages.COMMAND_CREATE,
+    messages.CreateCommand,
+    prepare=looking_up("actor_id"),
+)
+def on_create(message: registry.Message) -> None:
+    args = message.args
+    services.messenger_create(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        actor_id=args["actor_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+@consumer.command(
+    messages.COMMAND_TOPIC_MESSENGER,
+    messages.COMMAND_JOIN,
+    messages.JoinCommand,
+    prepare=looking_up("actor_id"),
+)
+def on_join(message: registry.Message) -> None:
+    args = message.args
+    services.messenger_join(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        actor_id=args["actor_id"],
+        messenger_id=args["messenger_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+@consumer.command(
+    messages.COMMAND_TOPIC_MESSENGER,
+    messages.COMMAND_LEAVE,
+    messages.LeaveCommand,
+    prepare=looking_up("actor_id"),
+)
+def on_leave(message: registry.Message) -> None:
+    args = message.args
+    services.messenger_leave(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        actor_id=args["actor_id"],
+        messenger_id=args["messenger_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+@consumer.command(
+    messages.COMMAND_TOPIC_MESSENGER,
+    messages.COMMAND_REQUEST_INVITE,
+    messages.RequestInviteCommand,
+    prepare=looking_up("actor_id", "character_id"),
+)
+def on_request_invite(message: registry.Message) -> None:
+    args = message.args
+    services.messenger_request_invite(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        actor_id=args["actor_id"],
+        character_id=args["character_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+# --- EVENT_TOPIC_CHARACTER_STATUS ----------------------------------------------------------
+
+
+@consumer.event(
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_LOGIN,
+    messages.CharacterLoginEvent,
+    prepare=prepare_login,
+)
+def on_login(message: registry.Message) -> None:
+    args = message.args
+    services.character_login(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        character_id=args["character_id"],
+        channel_id=args["channel_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+def _on_leaving(message: registry.Message) -> None:
+    args = message.args
+    services.character_logout(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        character_id=args["character_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+consumer.event(
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_LOGOUT,
+    messages.CharacterLogoutEvent,
+    prepare=looking_up("character_id"),
+)(_on_leaving)
+consumer.event(
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_DELETED,
+    messages.CharacterDeletedEvent,
+    prepare=looking_up("character_id"),
+)(_on_leaving)
+
+
+@consumer.event(
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_CHANNEL_CHANGED,
+    messages.CharacterChannelChangedEvent,
+    prepare=looking_up("character_id"),
+)
+def on_channel_changed(message: registry.Message) -> None:
+    args = message.args
+    services.character_channel_changed(
+        tenant=message.tenant,
+        character_id=args["character_id"],
+        channel_id=args["channel_id"],
+        looked_up=_looked_up(message),
+    )
+
+
+# --- EVENT_TOPIC_INVITE_STATUS -----------------------------------------------------------
+
+
+@consumer.event(
+    messages.EVENT_TOPIC_INVITE_STATUS,
+    messages.INVITE_ACCEPTED,
+    messages.InviteStatusEvent,
+    prepare=prepare_invite_status,
+)
+def on_invite_accepted(message: registry.Message) -> None:
+    args = message.args
+    services.invite_accepted(
+        tenant=message.tenant,
+        transaction_id=args["transaction_id"],
+        invite_type=args["invite_type"],
+        reference_id=args["reference_id"],
+        target_id=args["target_id"],
+        looked_up=_looked_up(message),
+    )

@@ -1,0 +1,59 @@
+"""Reads of messengers, seats and the character registry: for services, REST and the admin.
+
+Each returns a lazy queryset (or a row) scoped by tenant, so a service can add
+``select_for_update()`` and REST can page.
+"""
+
+from __future__ import annotations
+
+from django.db.models import Prefetch, QuerySet
+
+from messengers.models import Character, Member, Messenger
+from project.tenancy.models import Tenant
+
+
+def messengers(*, tenant: Tenant, member_id: int | None = None) -> QuerySet[Messenger]:
+    """Messengers by id ascending, members prefetched in seating (insertion) order;
+    with ``member_id`` only the one that seats that character (E17)."""
+    queryset = Messenger.objects.filter(tenant=tenant)
+    if member_id is not None:
+        queryset = queryset.filter(members__character_id=member_id)
+    return queryset.order_by("messenger_id").prefetch_related(
+        Prefetch("members", queryset=Member.objects.order_by("id"))
+    )
+
+
+def messenger(*, tenant: Tenant, messenger_id: int) -> Messenger | None:
+    return messengers(tenant=tenant).filter(messenger_id=messenger_id).first()
+
+
+def members_by_character_id(*, messenger: Messenger) -> QuerySet[Member]:
+    """A messenger's members by character id ascending (the REST members routes)."""
+    return Member.objects.filter(messenger=messenger).order_by("character_id")
+
+
+def seat_of(*, tenant: Tenant, character_id: int) -> Member | None:
+    """The character's seat, with its messenger, or ``None``: at most one (a unique key)."""
+    return (
+        Member.objects.filter(tenant=tenant, character_id=character_id)
+        .select_related("messenger")
+        .first()
+    )
+
+
+def character(*, tenant: Tenant, character_id: int) -> Character | None:
+    return Character.objects.filter(tenant=tenant, character_id=character_id).first()
+
+
+def characters(*, tenant: Tenant, ids: list[int]) -> dict[int, Character]:
+    rows = Character.objects.filter(tenant=tenant, character_id__in=ids)
+    return {row.character_id: row for row in rows}
+
+
+def known_character_ids(*, tenant: Tenant, ids: list[int]) -> set[int]:
+    """Which of ``ids`` the registry already has: those need no lookup."""
+    return set(
+        Character.objects.filter(tenant=tenant, character_id__in=ids).values_list(
+            "character_id", flat=True
+        )
+    )
