@@ -1,0 +1,290 @@
+"""Inbox messages → transport services (§7.2); registered with the messaging registry.
+
+Consumer group ``Transport Service``; five topics. Channel status, character
+status and map status are event topics (types transport does not act on are
+skipped); the instance-transport command topic takes only START (other types
+are dead letters); configuration status acts on the route, vessel and
+instance-route event types. The map status topic starts at the latest offset
+for a new group, as upstream.
+
+Lookups of outside services happen in ``prepare`` functions, before the inbox
+transaction; the handler passes their result to one service.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from collections.abc import Callable
+
+from django.conf import settings
+from django.db import transaction
+
+from project.messaging import registry
+from transport import clients, clock, messages, selectors, services
+
+logger = logging.getLogger(__name__)
+
+consumer = registry.consumer("transport", group="Transport Service", produces=messages.PRODUCED)
+
+_HAS_PREPARE = "prepare" in inspect.signature(consumer.command).parameters
+
+
+def _on(kind: str, token: str, type_: str, schema, prepare: Callable | None = None) -> Callable:
+    """Register a handler, with ``prepare`` run before the inbox transaction.
+
+    # PLATFORM: ``prepare=`` is the platform's; where it is not available yet the
+    # lookup runs inside the handler (correct, but inside the inbox transaction).
+    """
+    register = consumer.command if kind == "command" else consumer.event
+
+    def decorate(func: Callable) -> Callable:
+        if prepare is None:
+            return register(token, type_, schema)(func)
+        if _HAS_PREPARE:
+            return register(token, type_, schema, prepare=prepare)(func)
+
+        def with_prepare(message: registry.Message) -> None:
+            func(_Prepared(message, prepare(message)))
+
+        register(token, type_, schema)(with_prepare)
+        return func
+
+    return decorate
+
+
+class _Prepared:
+    """A message with ``prepared`` set (fallback while the platform lacks ``prepare``)."""
+
+    def __init__(self, message: registry.Message, prepared: object) -> None:
+        self._message = message
+        self.prepared = prepared
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._message, name)
+
+
+# --- EVENT_TOPIC_CHANNEL_STATUS (§5) ---------------------------------------------------
+
+
+@_on(
+    "event",
+    messages.EVENT_TOPIC_CHANNEL_STATUS,
+    messages.CHANNEL_STARTED,
+    messages.ChannelStatusEvent,
+)
+def on_channel_started(message: registry.Message) -> None:
+    services.channel_register(
+        tenant=message.tenant,
+        world_id=message.data["worldId"],
+        channel_id=message.data["channelId"],
+    )
+
+
+@_on(
+    "event",
+    messages.EVENT_TOPIC_CHANNEL_STATUS,
+    messages.CHANNEL_SHUTDOWN,
+    messages.ChannelStatusEvent,
+)
+def on_channel_shutdown(message: registry.Message) -> None:
+    services.channel_unregister(
+        tenant=message.tenant,
+        world_id=message.data["worldId"],
+        channel_id=message.data["channelId"],
+    )
+
+
+# --- EVENT_TOPIC_CHARACTER_STATUS (§4.5, §4.6, §3.8) -------------------------------------
+
+
+def _keep_positions() -> bool:
+    """The local maps stand-in is fed only when no maps service is configured."""
+    return not settings.TRANSPORT_MAPS_URL
+
+
+def _logout_portal(message: registry.Message) -> dict | None:
+    """The spawn portal for the §3.8 warp, looked up before the transaction."""
+    route = selectors.scheduled_route_owning_map(
+        tenant=message.tenant, map_id=message.data["body"]["mapId"]
+    )
+    if route is None:
+        return None
+    try:
+        portal = clients.spawn_portal(tenant_key=message.tenant.key, map_id=route.start_map_id)
+    except clients.Unavailable as exc:
+        logger.warning("spawn portal of map %s unavailable: %s", route.start_map_id, exc)
+        portal = 0
+    return {"mapId": route.start_map_id, "portalId": portal}
+
+
+@_on(
+    "event",
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_LOGOUT,
+    messages.LogoutEvent,
+    prepare=_logout_portal,
+)
+def on_logout(message: registry.Message) -> None:
+    data, body = message.data, message.data["body"]
+    services.character_logout(
+        tenant=message.tenant,
+        character_id=data["characterId"],
+        world_id=data["worldId"],
+        channel_id=body["channelId"],
+        map_id=body["mapId"],
+        start_map_portal=message.prepared,
+    )
+
+
+@_on("event", messages.EVENT_TOPIC_CHARACTER_STATUS, messages.CHARACTER_LOGIN, messages.LoginEvent)
+def on_login(message: registry.Message) -> None:
+    """No transport effect (§4.5); feeds the local maps stand-in."""
+    if _keep_positions():
+        data, body = message.data, message.data["body"]
+        services.character_position_set(
+            tenant=message.tenant,
+            character_id=data["characterId"],
+            world_id=data["worldId"],
+            channel_id=body["channelId"],
+            map_id=body["mapId"],
+            instance=body["instance"],
+        )
+
+
+@_on(
+    "event",
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_MAP_CHANGED,
+    messages.MapChangedEvent,
+)
+def on_map_changed(message: registry.Message) -> None:
+    """Not used upstream by transport; feeds the local maps stand-in."""
+    if _keep_positions():
+        data, body = message.data, message.data["body"]
+        services.character_position_set(
+            tenant=message.tenant,
+            character_id=data["characterId"],
+            world_id=data["worldId"],
+            channel_id=body["channelId"],
+            map_id=body["targetMapId"],
+            instance=body["targetInstance"],
+        )
+
+
+@_on(
+    "event",
+    messages.EVENT_TOPIC_CHARACTER_STATUS,
+    messages.CHARACTER_CHANNEL_CHANGED,
+    messages.ChannelChangedEvent,
+)
+def on_channel_changed(message: registry.Message) -> None:
+    """Not used upstream by transport; feeds the local maps stand-in."""
+    if _keep_positions():
+        data, body = message.data, message.data["body"]
+        services.character_position_set(
+            tenant=message.tenant,
+            character_id=data["characterId"],
+            world_id=data["worldId"],
+            channel_id=body["channelId"],
+            map_id=body["mapId"],
+            instance=body["instance"],
+        )
+
+
+# --- EVENT_TOPIC_MAP_STATUS (§4.4) -------------------------------------------------------
+
+
+@_on(
+    "event", messages.EVENT_TOPIC_MAP_STATUS, messages.MAP_CHARACTER_ENTER, messages.MapStatusEvent
+)
+def on_character_enter(message: registry.Message) -> None:
+    data = message.data
+    character_id = data["body"]["characterId"]
+    with transaction.atomic():
+        services.character_map_enter(
+            tenant=message.tenant,
+            character_id=character_id,
+            world_id=data["worldId"],
+            channel_id=data["channelId"],
+            map_id=data["mapId"],
+            now=clock.now(),
+        )
+        if _keep_positions():
+            services.character_position_set(
+                tenant=message.tenant,
+                character_id=character_id,
+                world_id=data["worldId"],
+                channel_id=data["channelId"],
+                map_id=data["mapId"],
+                instance=data["instance"],
+            )
+
+
+@_on("event", messages.EVENT_TOPIC_MAP_STATUS, messages.MAP_CHARACTER_EXIT, messages.MapStatusEvent)
+def on_character_exit(message: registry.Message) -> None:
+    """A no-op upstream: cancellation waits for the next CHARACTER_ENTER (§4.4)."""
+
+
+consumer.subscriptions[messages.EVENT_TOPIC_MAP_STATUS].start = "latest"
+
+
+# --- COMMAND_TOPIC_INSTANCE_TRANSPORT (§4.2) ----------------------------------------------
+
+
+@_on(
+    "command",
+    messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
+    messages.COMMAND_START,
+    messages.StartCommand,
+)
+def on_start(message: registry.Message) -> None:
+    """The Kafka path never reports a refusal (§4.2): it is logged, nothing is emitted."""
+    data, body = message.data, message.data["body"]
+    try:
+        services.instance_transport_start(
+            tenant=message.tenant,
+            character_id=data["characterId"],
+            world_id=data["worldId"],
+            channel_id=body["channelId"],
+            route_id=body["routeId"],
+            now=clock.now(),
+        )
+    except services.StartRefused as exc:
+        logger.info(
+            "START of character %s on route %s refused: %s",
+            data["characterId"],
+            body["routeId"],
+            exc,
+        )
+
+
+# --- EVENT_TOPIC_CONFIGURATION_STATUS (§2.3, §7.2) ------------------------------------------
+
+
+def _on_configuration(message: registry.Message) -> None:
+    """Reload from the tenants service, for the header tenant (the body's is ignored).
+
+    The reload reads HTTP, so it runs as a task after this transaction commits.
+    Without a tenants service the configuration lives here (seed, admin): nothing
+    to reload.
+    """
+    resource = message.data["resourceType"]
+    scheduled = resource in (messages.RESOURCE_ROUTE, messages.RESOURCE_VESSEL)
+    instance = resource == messages.RESOURCE_INSTANCE_ROUTE
+    if not (scheduled or instance):
+        logger.warning("configuration event for resource type %r ignored", resource)
+        return
+    if not settings.TRANSPORT_TENANTS_URL:
+        logger.info("configuration event %s: no tenants service configured", message.data["type"])
+        return
+    from transport.tasks import reload_configuration_task
+
+    tenant_pk = message.tenant.pk
+    transaction.on_commit(lambda: reload_configuration_task.delay(tenant_pk, scheduled, instance))
+
+
+for _type in messages.CONFIGURATION_TYPES:
+    _on(
+        "event", messages.EVENT_TOPIC_CONFIGURATION_STATUS, _type, messages.ConfigurationStatusEvent
+    )(_on_configuration)

@@ -1,0 +1,113 @@
+"""Reads of transport state for the tick, handlers, REST and the admin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from django.db.models import Count, QuerySet
+
+from project.tenancy.models import Tenant
+from transport import timetable
+from transport.models import (
+    Channel,
+    Instance,
+    InstanceCharacter,
+    InstanceRoute,
+    Route,
+)
+from transport.transitions import RouteView
+
+
+def trips_of(route: Route) -> list[timetable.Trip]:
+    return [timetable.Trip.from_row(row) for row in route.schedule]
+
+
+def route_view(route: Route) -> RouteView:
+    return RouteView(
+        tenant_id=route.tenant.uuid,
+        route_id=route.route_id,
+        staging_map_id=route.staging_map_id,
+        en_route_map_ids=list(route.en_route_map_ids),
+        destination_map_id=route.destination_map_id,
+        observation_map_id=route.observation_map_id,
+        trips=trips_of(route),
+        state=route.state,
+        next_boundary_at=route.next_boundary_at,
+    )
+
+
+def routes_due(*, now: dt.datetime) -> list[Route]:
+    """Routes of every tenant with a boundary not yet processed at ``now``: the
+    tick's only query when nothing is due (an index range scan)."""
+    return list(
+        Route.objects.filter(next_boundary_at__lte=now)
+        .select_related("tenant")
+        .order_by("next_boundary_at", "id")
+    )
+
+
+def channels_of(*, tenant: Tenant) -> list[tuple[int, int]]:
+    return list(
+        Channel.objects.filter(tenant=tenant)
+        .order_by("world_id", "channel_id")
+        .values_list("world_id", "channel_id")
+    )
+
+
+def routes_of(*, tenant: Tenant) -> QuerySet[Route]:
+    return Route.objects.filter(tenant=tenant).order_by("position", "id")
+
+
+def route_get(*, tenant: Tenant, route_id: uuid.UUID) -> Route | None:
+    return Route.objects.filter(tenant=tenant, route_id=route_id).first()
+
+
+def route_by_start_map(*, tenant: Tenant, map_id: int) -> Route | None:
+    """The first route (store order) starting at ``map_id`` (§8.2 filter)."""
+    return routes_of(tenant=tenant).filter(start_map_id=map_id).first()
+
+
+def evaluation(route: Route, now: dt.datetime) -> timetable.Evaluation:
+    """The route's state at ``now``, for REST and the admin (not the stored state)."""
+    return timetable.evaluate(trips_of(route), now)
+
+
+def scheduled_route_owning_map(*, tenant: Tenant, map_id: int) -> Route | None:
+    """The first route (store order) whose staging or an en-route map is ``map_id`` (§3.8)."""
+    for route in routes_of(tenant=tenant).only(
+        "id", "route_id", "start_map_id", "staging_map_id", "en_route_map_ids"
+    ):
+        if route.staging_map_id == map_id or map_id in route.en_route_map_ids:
+            return route
+    return None
+
+
+def instance_routes_of(*, tenant: Tenant) -> QuerySet[InstanceRoute]:
+    return InstanceRoute.objects.filter(tenant=tenant).order_by("position", "id")
+
+
+def instance_route_get(*, tenant: Tenant, route_id: uuid.UUID) -> InstanceRoute | None:
+    return InstanceRoute.objects.filter(tenant=tenant, route_id=route_id).first()
+
+
+def transit_map_ids(*, tenant: Tenant) -> set[int]:
+    """Every transit map of the tenant's instance routes (§4.4 ``isTransit``)."""
+    result: set[int] = set()
+    for maps in InstanceRoute.objects.filter(tenant=tenant).values_list(
+        "transit_map_ids", flat=True
+    ):
+        result.update(maps)
+    return result
+
+
+def instances_of_route(*, tenant: Tenant, route_id: uuid.UUID) -> QuerySet[Instance]:
+    return (
+        Instance.objects.filter(tenant=tenant, route_id=route_id)
+        .annotate(character_count=Count("characters"))
+        .order_by("instance_id")
+    )
+
+
+def character_in_transport(*, tenant: Tenant, character_id: int) -> bool:
+    return InstanceCharacter.objects.filter(tenant=tenant, character_id=character_id).exists()

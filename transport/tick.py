@@ -1,0 +1,186 @@
+"""The 1-second tick (§3.4, §4.3): lease, configuration, scheduled routes, instance timers.
+
+Exactly one tick runs at a time: a lease row is taken with one conditional
+UPDATE (several workers, or two beats by mistake, find it held and return).
+Even without it a transition could not be emitted twice: each route's marker is
+compared-and-set in the transaction that emits its records.
+
+Lookups (characters in maps, spawn portals, the tenants service) happen here,
+outside every transaction; the services receive their results.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from project.tenancy.models import Tenant
+from project.tenancy.rows import tenant_row
+from transport import clients, clock, config, selectors, services, transitions
+from transport.models import Route, TickLease
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class TickResult:
+    ran: bool
+    routes_due: int = 0
+    routes_advanced: int = 0
+    transitions: int = 0
+    records: int = 0
+    instances_expired: int = 0
+    instances_arrived: int = 0
+    instances_stuck: int = 0
+    failures: list[str] = field(default_factory=list)
+
+
+def run(now: dt.datetime | None = None) -> TickResult:
+    """One tick at ``now`` (default: the clock)."""
+    now = now or clock.now()
+    holder = uuid.uuid4().hex
+    if not services.tick_lease_acquire(
+        holder=holder, now=now, seconds=settings.TRANSPORT_LEASE_SECONDS
+    ):
+        return TickResult(ran=False)
+    try:
+        result = TickResult(ran=True)
+        configure_tenants(now=now, result=result)
+        advance_routes(now=now, result=result)
+        result.instances_expired = services.instances_expire_boarding(now=now)
+        result.instances_arrived = services.instances_arrive(now=now)
+        result.instances_stuck = services.instances_sweep_stuck(now=now)
+        return result
+    finally:
+        services.tick_lease_release(holder=holder)
+
+
+# --- configuration ---------------------------------------------------------------------
+
+
+def configure_tenants(*, now: dt.datetime, result: TickResult | None = None) -> None:
+    """New tenants get their configuration: from the tenants service when one is
+    configured (whose tenant list is re-read every TRANSPORT_TENANT_REFRESH_SECONDS,
+    reconciling every tenant), else the shipped seed."""
+    if settings.TRANSPORT_TENANTS_URL:
+        lease = TickLease.objects.filter(name=services.TICK_LEASE).first()
+        refreshed = lease.tenants_refreshed_at if lease else None
+        period = settings.TRANSPORT_TENANT_REFRESH_SECONDS
+        if refreshed and (now - refreshed).total_seconds() < period:
+            return
+        services.tenants_refreshed(now=now)
+        try:
+            keys = clients.tenants()
+        except clients.Unavailable as exc:
+            logger.warning("tenant list unavailable: %s", exc)
+            if result is not None:
+                result.failures.append(str(exc))
+            return
+        for key in keys:
+            reload_from_tenants_service(tenant=tenant_row(key), now=now)
+        return
+    if not settings.TRANSPORT_SEED_NEW_TENANTS:
+        return
+    for tenant in Tenant.objects.filter(transport_configuration__isnull=True):
+        try:
+            services.seed_configuration_load(tenant=tenant, now=now)
+            logger.info("tenant %s: loaded the seed route configuration", tenant)
+        except config.ConfigError:
+            logger.exception("tenant %s: the seed configuration is invalid", tenant)
+
+
+def reload_from_tenants_service(
+    *, tenant: Tenant, now: dt.datetime, scheduled: bool = True, instance: bool = True
+) -> bool:
+    """Read the tenant's configuration from atlas-tenants and replace ours (§2.3).
+
+    Each registry is replaced only if its whole load succeeded; a failure leaves
+    the stored configuration running. Returns whether everything loaded.
+    """
+    ok = True
+    key = tenant.key
+    if scheduled:
+        try:
+            parsed = config.parse_scheduled(
+                key.id,
+                clients.configuration(tenant_key=key, resource="routes"),
+                clients.configuration(tenant_key=key, resource="vessels"),
+            )
+            services.scheduled_configuration_replace(
+                tenant=tenant, scheduled=parsed, now=now, source="tenants"
+            )
+        except (clients.Unavailable, config.ConfigError) as exc:
+            logger.warning("tenant %s: scheduled routes not reloaded: %s", tenant, exc)
+            ok = False
+    if instance:
+        try:
+            routes = config.parse_instance_routes(
+                key.id, clients.configuration(tenant_key=key, resource="instance-routes")
+            )
+            services.instance_routes_replace(
+                tenant=tenant, routes=routes, now=now, source="tenants"
+            )
+        except (clients.Unavailable, config.ConfigError) as exc:
+            logger.warning("tenant %s: instance routes not reloaded: %s", tenant, exc)
+            ok = False
+    return ok
+
+
+# --- scheduled routes ------------------------------------------------------------------
+
+
+def advance_routes(*, now: dt.datetime, result: TickResult | None = None) -> None:
+    """Plan and apply every due route; one route's failure does not stop the others."""
+    due = selectors.routes_due(now=now)
+    channels: dict[int, list[tuple[int, int]]] = {}
+    for route in due:
+        if result is not None:
+            result.routes_due += 1
+        try:
+            tenant = route.tenant
+            if tenant.id not in channels:
+                channels[tenant.id] = selectors.channels_of(tenant=tenant)
+            plan = plan_route(route, now=now, channels=channels[tenant.id])
+            advanced = services.route_advance(
+                route=route, expected_marker=route.next_boundary_at, plan=plan
+            )
+            if advanced and result is not None:
+                result.routes_advanced += 1
+                result.transitions += len(plan.transitions)
+                result.records += len(plan.records)
+        except clients.Unavailable as exc:
+            # Not advanced: the next tick tries again (and catches up).
+            logger.warning("route %s not advanced: %s", route.name, exc)
+            if result is not None:
+                result.failures.append(f"{route.name}: {exc}")
+        except Exception as exc:  # one route must not stop the tick
+            logger.exception("route %s failed", route.name)
+            if result is not None:
+                result.failures.append(f"{route.name}: {exc}")
+
+
+def plan_route(
+    route: Route, *, now: dt.datetime, channels: list[tuple[int, int]]
+) -> transitions.Plan:
+    key = route.tenant.key
+
+    def occupants(world_id: int, channel_id: int, map_id: int) -> list[int]:
+        return clients.characters_in_map(
+            tenant_key=key, world_id=world_id, channel_id=channel_id, map_id=map_id
+        )
+
+    def portal_for(map_id: int) -> int:
+        return clients.spawn_portal(tenant_key=key, map_id=map_id)
+
+    return transitions.plan(
+        selectors.route_view(route),
+        now,
+        channels=channels,
+        occupants=occupants,
+        portal_for=portal_for,
+        catch_up_seconds=settings.TRANSPORT_CATCH_UP_SECONDS,
+    )
