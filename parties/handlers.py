@@ -1,0 +1,267 @@
+"""Inbox messages → party services; registered with the messaging registry.
+
+Consumer group ``Party Service`` (upstream's), subscribed to the party command
+topic (every type is handled; an unknown one is a dead letter), the character
+status topic (nine types; the rest are for other consumers and skipped) and the
+invite status topic (ACCEPTED only). Every handler has a prepare step for its
+character lookups (``parties.prepare``) and calls one service with its answers.
+"""
+
+from __future__ import annotations
+
+from parties import messages, prepare, services
+from parties.prepare import Prepared
+from project.contracts import character_status
+from project.messaging import registry
+
+consumer = registry.consumer(
+    "parties",
+    group="Party Service",
+    produces=[
+        messages.EVENT_TOPIC_PARTY_STATUS,
+        messages.EVENT_TOPIC_PARTY_MEMBER_STATUS,
+        messages.COMMAND_TOPIC_INVITE,
+    ],
+)
+
+COMMANDS = messages.COMMAND_TOPIC_PARTY
+CHARACTERS = messages.EVENT_TOPIC_CHARACTER_STATUS
+
+
+# --- COMMAND_TOPIC_PARTY ------------------------------------------------------------
+
+
+@consumer.command(COMMANDS, messages.COMMAND_CREATE, messages.CreateCommand, prepare=prepare.actor)
+def on_create(message: registry.Message) -> None:
+    services.party_create(
+        tenant=message.tenant,
+        actor_id=message.args["actor_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.command(COMMANDS, messages.COMMAND_JOIN, messages.JoinCommand, prepare=prepare.actor)
+def on_join(message: registry.Message) -> None:
+    args = message.args
+    services.party_join(
+        tenant=message.tenant,
+        character_id=args["actor_id"],
+        party_id=args["party_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.command(COMMANDS, messages.COMMAND_LEAVE, messages.LeaveCommand, prepare=prepare.leave)
+def on_leave(message: registry.Message) -> None:
+    """``force`` makes it an expel (§5.1): actor expels ``characterId``; otherwise the
+    actor leaves and ``characterId`` is ignored."""
+    args = message.args
+    fetched = Prepared.from_message(message).fetched
+    if args["force"]:
+        services.party_expel(
+            tenant=message.tenant,
+            actor_id=args["actor_id"],
+            party_id=args["party_id"],
+            character_id=args["character_id"],
+            fetched=fetched,
+        )
+    else:
+        services.party_leave(
+            tenant=message.tenant,
+            character_id=args["actor_id"],
+            party_id=args["party_id"],
+            transaction_id=args["transaction_id"],
+            fetched=fetched,
+        )
+
+
+@consumer.command(
+    COMMANDS,
+    messages.COMMAND_CHANGE_LEADER,
+    messages.ChangeLeaderCommand,
+    prepare=prepare.change_leader,
+)
+def on_change_leader(message: registry.Message) -> None:
+    args = message.args
+    services.party_change_leader(
+        tenant=message.tenant,
+        actor_id=args["actor_id"],
+        party_id=args["party_id"],
+        leader_id=args["leader_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.command(
+    COMMANDS,
+    messages.COMMAND_REQUEST_INVITE,
+    messages.RequestInviteCommand,
+    prepare=prepare.request_invite,
+)
+def on_request_invite(message: registry.Message) -> None:
+    args = message.args
+    services.party_request_invite(
+        tenant=message.tenant,
+        actor_id=args["actor_id"],
+        character_id=args["character_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+# --- EVENT_TOPIC_INVITE_STATUS ----------------------------------------------------
+
+
+@consumer.event(
+    messages.EVENT_TOPIC_INVITE_STATUS,
+    messages.INVITE_ACCEPTED,
+    messages.InviteStatusEvent,
+    prepare=prepare.invite_accepted,
+)
+def on_invite_accepted(message: registry.Message) -> None:
+    args = message.args
+    services.party_invite_accepted(
+        tenant=message.tenant,
+        invite_type=args["invite_type"],
+        reference_id=args["reference_id"],
+        target_id=args["target_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+# --- EVENT_TOPIC_CHARACTER_STATUS ---------------------------------------------------
+
+_SCHEMAS = messages.CHARACTER_EVENTS
+
+
+@consumer.event(
+    CHARACTERS, character_status.LOGIN, _SCHEMAS[character_status.LOGIN], prepare=prepare.login
+)
+def on_login(message: registry.Message) -> None:
+    prepared = Prepared.from_message(message)
+    services.character_login(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        channel_id=message.args["channel_id"],
+        fetched=prepared.fetched,
+        fresh=prepared.fresh,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.GM_CHANGED,
+    _SCHEMAS[character_status.GM_CHANGED],
+    prepare=prepare.character_refetched,
+)
+def on_gm_changed(message: registry.Message) -> None:
+    prepared = Prepared.from_message(message)
+    services.character_gm_changed(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        fetched=prepared.fetched,
+        fresh=prepared.fresh,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.LOGOUT,
+    _SCHEMAS[character_status.LOGOUT],
+    prepare=prepare.character,
+)
+def on_logout(message: registry.Message) -> None:
+    services.character_logout(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.CHANNEL_CHANGED,
+    _SCHEMAS[character_status.CHANNEL_CHANGED],
+    prepare=prepare.character,
+)
+def on_channel_changed(message: registry.Message) -> None:
+    services.character_channel_changed(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        channel_id=message.args["channel_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.MAP_CHANGED,
+    _SCHEMAS[character_status.MAP_CHANGED],
+    prepare=prepare.character,
+)
+def on_map_changed(message: registry.Message) -> None:
+    services.character_map_changed(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        target_map_id=message.args["target_map_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.LEVEL_CHANGED,
+    _SCHEMAS[character_status.LEVEL_CHANGED],
+    prepare=prepare.character,
+)
+def on_level_changed(message: registry.Message) -> None:
+    services.character_level_changed(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        current=message.args["current"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.JOB_CHANGED,
+    _SCHEMAS[character_status.JOB_CHANGED],
+    prepare=prepare.character,
+)
+def on_job_changed(message: registry.Message) -> None:
+    services.character_job_changed(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        job_id=message.args["job_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.NAME_CHANGED,
+    _SCHEMAS[character_status.NAME_CHANGED],
+    prepare=prepare.character,
+)
+def on_name_changed(message: registry.Message) -> None:
+    services.character_name_changed(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        new_name=message.args["new_name"],
+        fetched=Prepared.from_message(message).fetched,
+    )
+
+
+@consumer.event(
+    CHARACTERS,
+    character_status.DELETED,
+    _SCHEMAS[character_status.DELETED],
+    prepare=prepare.character,
+)
+def on_deleted(message: registry.Message) -> None:
+    services.character_deleted(
+        tenant=message.tenant,
+        character_id=message.args["character_id"],
+        transaction_id=message.args["transaction_id"],
+        fetched=Prepared.from_message(message).fetched,
+    )

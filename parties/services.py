@@ -1,0 +1,857 @@
+"""The party operations: every write to parties and the character cache happens here.
+
+Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
+(a savepoint inside the inbox task's transaction) and buffers its records with
+``bus.emit`` in that transaction (spec/parties.md §7, §8). Lookups of the
+character service happened before, in ``parties.prepare``: a service gets their
+answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
+failed}; a character absent from it was cached when the lookup ran).
+
+Concurrency (§11): a writer locks the ``Party`` row before changing who is in it
+and changes a character's party only by compare-and-set (``_claim``/``_release``),
+so capacity holds, a character is in at most one party, and a JOIN racing a
+DISBAND finds the party gone. Lock order is always party, then characters. A
+lost compare-and-set raises ``DomainError`` carrying the error event the player
+would have got had the race gone the other way; the inbox rolls the service back
+and emits it.
+
+Refusals found before any change simply emit the ERROR event and return.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Mapping
+
+from django.db import transaction
+
+from parties import messages, selectors
+from parties.lookups import CharacterFacts
+from parties.models import Character, Party
+from project.messaging import bus
+from project.messaging.errors import DomainError, Record, Transient
+from project.tenancy import sequences
+from project.tenancy.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+SEQUENCE = "party"
+CAPACITY = 6
+NIL_UUID = messages.NIL_UUID
+
+Fetched = Mapping[int, CharacterFacts | None]
+NOTHING_FETCHED: Fetched = {}
+
+
+def is_beginner(job_id: int) -> bool:
+    """Beginner, Noblesse, Legend and Evan beginners: 0-99, 1000-1099, 2000-2099 (§10)."""
+    return job_id // 1000 in (0, 1, 2) and job_id % 1000 < 100
+
+
+# --- party commands (§7) ------------------------------------------------------------
+
+
+def party_create(
+    *, tenant: Tenant, actor_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Party | None:
+    """CREATE (§7.1): the actor founds a party and leads it.
+
+    Checks in upstream's order: lookup, already in a party, beginner, GM.
+    """
+    with transaction.atomic():
+        leader = _character(tenant, actor_id, fetched)
+        if leader is None:
+            _error(tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0)
+            return None
+        refusal = _creation_refusal(leader)
+        if refusal:
+            _error(tenant, refusal, actor_id=actor_id, world_id=leader.world_id, party_id=0)
+            return None
+        party = _found_party(tenant, leader)
+        _status(
+            tenant,
+            messages.STATUS_CREATED,
+            actor_id=actor_id,
+            world_id=leader.world_id,
+            party_id=party.party_id,
+        )
+    return party
+
+
+def party_join(
+    *, tenant: Tenant, character_id: int, party_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> bool:
+    """JOIN (§7.2), from a command or an accepted invite: the character joins the party.
+
+    No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
+    """
+    with transaction.atomic():
+        joiner = _character(tenant, character_id, fetched)
+        if joiner is None:
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=character_id,
+                world_id=0,
+                party_id=party_id,
+            )
+            return False
+        if joiner.party_id is not None:
+            # §13.9: the character's current party, not the requested one.
+            _error(
+                tenant,
+                messages.ALREADY_HAVE_JOINED_A_PARTY_2,
+                actor_id=character_id,
+                world_id=joiner.world_id,
+                party_id=joiner.party.party_id,
+            )
+            return False
+        party = _lock_party(tenant, party_id)
+        if party is None:
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=character_id,
+                world_id=joiner.world_id,
+                party_id=party_id,
+            )
+            return False
+        if selectors.member_count(party=party) >= CAPACITY:
+            _error(
+                tenant,
+                messages.THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY,
+                actor_id=character_id,
+                world_id=joiner.world_id,
+                party_id=party_id,
+            )
+            return False
+        if not _claim(joiner, party):
+            raise DomainError(
+                f"character {character_id} joined another party meanwhile",
+                events=[
+                    _error_record(
+                        messages.ALREADY_HAVE_JOINED_A_PARTY_2,
+                        actor_id=character_id,
+                        world_id=joiner.world_id,
+                        party_id=_current_party_number(joiner),
+                    )
+                ],
+            )
+        _status(
+            tenant,
+            messages.STATUS_JOINED,
+            actor_id=character_id,
+            world_id=joiner.world_id,
+            party_id=party_id,
+        )
+    return True
+
+
+def party_leave(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    party_id: int,
+    transaction_id: uuid.UUID = NIL_UUID,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> bool:
+    """LEAVE without ``force`` (§7.3): the character leaves; a leader leaving disbands.
+
+    LEFT and DISBAND echo ``transaction_id``; ERRORs carry the nil UUID. There is
+    no leader election: the leader leaving always disbands (§13.3).
+    """
+    with transaction.atomic():
+        leaver = _character(tenant, character_id, fetched)
+        if leaver is None:
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=character_id,
+                world_id=0,
+                party_id=party_id,
+            )
+            return False
+        party = None
+        if _party_number(leaver) == party_id:
+            party = _lock_party(tenant, party_id)
+        if party is None:
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=character_id,
+                world_id=leaver.world_id,
+                party_id=party_id,
+            )
+            return False
+        former = [member.character_id for member in selectors.members_in_order(party=party)]
+        if not _release(leaver, party):
+            raise DomainError(
+                f"character {character_id} left party {party_id} meanwhile",
+                events=[
+                    _error_record(
+                        messages.ERROR_UNEXPECTED,
+                        actor_id=character_id,
+                        world_id=leaver.world_id,
+                        party_id=party_id,
+                    )
+                ],
+            )
+        if party.leader_id == character_id:
+            _dissolve(party)
+            _status(
+                tenant,
+                messages.STATUS_DISBAND,
+                actor_id=character_id,
+                world_id=leaver.world_id,
+                party_id=party_id,
+                body=messages.disband_body(former),
+                transaction_id=transaction_id,
+            )
+        else:
+            _status(
+                tenant,
+                messages.STATUS_LEFT,
+                actor_id=character_id,
+                world_id=leaver.world_id,
+                party_id=party_id,
+                transaction_id=transaction_id,
+            )
+    return True
+
+
+def party_expel(
+    *,
+    tenant: Tenant,
+    actor_id: int,
+    party_id: int,
+    character_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> bool:
+    """LEAVE with ``force`` (§7.4): the leader expels a member.
+
+    Project decision (spec/README.md): only the current leader may expel, and not
+    himself while others remain (the party would be leaderless); both refusals are
+    ERROR_UNEXPECTED and change nothing. The last member expelling himself
+    disbands with ``members: []``. Nothing here echoes the transaction id.
+    """
+    with transaction.atomic():
+        target = _character(tenant, character_id, fetched)
+        if target is None:
+            _error(
+                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
+            )
+            return False
+
+        def refuse() -> bool:
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=actor_id,
+                world_id=target.world_id,
+                party_id=party_id,
+            )
+            return False
+
+        if _party_number(target) != party_id:
+            return refuse()
+        party = _lock_party(tenant, party_id)
+        if party is None:
+            return refuse()
+        others = selectors.member_count(party=party) - 1
+        if party.leader_id != actor_id or (character_id == party.leader_id and others > 0):
+            return refuse()
+        if not _release(target, party):
+            raise DomainError(
+                f"character {character_id} left party {party_id} meanwhile",
+                events=[
+                    _error_record(
+                        messages.ERROR_UNEXPECTED,
+                        actor_id=actor_id,
+                        world_id=target.world_id,
+                        party_id=party_id,
+                    )
+                ],
+            )
+        if others == 0:
+            _dissolve(party)
+            _status(
+                tenant,
+                messages.STATUS_DISBAND,
+                actor_id=actor_id,
+                world_id=target.world_id,
+                party_id=party_id,
+                body=messages.disband_body([]),
+            )
+        else:
+            _status(
+                tenant,
+                messages.STATUS_EXPEL,
+                actor_id=actor_id,
+                world_id=target.world_id,
+                party_id=party_id,
+                body=messages.expel_body(character_id),
+            )
+    return True
+
+
+def party_change_leader(
+    *,
+    tenant: Tenant,
+    actor_id: int,
+    party_id: int,
+    leader_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> bool:
+    """CHANGE_LEADER (§7.5): the leader hands the party to a member.
+
+    Project decision (spec/README.md): only the current leader may; the REST PATCH
+    sends the current leader as actor. Re-electing the current leader still emits
+    CHANGE_LEADER, as upstream.
+    """
+    with transaction.atomic():
+        new_leader = _character(tenant, leader_id, fetched)
+        if new_leader is None:
+            _error(
+                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
+            )
+            return False
+        party = None
+        if _party_number(new_leader) == party_id:
+            party = _lock_party(tenant, party_id)
+        if (
+            party is None
+            # It may have left between the read and the lock.
+            or not Character.objects.filter(pk=new_leader.pk, party=party).exists()
+            or party.leader_id != actor_id
+        ):
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=actor_id,
+                world_id=new_leader.world_id,
+                party_id=party_id,
+            )
+            return False
+        party.leader_id = leader_id
+        party.save(update_fields=["leader_id"])
+        _status(
+            tenant,
+            messages.STATUS_CHANGE_LEADER,
+            actor_id=actor_id,
+            world_id=new_leader.world_id,
+            party_id=party_id,
+            body=messages.change_leader_body(leader_id),
+        )
+    return True
+
+
+def party_request_invite(
+    *, tenant: Tenant, actor_id: int, character_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> bool:
+    """REQUEST_INVITE (§7.6): the actor invites a character, founding a party first
+    when he has none; sends the invite service's CREATE command.
+
+    For an auto-created party the invite command is emitted before CREATED, as
+    upstream publishes it. Any member may invite (no leader check upstream).
+    Returns whether the invite command was sent.
+    """
+    with transaction.atomic():
+        inviter = _character(tenant, actor_id, fetched)
+        if inviter is None:
+            _error(tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0)
+            return False
+        invitee = _character(tenant, character_id, fetched)
+        if invitee is None:
+            _error(
+                tenant,
+                messages.ERROR_UNEXPECTED,
+                actor_id=actor_id,
+                world_id=0,
+                party_id=_party_number(inviter),
+            )
+            return False
+        if invitee.party_id is not None:
+            _error(
+                tenant,
+                messages.ALREADY_HAVE_JOINED_A_PARTY_2,
+                actor_id=actor_id,
+                world_id=invitee.world_id,
+                party_id=invitee.party.party_id,
+                character_name=invitee.name,
+            )
+            return False
+        created = inviter.party_id is None
+        if created:
+            refusal = _creation_refusal(inviter)
+            if refusal:
+                _error(tenant, refusal, actor_id=actor_id, world_id=inviter.world_id, party_id=0)
+                return False
+            party = _found_party(tenant, inviter)
+        else:
+            party = _lock_party(tenant, inviter.party.party_id)
+            if party is None:  # upstream: a stale partyId stops silently (§13.12)
+                logger.info("REQUEST_INVITE by %s: party %s is gone", actor_id, inviter.party_id)
+                return False
+            if selectors.member_count(party=party) >= CAPACITY:
+                _error(
+                    tenant,
+                    messages.THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY,
+                    actor_id=actor_id,
+                    world_id=invitee.world_id,
+                    party_id=party.party_id,
+                )
+                return False
+        bus.emit(
+            tenant=tenant,
+            topic=messages.COMMAND_TOPIC_INVITE,
+            key=messages.invite_key(party.party_id),
+            value=messages.invite_command(
+                world_id=inviter.world_id,
+                originator_id=actor_id,
+                target_id=character_id,
+                party_id=party.party_id,
+            ),
+        )
+        if created:
+            _status(
+                tenant,
+                messages.STATUS_CREATED,
+                actor_id=actor_id,
+                world_id=inviter.world_id,
+                party_id=party.party_id,
+            )
+    return True
+
+
+def party_invite_accepted(
+    *,
+    tenant: Tenant,
+    invite_type: str,
+    reference_id: int,
+    target_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> bool:
+    """Invite ACCEPTED (§5.3): for a PARTY invite, the target joins the referenced party."""
+    if invite_type != messages.INVITE_TYPE_PARTY:
+        return False
+    return party_join(tenant=tenant, character_id=target_id, party_id=reference_id, fetched=fetched)
+
+
+# --- character status events (§8) ------------------------------------------------
+
+
+def character_login(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    channel_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+    fresh: CharacterFacts | None = None,
+) -> Character | None:
+    """LOGIN (§8.3): online, on the event's channel; name, level, job and GM refreshed
+    from ``fresh`` (the character service's answer now) without member events.
+
+    The event's map, instance and world are not applied (§13.16, as upstream).
+    """
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None:
+            return None
+        fields = ["online", "channel_id"]
+        if fresh is not None:
+            character.name, character.level = fresh.name, fresh.level
+            character.job_id, character.gm = fresh.job_id, fresh.gm
+            fields += ["name", "level", "job_id", "gm"]
+        character.online = True
+        character.channel_id = channel_id
+        character.save(update_fields=fields)
+        _member_status(tenant, character, messages.MEMBER_LOGIN, {})
+    return character
+
+
+def character_logout(
+    *, tenant: Tenant, character_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """LOGOUT (§8.4): offline; a leader keeps the leadership, nobody leaves."""
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None:
+            return None
+        character.online = False
+        character.save(update_fields=["online"])
+        _member_status(tenant, character, messages.MEMBER_LOGOUT, {})
+    return character
+
+
+def character_channel_changed(
+    *, tenant: Tenant, character_id: int, channel_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """CHANNEL_CHANGED (§8.5): the new channel; no event."""
+    return _update(tenant, character_id, fetched, channel_id=channel_id)
+
+
+def character_map_changed(
+    *, tenant: Tenant, character_id: int, target_map_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """MAP_CHANGED (§8.6): the target map; instance and channel untouched; no event."""
+    return _update(tenant, character_id, fetched, map_id=target_map_id)
+
+
+def character_level_changed(
+    *, tenant: Tenant, character_id: int, current: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
+    the level did not change (§13.17)."""
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None:
+            return None
+        old = character.level
+        character.level = current
+        character.save(update_fields=["level"])
+        _member_status(
+            tenant,
+            character,
+            messages.MEMBER_LEVEL_CHANGED,
+            messages.level_changed_body(old, current, character.name),
+        )
+    return character
+
+
+def character_job_changed(
+    *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None:
+            return None
+        old = character.job_id
+        character.job_id = job_id
+        character.save(update_fields=["job_id"])
+        _member_status(
+            tenant,
+            character,
+            messages.MEMBER_JOB_CHANGED,
+            messages.job_changed_body(old, job_id, character.name),
+        )
+    return character
+
+
+def character_gm_changed(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+    fresh: CharacterFacts | None = None,
+) -> Character | None:
+    """GM_CHANGED (§8.9): the body is ignored; GM level as the character service says
+    now (``fresh``; unchanged when it failed). No event."""
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None:
+            return None
+        if fresh is not None:
+            character.gm = fresh.gm
+            character.save(update_fields=["gm"])
+    return character
+
+
+def character_name_changed(
+    *, tenant: Tenant, character_id: int, new_name: str, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """NAME_CHANGED (§8.10): only a real change is stored and told to the party."""
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None or character.name == new_name:
+            return character
+        old = character.name
+        character.name = new_name
+        character.save(update_fields=["name"])
+        _member_status(
+            tenant,
+            character,
+            messages.MEMBER_NAME_CHANGED,
+            messages.name_changed_body(old, new_name),
+        )
+    return character
+
+
+def character_deleted(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    transaction_id: uuid.UUID = NIL_UUID,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> None:
+    """DELETED (§8.11): leave the party as a LEAVE would (a leader disbands), echoing
+    the event's transaction id, then forget the character.
+
+    As upstream, a character in no party gets ERROR_UNEXPECTED with party 0
+    (§13.8). If its membership changed while this ran, the event is retried: the
+    entry is never removed while it is still a member.
+    """
+    with transaction.atomic():
+        cached = selectors.character_get(tenant=tenant, character_id=character_id)
+        party_id = _party_number(cached) if cached is not None else 0
+        try:
+            party_leave(
+                tenant=tenant,
+                character_id=character_id,
+                party_id=party_id,
+                transaction_id=transaction_id,
+                fetched=fetched,
+            )
+        except DomainError as raced:
+            raise Transient(f"character {character_id} deleted while its party changed") from raced
+        deleted, _ = Character.objects.filter(
+            tenant=tenant, character_id=character_id, party__isnull=True
+        ).delete()
+        if (
+            not deleted
+            and Character.objects.filter(tenant=tenant, character_id=character_id).exists()
+        ):
+            raise Transient(f"character {character_id} joined a party while being deleted")
+
+
+# --- operator actions (admin) ------------------------------------------------------
+
+
+def party_disband(*, tenant: Tenant, party_id: int) -> bool:
+    """An operator disbands a stuck party: as if its leader left (DISBAND to all)."""
+    party = Party.objects.filter(tenant=tenant, party_id=party_id).first()
+    if party is None:
+        return False
+    return party_leave(tenant=tenant, character_id=party.leader_id, party_id=party_id)
+
+
+def party_expel_by_operator(*, tenant: Tenant, character_id: int) -> bool:
+    """An operator removes a member: as if the leader expelled him (EXPEL, or DISBAND
+    for a leader alone). A leader with others in the party is refused, as for the
+    leader himself; disband the party instead."""
+    character = selectors.character_get(tenant=tenant, character_id=character_id)
+    if character is None or character.party is None:
+        return False
+    return party_expel(
+        tenant=tenant,
+        actor_id=character.party.leader_id,
+        party_id=character.party.party_id,
+        character_id=character_id,
+    )
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _character(
+    tenant: Tenant, character_id: int, fetched: Fetched, *, lock: bool = False
+) -> Character | None:
+    """The cached character, created from ``fetched`` on a miss (§8.1); ``None`` when
+    it is neither cached nor was fetched: the lookup failed."""
+    character = _cached(tenant, character_id, lock=lock)
+    if character is not None:
+        return character
+    facts = fetched.get(character_id)
+    if facts is None:
+        return None
+    Character.objects.bulk_create(
+        [
+            Character(
+                tenant=tenant,
+                character_id=character_id,
+                name=facts.name,
+                level=facts.level,
+                job_id=facts.job_id,
+                gm=facts.gm,
+                world_id=facts.world_id,
+                channel_id=facts.channel_id,
+                map_id=facts.map_id,
+                instance=uuid.UUID(facts.instance),
+            )
+        ],
+        ignore_conflicts=True,  # populated concurrently: that entry wins
+    )
+    return _cached(tenant, character_id, lock=lock)
+
+
+def _cached(tenant: Tenant, character_id: int, *, lock: bool) -> Character | None:
+    queryset = Character.objects.select_related("party").filter(
+        tenant=tenant, character_id=character_id
+    )
+    if lock:
+        queryset = queryset.select_for_update(of=("self",))
+    return queryset.first()
+
+
+def _party_number(character: Character) -> int:
+    return character.party.party_id if character.party_id is not None else 0
+
+
+def _current_party_number(character: Character) -> int:
+    """The party id the character has now (after a lost race), 0 for none."""
+    fresh = Character.objects.select_related("party").filter(pk=character.pk).first()
+    return _party_number(fresh) if fresh is not None else 0
+
+
+def _lock_party(tenant: Tenant, party_id: int) -> Party | None:
+    return Party.objects.select_for_update().filter(tenant=tenant, party_id=party_id).first()
+
+
+def _creation_refusal(leader: Character) -> str:
+    """Why this character may not found a party, in upstream's check order, or ''."""
+    if leader.party_id is not None:
+        return messages.ALREADY_HAVE_JOINED_A_PARTY_1
+    if is_beginner(leader.job_id):
+        return messages.A_BEGINNER_CANT_CREATE_A_PARTY
+    if leader.gm > 0:
+        return messages.AS_A_GM_YOURE_FORBIDDEN_FROM_CREATING_A_PARTY
+    return ""
+
+
+def _found_party(tenant: Tenant, leader: Character) -> Party:
+    """A new party with ``leader`` as its only member; its id is the tenant's next."""
+    party = Party.objects.create(
+        tenant=tenant,
+        party_id=sequences.next_id(tenant=tenant, name=SEQUENCE),
+        leader_id=leader.character_id,
+    )
+    if not _claim(leader, party):
+        raise DomainError(
+            f"character {leader.character_id} joined a party meanwhile",
+            events=[
+                _error_record(
+                    messages.ALREADY_HAVE_JOINED_A_PARTY_1,
+                    actor_id=leader.character_id,
+                    world_id=leader.world_id,
+                    party_id=0,
+                )
+            ],
+        )
+    return party
+
+
+def _claim(character: Character, party: Party) -> bool:
+    """Put a party-less character into ``party`` (locked by the caller), last in order.
+
+    A compare-and-set: it fails if the character joined another party since it was
+    read (on PostgreSQL the UPDATE waits for that writer and re-checks).
+    """
+    position = party.next_position
+    claimed = Character.objects.filter(pk=character.pk, party__isnull=True).update(
+        party=party, party_position=position
+    )
+    if claimed != 1:
+        return False
+    party.next_position = position + 1
+    party.save(update_fields=["next_position"])
+    character.party, character.party_position = party, position
+    return True
+
+
+def _release(character: Character, party: Party) -> bool:
+    """Take the character out of ``party`` (locked by the caller); compare-and-set."""
+    released = Character.objects.filter(pk=character.pk, party=party).update(
+        party=None, party_position=0
+    )
+    if released == 1:
+        character.party = None
+    return released == 1
+
+
+def _dissolve(party: Party) -> None:
+    """Every remaining member leaves, then the party row goes (its id is never reused)."""
+    Character.objects.filter(party=party).update(party=None, party_position=0)
+    party.delete()
+
+
+def _status(
+    tenant: Tenant,
+    event_type: str,
+    *,
+    actor_id: int,
+    world_id: int,
+    party_id: int,
+    body: dict | None = None,
+    transaction_id: uuid.UUID = NIL_UUID,
+) -> None:
+    bus.emit(
+        tenant=tenant,
+        topic=messages.EVENT_TOPIC_PARTY_STATUS,
+        key=messages.party_key(party_id),
+        value=messages.status_event(
+            event_type=event_type,
+            actor_id=actor_id,
+            world_id=world_id,
+            party_id=party_id,
+            body={} if body is None else body,
+            transaction_id=transaction_id,
+        ),
+    )
+
+
+def _error_record(
+    error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
+) -> Record:
+    """An ERROR status event (§6.1.1): always the nil transaction id."""
+    return Record(
+        topic=messages.EVENT_TOPIC_PARTY_STATUS,
+        key=messages.party_key(party_id),
+        value=messages.status_event(
+            event_type=messages.STATUS_ERROR,
+            actor_id=actor_id,
+            world_id=world_id,
+            party_id=party_id,
+            body=messages.error_body(error_type, character_name),
+        ),
+    )
+
+
+def _error(
+    tenant: Tenant,
+    error_type: str,
+    *,
+    actor_id: int,
+    world_id: int,
+    party_id: int,
+    character_name: str = "",
+) -> None:
+    record = _error_record(
+        error_type,
+        actor_id=actor_id,
+        world_id=world_id,
+        party_id=party_id,
+        character_name=character_name,
+    )
+    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def _member_status(tenant: Tenant, character: Character, event_type: str, body: dict) -> None:
+    """A member status event, only for a character in a party (§6.2)."""
+    if character.party_id is None:
+        return
+    party_id = character.party.party_id
+    bus.emit(
+        tenant=tenant,
+        topic=messages.EVENT_TOPIC_PARTY_MEMBER_STATUS,
+        key=messages.party_key(party_id),
+        value=messages.member_status_event(
+            event_type=event_type,
+            world_id=character.world_id,
+            party_id=party_id,
+            character_id=character.character_id,
+            body=body,
+        ),
+    )
+
+
+def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) -> Character | None:
+    """Set cached fields of a character (populating it on a miss); no event."""
+    with transaction.atomic():
+        character = _character(tenant, character_id, fetched, lock=True)
+        if character is None:
+            return None
+        for name, value in values.items():
+            setattr(character, name, value)
+        character.save(update_fields=list(values))
+    return character
