@@ -6,7 +6,7 @@ Each returns a lazy queryset (or a row) scoped by tenant, so a service can add
 
 from __future__ import annotations
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import OuterRef, Prefetch, QuerySet, Subquery
 
 from messengers.models import Character, Member, Messenger
 from project.tenancy.models import Tenant
@@ -19,7 +19,7 @@ def messengers(*, tenant: Tenant, member_id: int | None = None) -> QuerySet[Mess
     if member_id is not None:
         queryset = queryset.filter(members__character_id=member_id)
     return queryset.order_by("messenger_id").prefetch_related(
-        Prefetch("members", queryset=Member.objects.order_by("id"))
+        Prefetch("members", queryset=with_registry(Member.objects.order_by("id")))
     )
 
 
@@ -29,7 +29,22 @@ def messenger(*, tenant: Tenant, messenger_id: int) -> Messenger | None:
 
 def members_by_character_id(*, messenger: Messenger) -> QuerySet[Member]:
     """A messenger's members by character id ascending (the REST members routes)."""
-    return Member.objects.filter(messenger=messenger).order_by("character_id")
+    return with_registry(Member.objects.filter(messenger=messenger).order_by("character_id"))
+
+
+def with_registry(members: QuerySet[Member]) -> QuerySet[Member]:
+    """Members annotated with their registry record (``registered_name``, ``_world_id``,
+    ``_channel_id``, ``_online``; ``None`` without one), read in the same query: a
+    page of messengers renders in two queries, not one per member."""
+    record = Character.objects.filter(
+        tenant=OuterRef("tenant"), character_id=OuterRef("character_id")
+    )
+    return members.annotate(
+        **{
+            f"registered_{name}": Subquery(record.values(name)[:1])
+            for name in ("name", "world_id", "channel_id", "online")
+        }
+    )
 
 
 def seat_of(*, tenant: Tenant, character_id: int) -> Member | None:
