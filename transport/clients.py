@@ -30,6 +30,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 
 from project.tenancy import TenantKey
+from project.tenancy.models import Tenant
 from transport.models import CharacterPosition, SpawnPortal
 
 logger = logging.getLogger(__name__)
@@ -98,17 +99,13 @@ def get_collection(base: str, path: str, tenant_key: TenantKey | None) -> list[d
 # --- lookups -------------------------------------------------------------------------
 
 
-def characters_in_map(
-    *, tenant_key: TenantKey, world_id: int, channel_id: int, map_id: int
-) -> list[int]:
+def characters_in_map(*, tenant: Tenant, world_id: int, channel_id: int, map_id: int) -> list[int]:
     """Characters in the nil instance of ``map_id`` on one channel."""
     base = settings.TRANSPORT_MAPS_URL
     if not base:
-        from project.tenancy.rows import tenant_row
-
         return list(
             CharacterPosition.objects.filter(
-                tenant=tenant_row(tenant_key),
+                tenant=tenant,
                 world_id=world_id,
                 channel_id=channel_id,
                 map_id=map_id,
@@ -119,7 +116,7 @@ def characters_in_map(
         )
     path = f"worlds/{world_id}/channels/{channel_id}/maps/{map_id}/instances/{NIL_UUID}/characters/"
     result = []
-    for item in get_collection(base, path, tenant_key):
+    for item in get_collection(base, path, tenant.key):
         try:
             result.append(int(item["id"]))
         except (KeyError, TypeError, ValueError):
@@ -127,7 +124,7 @@ def characters_in_map(
     return result
 
 
-def spawn_portal(*, tenant_key: TenantKey, map_id: int) -> int:
+def spawn_portal(*, tenant: Tenant, map_id: int) -> int:
     """A uniformly random spawn portal id of ``map_id``.
 
     With no candidate the warp uses portal 0 (upstream discards the route's whole
@@ -140,7 +137,7 @@ def spawn_portal(*, tenant_key: TenantKey, map_id: int) -> int:
         )
     else:
         candidates = []
-        for item in get_collection(base, f"data/maps/{map_id}/portals", tenant_key):
+        for item in get_collection(base, f"data/maps/{map_id}/portals", tenant.key):
             attributes = item.get("attributes") or {}
             if (
                 attributes.get("type") == SPAWN_PORTAL_TYPE

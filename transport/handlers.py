@@ -111,7 +111,7 @@ def _logout_portal(message: registry.Message) -> dict | None:
     if route is None:
         return None
     try:
-        portal = clients.spawn_portal(tenant_key=message.tenant.key, map_id=route.start_map_id)
+        portal = clients.spawn_portal(tenant=message.tenant, map_id=route.start_map_id)
     except clients.Unavailable as exc:
         logger.warning("spawn portal of map %s unavailable: %s", route.start_map_id, exc)
         portal = 0

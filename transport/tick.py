@@ -166,15 +166,15 @@ def advance_routes(*, now: dt.datetime, result: TickResult | None = None) -> Non
 def plan_route(
     route: Route, *, now: dt.datetime, channels: list[tuple[int, int]]
 ) -> transitions.Plan:
-    key = route.tenant.key
+    tenant = route.tenant
 
     def occupants(world_id: int, channel_id: int, map_id: int) -> list[int]:
         return clients.characters_in_map(
-            tenant_key=key, world_id=world_id, channel_id=channel_id, map_id=map_id
+            tenant=tenant, world_id=world_id, channel_id=channel_id, map_id=map_id
         )
 
     def portal_for(map_id: int) -> int:
-        return clients.spawn_portal(tenant_key=key, map_id=map_id)
+        return clients.spawn_portal(tenant=tenant, map_id=map_id)
 
     return transitions.plan(
         selectors.route_view(route),
