@@ -15,9 +15,8 @@ import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-import httpx
-from django.conf import settings
-
+from project import directory
+from project.directory import characters
 from project.tenancy import TenantKey
 
 logger = logging.getLogger(__name__)
@@ -46,46 +45,21 @@ Looked = dict[int, "Facts | None"]
 def fetch(tenant_key: TenantKey, character_id: int) -> Facts | None:
     """Fetch one character; ``None`` if it is unknown or the service cannot answer.
 
-    PLATFORM: ``project.directory.characters.fetch`` (local table when no URL is
-    set, upstream's retries) will replace the HTTP call below; until it lands a
-    deployment without ``CHARACTERS_SERVICE_URL`` / ``BASE_SERVICE_URL`` knows no
-    character.
+    The directory asks the character service (``CHARACTERS_SERVICE_URL``, else
+    ``BASE_SERVICE_URL``; three attempts on transport errors and 503) or, with no
+    URL, the local directory. Every failure, an outage included, is a failed
+    lookup, as upstream's (§6): the command is answered with ``ERROR_UNEXPECTED``
+    rather than left waiting.
     """
-    base = settings.MESSENGERS_CHARACTERS_URL
-    if not base:
-        logger.warning("no character service configured; character %s unknown", character_id)
-        return None
     try:
-        response = httpx.get(
-            f"{base}characters/{character_id}",
-            headers={
-                **tenant_key.http_headers(),
-                "Content-Type": "application/json; charset=utf-8",
-            },
-            timeout=settings.MESSENGERS_HTTP_TIMEOUT,
-        )
-    except httpx.HTTPError as exc:
-        logger.warning("character %s lookup failed: %s", character_id, exc)
+        character = characters.fetch(tenant_key, character_id)
+    except directory.LookupFailed as exc:
+        logger.info("character %s lookup failed: %s", character_id, exc)
         return None
-    if response.status_code not in (200, 202):
-        logger.info("character %s lookup: HTTP %s", character_id, response.status_code)
+    if not character.name:
+        logger.info("character %s has an empty name: a failed lookup (E14)", character_id)
         return None
-    return _facts_from_document(response, character_id)
-
-
-def _facts_from_document(response: httpx.Response, character_id: int) -> Facts | None:
-    try:
-        data = response.json()["data"]
-        attributes = data["attributes"]
-        name, world_id = attributes["name"], attributes["worldId"]
-    except (ValueError, KeyError, TypeError):
-        logger.info("character %s lookup: not a character document", character_id)
-        return None
-    if data.get("type") != "characters" or not isinstance(name, str) or not name:
-        return None
-    if isinstance(world_id, bool) or not isinstance(world_id, int) or not 0 <= world_id <= 255:
-        return None
-    return Facts(name=name, world_id=world_id)
+    return Facts(name=character.name, world_id=character.world_id)
 
 
 def fetch_unknown(tenant_key: TenantKey, ids: Iterable[int], known: set[int]) -> Looked:

@@ -149,10 +149,6 @@ HTTP_CLIENT_TIMEOUT = env.duration("HTTP_CLIENT_TIMEOUT", 10.0)
 # --- Parties (parties/) ----------------------------------------------------
 
 # --- Messengers (messengers/) -------------------------------------------------
-# Until project/directory lands, messengers reads the character service URL itself
-# (upstream: CHARACTERS_SERVICE_URL, else BASE_SERVICE_URL; must end with "/").
-MESSENGERS_CHARACTERS_URL = env.text("CHARACTERS_SERVICE_URL") or env.text("BASE_SERVICE_URL")
-MESSENGERS_HTTP_TIMEOUT = env.number("HTTP_CLIENT_TIMEOUT", 10.0)
 
 # --- Notes (notes/) -------------------------------------------------------------
 
