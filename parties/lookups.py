@@ -12,6 +12,8 @@ import logging
 import uuid
 from dataclasses import asdict, dataclass
 
+from project import directory
+from project.directory import characters
 from project.tenancy import TenantKey
 
 logger = logging.getLogger(__name__)
@@ -51,11 +53,9 @@ def fetch_character(tenant_key: TenantKey, character_id: int) -> CharacterFacts:
     Raises ``LookupFailed`` when the service has no such character or cannot answer
     (after the client's bounded retries).
     """
-    from project import directory
-
     try:
-        found = directory.characters.fetch(tenant_key, character_id)
-    except (directory.NotFound, directory.Unavailable) as exc:
+        found = characters.fetch(tenant_key, character_id)
+    except directory.LookupFailed as exc:
         raise LookupFailed(f"character {character_id}: {exc}") from exc
     return CharacterFacts(
         character_id=character_id,
@@ -73,11 +73,9 @@ def fetch_character(tenant_key: TenantKey, character_id: int) -> CharacterFacts:
 def with_location(tenant_key: TenantKey, facts: CharacterFacts) -> CharacterFacts:
     """Add where the maps service says the character is; any failure keeps the
     character's world with channel 0, map 0 and the nil instance (§8.1 step 2)."""
-    from project import directory
-
     try:
-        where = directory.characters.location(tenant_key, facts.character_id)
-    except Exception as exc:  # a failed location never fails the lookup
+        where = characters.location(tenant_key, facts.character_id)
+    except directory.LookupFailed as exc:  # a failed location never fails the lookup
         logger.info("location of %s unavailable: %s", facts.character_id, exc)
         where = None
     if where is None:

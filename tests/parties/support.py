@@ -131,3 +131,64 @@ def as_inbox(service, **kwargs):
                     tenant=kwargs["tenant"], topic=record.topic, key=record.key, value=record.value
                 )
         return None
+
+
+# --- records through the platform's inbox, in-process --------------------------------
+
+
+class Offsets:
+    """Consecutive offsets per topic, as one partition delivers them."""
+
+    def __init__(self) -> None:
+        self.next: dict[str, int] = {}
+
+    def __call__(self, topic: str) -> int:
+        self.next[topic] = self.next.get(topic, -1) + 1
+        return self.next[topic]
+
+
+_offsets = Offsets()
+
+
+def deliver(
+    token: str,
+    value: dict | bytes | None,
+    headers: list[tuple[str, bytes]],
+    *,
+    key: bytes | None = b"\0" * 8,
+):
+    """Store a record as the bridge does, run its prepare step and handle it as the
+    worker does; return its inbox row (``None`` for a skipped event type).
+
+    Called inside the test's transaction: the rows stay invisible to an e2e stack
+    that may share the database.
+    """
+    from dataclasses import dataclass
+
+    from project.messaging import bridge, inbox, registry
+    from project.messaging.models import InboxMessage
+
+    @dataclass(frozen=True)
+    class Record:
+        topic: str
+        partition: int
+        offset: int
+        key: bytes | None
+        value: bytes | None
+        headers: list[tuple[str, bytes]]
+
+    topic = wire.topic_name(token)
+    raw = json.dumps(value).encode() if isinstance(value, dict) else value
+    # Offsets far from anything a broker of this session hands out.
+    offset = 10_000_000 + _offsets(topic)
+    bridge.store(registry.get("parties"), [Record(topic, 0, offset, key, raw, headers)])
+    row = InboxMessage.objects.filter(app="parties", topic=topic, offset=offset).first()
+    if row is None:
+        return None
+    for _ in range(10):
+        row.refresh_from_db()
+        if row.state != InboxMessage.State.PENDING:
+            return row
+        inbox.prepare(row.id)
+        inbox.process(row.id)
+    raise AssertionError(f"inbox row {row.id} still pending: {row.error}")

@@ -1,0 +1,13 @@
+"""Fixtures of the parties tests."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _local_directory(settings):
+    """Lookups in this process answer from the local directory unless a test points
+    them at the stand-in services (``fake_services``)."""
+    settings.SERVICE_URLS = {}
+    settings.BASE_SERVICE_URL = ""
