@@ -1,0 +1,252 @@
+"""Consumed records through the app's decoding and handlers (§5, §7.2): registry,
+logout warps, START, the stand-ins, and bad input as dead letters."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from project.messaging import registry
+from tests.transport.support import TENANT_UUID, at, deliver, emitted, new_tenant
+from transport import clock, config, messages, services
+from transport.models import Channel, CharacterPosition, InstanceCharacter, SpawnPortal
+
+pytestmark = pytest.mark.django_db
+
+NIL = str(uuid.UUID(int=0))
+KERNING = "6886431a-c4ba-57a9-98f7-c9fdf7df6bb9"
+
+
+@pytest.fixture
+def tenant():
+    tenant = new_tenant(TENANT_UUID)
+    services.seed_configuration_load(tenant=tenant, now=at("2026-08-06T00:00:00"))
+    return tenant
+
+
+def channel_event(type_: str, world_id=0, channel_id=1) -> dict:
+    return {
+        "type": type_,
+        "worldId": world_id,
+        "channelId": channel_id,
+        "ipAddress": "10.0.0.5",
+        "port": 8585,
+    }
+
+
+def character_event(type_: str, character_id=1001, **body) -> dict:
+    return {
+        "transactionId": str(uuid.uuid4()),
+        "worldId": 0,
+        "characterId": character_id,
+        "type": type_,
+        "body": body,
+    }
+
+
+def start_command(route_id=KERNING, character_id=1001, **extra) -> dict:
+    return {
+        "transactionId": str(uuid.uuid4()),
+        "worldId": 0,
+        "characterId": character_id,
+        "type": "START",
+        "body": {"routeId": route_id, "channelId": 1},
+        **extra,
+    }
+
+
+def map_event(type_: str, map_id: int, character_id=1001) -> dict:
+    return {
+        "transactionId": NIL,
+        "worldId": 0,
+        "channelId": 1,
+        "mapId": map_id,
+        "instance": str(uuid.uuid4()),
+        "type": type_,
+        "body": {"characterId": character_id},
+    }
+
+
+def test_the_consumer_is_upstreams():
+    consumer = registry.get("transport")
+    assert consumer.default_group == "Transport Service"
+    subs = consumer.subscriptions
+    assert set(subs) == {
+        "EVENT_TOPIC_CHANNEL_STATUS",
+        "EVENT_TOPIC_CHARACTER_STATUS",
+        "EVENT_TOPIC_MAP_STATUS",
+        "EVENT_TOPIC_CONFIGURATION_STATUS",
+        "COMMAND_TOPIC_INSTANCE_TRANSPORT",
+    }
+    assert subs["EVENT_TOPIC_MAP_STATUS"].start == "latest"
+    assert subs["EVENT_TOPIC_CHARACTER_STATUS"].start == "earliest"
+    assert subs["COMMAND_TOPIC_INSTANCE_TRANSPORT"].kind == "command"
+
+
+def test_channels_register_once_and_unregister(tenant):
+    for _ in range(2):
+        assert deliver(tenant, messages.EVENT_TOPIC_CHANNEL_STATUS, channel_event("STARTED")) == ""
+    deliver(tenant, messages.EVENT_TOPIC_CHANNEL_STATUS, channel_event("STARTED", channel_id=2))
+    assert Channel.objects.filter(tenant=tenant).count() == 2
+    deliver(tenant, messages.EVENT_TOPIC_CHANNEL_STATUS, channel_event("SHUTDOWN"))
+    assert list(Channel.objects.filter(tenant=tenant).values_list("channel_id", flat=True)) == [2]
+    assert deliver(tenant, messages.EVENT_TOPIC_CHANNEL_STATUS, channel_event("OTHER")) == ""
+
+
+def test_logout_in_a_staging_map_warps_to_the_start_map_with_a_spawn_portal(tenant):
+    SpawnPortal.objects.create(map_id=101000300, portal_id=3)
+    deliver(
+        tenant,
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        character_event("LOGOUT", channelId=2, mapId=101000301, instance=NIL),
+    )
+    ((topic, key, value),) = emitted(tenant)
+    assert (topic, key) == (messages.COMMAND_TOPIC_CHARACTER, bytes.fromhex("e903000000000000"))
+    assert value == {
+        "worldId": 0,
+        "characterId": 1001,
+        "type": "CHANGE_MAP",
+        "body": {"channelId": 2, "mapId": 101000300, "instance": NIL, "portalId": 3},
+    }
+
+
+@pytest.mark.parametrize("map_id", [200090011, 200090001])
+def test_logout_in_any_en_route_map_warps_to_its_routes_start_map(tenant, map_id):
+    deliver(
+        tenant,
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        character_event("LOGOUT", channelId=1, mapId=map_id, instance=NIL),
+    )
+    ((_, _, value),) = emitted(tenant)
+    assert value["body"]["mapId"] == {200090011: 101000300, 200090001: 200000111}[map_id]
+
+
+@pytest.mark.parametrize("map_id", [101000300, 200000100, 100000000])
+def test_logout_elsewhere_does_nothing(tenant, map_id):
+    deliver(
+        tenant,
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        character_event("LOGOUT", channelId=1, mapId=map_id, instance=NIL),
+    )
+    assert emitted(tenant) == []
+
+
+def test_logout_on_an_instance_trip_cancels_then_nothing_else(tenant):
+    deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command())
+    deliver(
+        tenant,
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        character_event("LOGOUT", channelId=1, mapId=103000301, instance=str(uuid.uuid4())),
+    )
+    assert [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
+        "STARTED",
+        "CANCELLED",
+    ]
+
+
+def test_start_over_kafka_boards_and_a_refusal_emits_nothing(tenant):
+    assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command()) == ""
+    assert InstanceCharacter.objects.filter(tenant=tenant, character_id=1001).exists()
+    count = len(emitted(tenant))
+    assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command()) == ""
+    assert (
+        deliver(
+            tenant,
+            messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
+            start_command(route_id=str(uuid.uuid4()), character_id=5),
+        )
+        == ""
+    )
+    assert len(emitted(tenant)) == count
+
+
+def test_map_enter_drives_the_instance_and_feeds_the_stand_in(tenant):
+    deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command())
+    with clock.frozen(clock.now()):
+        deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_ENTER", 103000301))
+    deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_EXIT", 103000301))
+    deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_ENTER", 103000310))
+    assert [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
+        "STARTED",
+        "TRANSIT_ENTERED",
+        "CANCELLED",
+    ]
+    assert CharacterPosition.objects.get(tenant=tenant, character_id=1001).map_id == 103000310
+
+
+def test_character_events_keep_the_local_positions(tenant):
+    topic = messages.EVENT_TOPIC_CHARACTER_STATUS
+    deliver(tenant, topic, character_event("LOGIN", channelId=1, mapId=101000301, instance=NIL))
+    assert CharacterPosition.objects.get(tenant=tenant).map_id == 101000301
+    deliver(
+        tenant,
+        topic,
+        character_event(
+            "MAP_CHANGED",
+            channelId=1,
+            oldMapId=101000301,
+            oldInstance=NIL,
+            targetMapId=200090010,
+            targetInstance=NIL,
+            targetPortalId=0,
+        ),
+    )
+    assert CharacterPosition.objects.get(tenant=tenant).map_id == 200090010
+    deliver(
+        tenant,
+        topic,
+        character_event(
+            "CHANNEL_CHANGED", channelId=3, oldChannelId=1, mapId=200090010, instance=NIL
+        ),
+    )
+    assert CharacterPosition.objects.get(tenant=tenant).channel_id == 3
+    deliver(tenant, topic, character_event("LOGOUT", channelId=3, mapId=200090010, instance=NIL))
+    assert not CharacterPosition.objects.filter(tenant=tenant).exists()
+
+
+def test_a_configuration_event_without_a_tenants_service_changes_nothing(tenant):
+    before = list(config.seed_items("routes"))
+    error = deliver(
+        tenant,
+        messages.EVENT_TOPIC_CONFIGURATION_STATUS,
+        {
+            "tenantId": str(uuid.uuid4()),
+            "type": "ROUTE_UPDATED",
+            "resourceType": "route",
+            "resourceId": "boat-ellinia-orbis",
+        },
+    )
+    assert error == ""
+    assert before == config.seed_items("routes")
+
+
+@pytest.mark.parametrize(
+    ("token", "value"),
+    [
+        (messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, b"{not json"),
+        (messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, {**start_command(), "type": "STOP"}),
+        (messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, {**start_command(), "characterId": -1}),
+        (messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, {**start_command(), "worldId": 256}),
+        (
+            messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
+            {**start_command(), "body": {"routeId": "", "channelId": 1}},
+        ),
+        (messages.EVENT_TOPIC_CHANNEL_STATUS, {**channel_event("STARTED"), "channelId": "1"}),
+        (messages.EVENT_TOPIC_MAP_STATUS, {**map_event("CHARACTER_ENTER", 1), "mapId": 1.5}),
+        (
+            messages.EVENT_TOPIC_CHARACTER_STATUS,
+            character_event("LOGOUT", channelId=1, mapId=-5, instance=NIL),
+        ),
+    ],
+)
+def test_bad_input_is_a_dead_letter_and_changes_nothing(tenant, token, value):
+    assert deliver(tenant, token, value) != ""
+    assert emitted(tenant) == []
+    assert not Channel.objects.filter(tenant=tenant).exists()
+    assert not InstanceCharacter.objects.filter(tenant=tenant).exists()
+
+
+def test_a_record_without_tenant_headers_is_a_dead_letter(tenant):
+    assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command(), headers=[])
+    assert emitted(tenant) == []
