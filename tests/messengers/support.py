@@ -26,6 +26,10 @@ CAST = {
     1003: Facts("Charlie", 1),
     1004: Facts("Delta", 2),
     1005: Facts("Echo", 3),
+    1006: Facts("Foxtrot", 0),
+    1007: Facts("Golf", 0),
+    1008: Facts("Hotel", 1),
+    1009: Facts("India", 1),
 }
 
 
