@@ -1,0 +1,100 @@
+"""Note services racing each other on real connections (one per thread).
+
+On SQLite writers are serialised, so these show the outcome is right whatever
+the order; on PostgreSQL the transactions really interleave and the row locks
+do the work.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import pytest
+from django.db import connection
+
+from notes import services
+from notes.models import Note
+from tests.notes.support import create, new_tenant, sagas, statuses
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
+    """Run each call in its own thread and connection, released at once by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+    errors: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = call()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
+    assert not errors, errors
+    return results
+
+
+def test_racing_discards_of_one_note_delete_it_once_and_award_fame_once():
+    tenant = new_tenant()
+    notes = [create(tenant, sender_id=100 + i) for i in range(3)]
+    ids = [n.pk for n in notes]
+
+    def discard(order: list[int]) -> Callable[[], object]:
+        return lambda: services.notes_discard(
+            tenant=tenant, world_id=1, channel_id=1, character_id=200, note_ids=order
+        )
+
+    results = run_together([discard(ids), discard(ids[::-1]), discard(ids[1:]), discard(ids)])
+
+    # exactly one discard won (all or nothing: a loser finds a note gone and changes nothing)
+    winners = [r for r in results if r]
+    assert len(winners) == 1
+    assert Note.objects.filter(tenant=tenant, deleted_at__isnull=True).count() == 0
+    deleted = [e for e in statuses(tenant) if e["type"] == "DELETED"]
+    assert sorted(e["body"]["noteId"] for e in deleted) == sorted(n.pk for n in winners[0])
+    assert len(sagas(tenant)) == len(winners[0])
+
+
+def test_a_discard_racing_a_character_delete_never_emits_twice():
+    tenant = new_tenant()
+    ids = [create(tenant).pk for _ in range(20)]
+
+    run_together(
+        [
+            lambda: services.notes_discard(
+                tenant=tenant, world_id=0, channel_id=0, character_id=200, note_ids=ids[::2]
+            ),
+            lambda: services.notes_delete_for_character(tenant=tenant, character_id=200),
+        ]
+    )
+
+    deleted = [e["body"]["noteId"] for e in statuses(tenant) if e["type"] == "DELETED"]
+    assert sorted(deleted) == ids
+    assert not Note.objects.filter(tenant=tenant, deleted_at__isnull=True).exists()
+    assert len(sagas(tenant)) in (0, 10)
+
+
+def test_racing_deletes_of_one_note_emit_one_deleted():
+    tenant = new_tenant()
+    note = create(tenant)
+
+    def delete() -> object:
+        try:
+            return services.note_delete(tenant=tenant, note_id=note.pk)
+        except services.NoteNotFound:
+            return None
+
+    results = run_together([delete, delete, delete])
+    assert len([r for r in results if r is not None]) == 1
+    assert [e["type"] for e in statuses(tenant)] == ["CREATED", "DELETED"]
