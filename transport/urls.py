@@ -1,5 +1,13 @@
-"""REST routes of transport, mounted under /api/ (spec/transport.md, REST section)."""
+"""REST routes of transport, mounted under /api/ (spec/transports.md §8)."""
 
-from django.urls import path  # noqa: F401
+from project import rest
+from transport import views
 
-urlpatterns: list = []
+urlpatterns = rest.routes(
+    rest.route("transports/routes", GET=views.routes_list),
+    rest.route("transports/routes/{routeId}", GET=views.route_get),
+    rest.route("transports/instance-routes", GET=views.instance_routes_list),
+    rest.route("transports/instance-routes/{routeId}", GET=views.instance_route_get),
+    rest.route("transports/instance-routes/{routeId}/status", GET=views.instance_route_status),
+    rest.route("transports/instance-routes/{routeId}/start", POST=views.instance_route_start),
+)
