@@ -7,7 +7,7 @@ from celery import shared_task
 from invites import services
 
 
-@shared_task(ignore_result=True)
+@shared_task
 def expire_invites_task() -> int:
     """Reject one batch of expired invites; re-queue while batches come back full.
 

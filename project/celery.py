@@ -1,13 +1,34 @@
 """The Celery application; configuration comes from Django settings (``CELERY_*``)."""
 
+import logging
 import os
 
-from celery import Celery
+from celery import Celery, Task
 from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
-app = Celery("project")
+logger = logging.getLogger("project.tasks")
+
+
+class AtlasTask(Task):
+    """The base of every task of the project (``@shared_task`` uses it).
+
+    Owns what every task needs, so no task repeats it: late acknowledgement (a
+    killed worker's task is delivered again), no result backend, a soft time limit
+    that raises inside a hung task (``CELERY_TASK_SOFT_TIME_LIMIT``; the inbox counts
+    it as a transient failure of the row, so a hung handler cannot hold its key for
+    ever) and a hard one that ends its process, and one log line per failure.
+    """
+
+    acks_late = True
+    ignore_result = True
+
+    def on_failure(self, exc, task_id, args, kwargs, einfo) -> None:
+        logger.error("task %s[%s] failed: %r", self.name, task_id, exc)
+
+
+app = Celery("project", task_cls=AtlasTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 

@@ -1,6 +1,7 @@
 """Typed readers for environment variables, so settings say once how each is parsed."""
 
 import os
+import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
@@ -76,3 +77,22 @@ def redis_url(raw: str) -> str:
     if not raw:
         return "redis://127.0.0.1:6379/0"
     return raw if "://" in raw else f"redis://{raw}/0"
+
+
+_DURATION_UNITS = {"ns": 1e-9, "us": 1e-6, "µs": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION_PART = re.compile(r"([0-9]*\.?[0-9]+)(ns|us|µs|ms|s|m|h)")
+
+
+def duration(name: str, default: float) -> float:
+    """A Go duration (``10s``, ``1m30s``, ``500ms``) in seconds; a bare number is seconds."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        pass
+    parts = _DURATION_PART.findall(raw)
+    if not parts or "".join(n + u for n, u in parts) != raw:
+        raise ValueError(f"{name}={raw!r} is not a duration such as 10s or 500ms")
+    return sum(float(n) * _DURATION_UNITS[u] for n, u in parts)

@@ -80,6 +80,7 @@ STATIC_URL = "static/"
 # admin's files here; WhiteNoise serves them with DEBUG off, and falls back to the
 # apps' own folders (finders) when they were not collected.
 STATIC_ROOT = DATA_DIR / "static"
+STATIC_ROOT.mkdir(exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -197,10 +198,17 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.integer("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task still running after this raises SoftTimeLimitExceeded inside it; after the
+# hard limit its process is ended (prefork). See project.celery.AtlasTask.
+CELERY_TASK_SOFT_TIME_LIMIT = env.number("CELERY_TASK_SOFT_TIME_LIMIT", 60.0)
+CELERY_TASK_TIME_LIMIT = env.number("CELERY_TASK_TIME_LIMIT", 90.0)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 # Flower shows tasks as they run; each event costs the worker a Redis publish.
 CELERY_WORKER_SEND_TASK_EVENTS = env.flag("CELERY_TASK_EVENTS", True)
 CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
+# Lookups of other services (a handler's prepare step) wait on the network: their
+# own queue, served by a thread-pool worker (runstack's "lookups").
+CELERY_TASK_ROUTES = {"project.messaging.tasks.prepare_inbox_task": {"queue": "lookups"}}
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 
 CELERY_BEAT_SCHEDULE = {

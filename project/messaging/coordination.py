@@ -100,3 +100,29 @@ def release_keys(ordering_keys: Iterable[str]) -> None:
         client().delete(*names)
     except redis.RedisError as exc:
         logger.debug("queued-key flags unavailable: %s", exc)
+
+
+PREPARING_PREFIX = "atlas:inbox:preparing:"
+
+
+def claim_prepare(inbox_id: int, ttl: float) -> bool:
+    """True if no prepare step of this row is already under way (or Redis is away).
+
+    Keeps the sweeper's re-sends of a waiting key from starting a second lookup
+    while a slow service is still answering the first; the flag outlives a lost
+    lookups worker by at most ``ttl`` seconds.
+    """
+    try:
+        return bool(
+            client().set(PREPARING_PREFIX + str(inbox_id), b"1", nx=True, ex=max(1, int(ttl)))
+        )
+    except redis.RedisError as exc:
+        logger.debug("preparing flags unavailable: %s", exc)
+        return True
+
+
+def release_prepare(inbox_id: int) -> None:
+    try:
+        client().delete(PREPARING_PREFIX + str(inbox_id))
+    except redis.RedisError as exc:
+        logger.debug("preparing flags unavailable: %s", exc)

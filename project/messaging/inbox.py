@@ -236,7 +236,10 @@ def _handle(row: InboxMessage) -> str:
 def _send_prepare(row_id: int, ordering_key: str) -> None:
     from project.messaging.tasks import prepare_inbox_task
 
-    prepare_inbox_task.apply_async(args=[row_id, ordering_key])
+    # Upstream's client: 3 attempts of HTTP_CLIENT_TIMEOUT each, with back-off.
+    longest = 3 * (settings.HTTP_CLIENT_TIMEOUT + 2) + 5
+    if coordination.claim_prepare(row_id, longest):
+        prepare_inbox_task.apply_async(args=[row_id, ordering_key])
 
 
 def prepare(inbox_id: int) -> float | None:

@@ -16,7 +16,7 @@ from project.messaging.models import InboxMessage, OutboxMessage
 logger = logging.getLogger(__name__)
 
 
-@shared_task(acks_late=True, ignore_result=True)
+@shared_task
 def handle_inbox_task(keys: list[list]) -> None:
     """Drain each ``[newest inbox id, ordering key]``: handle its pending rows in order.
 
@@ -31,27 +31,30 @@ def handle_inbox_task(keys: list[list]) -> None:
         )
 
 
-@shared_task(acks_late=True, ignore_result=True, queue="lookups")
+@shared_task
 def prepare_inbox_task(inbox_id: int, ordering_key: str) -> None:
     """Run a row's prepare step (its lookups of other services), then drain its key.
 
-    On the ``lookups`` queue, served by a thread-pool worker: a lookup waits on the
-    network, not the CPU, and a slow service must not take a prefork process (or a
-    database lock) away from the keys that need none.
+    Routed to the ``lookups`` queue (``CELERY_TASK_ROUTES``), served by a thread-pool
+    worker: a lookup waits on the network, not the CPU, and a slow service must not
+    take a prefork process (or a database lock) away from the keys that need none.
     """
-    delay = inbox.prepare(inbox_id)
+    try:
+        delay = inbox.prepare(inbox_id)
+    finally:
+        coordination.release_prepare(inbox_id)
     handle_inbox_task.apply_async(
         args=[[[inbox_id, ordering_key]]], countdown=delay if delay else None
     )
 
 
-@shared_task(ignore_result=True)
+@shared_task
 def sweep_inbox_task() -> int:
     """Re-enqueue rows that were stored but whose task was lost (killed worker, flushed queue)."""
     return inbox.sweep_stale()
 
 
-@shared_task(ignore_result=True)
+@shared_task
 def sweep_outbox_task() -> None:
     """Wake the relay if rows wait; purge sent rows and handled inbox rows past retention."""
     if OutboxMessage.objects.filter(sent_at=None).exists():

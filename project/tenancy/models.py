@@ -46,3 +46,13 @@ class TenantSequence(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant} {self.name}={self.last_value}"
+
+
+def key_filter(key: TenantKey, prefix: str = "tenant__") -> dict:
+    """Query arguments selecting rows of the tenant ``key`` without loading its row first."""
+    return {
+        f"{prefix}uuid": key.id,
+        f"{prefix}region": key.region,
+        f"{prefix}major_version": key.major,
+        f"{prefix}minor_version": key.minor,
+    }

@@ -16,6 +16,8 @@ from pathlib import Path
 
 from django.db import transaction
 
+from project import directory
+from project.directory import characters
 from project.messaging import bus, errors, registry, wire
 from project.messaging.schemas import U32, UUID, Bool, GoSchema, Object, Str
 from tests.echo.models import Effect
@@ -102,4 +104,34 @@ def on_ping(message: registry.Message) -> None:
 def on_seen(message: registry.Message) -> None:
     Effect.objects.create(
         tenant=message.tenant, key_id=message.data["characterId"], seq=0, inbox_id=message.inbox_id
+    )
+
+
+class LookupBody(GoSchema):
+    id = U32()
+    characterId = U32()
+
+
+class LookupCommand(GoSchema):
+    transactionId = UUID()
+    type = Str()
+    body = Object(LookupBody)
+
+
+def look_up_character(message: registry.Message) -> dict | None:
+    """The prepare step: ask the character service (or the local directory)."""
+    try:
+        found = characters.fetch(message.tenant.key, message.data["body"]["characterId"])
+    except directory.NotFound:
+        return None
+    return found.as_json()
+
+
+@consumer.command(COMMAND_TOPIC_ECHO, "LOOKUP", LookupCommand, prepare=look_up_character)
+def on_lookup(message: registry.Message) -> None:
+    """An effect whose seq is the looked-up level (0: unknown character)."""
+    body = message.data["body"]
+    level = message.prepared["level"] if message.prepared else 0
+    Effect.objects.create(
+        tenant=message.tenant, key_id=body["id"], seq=level, inbox_id=message.inbox_id
     )

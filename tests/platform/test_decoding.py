@@ -32,7 +32,7 @@ def events() -> registry.Subscription:
 
 
 def test_the_echo_subscriptions_are_one_command_and_one_event_topic(commands, events):
-    assert (commands.kind, sorted(commands.handlers)) == ("command", ["PING"])
+    assert (commands.kind, sorted(commands.handlers)) == ("command", ["LOOKUP", "PING"])
     assert (events.kind, sorted(events.handlers)) == ("event", ["SEEN"])
 
 

@@ -26,6 +26,7 @@ from project.tenancy.rows import tenant_row
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
 from tests.platform.conftest import Record
+from tests.support import given_character
 
 pytestmark = pytest.mark.django_db
 
@@ -655,3 +656,66 @@ def test_a_domain_error_rolls_back_the_change_and_emits_its_events(echo, tenant_
     events = OutboxMessage.objects.filter(tenant__uuid=tenant_key.id).order_by("id")
     assert [wire.loads(bytes(e.value)) for e in events] == [{"id": 4, "seq": 1, "type": "REFUSED"}]
     assert bytes(events[0].key) == wire.key_u32(4)
+
+
+# --- the prepare step (lookups outside the transaction) ---------------------------------
+
+
+def lookup(tenant: TenantKey, offset: int, id_: int, character_id: int) -> Record:
+    value = wire.dumps(
+        {
+            "transactionId": str(uuid.uuid4()),
+            "type": "LOOKUP",
+            "body": {"id": id_, "characterId": character_id},
+        }
+    )
+    return Record(COMMANDS, 0, offset, wire.key_u32(id_), value, tenant.kafka_headers())
+
+
+def test_a_row_with_a_prepare_step_waits_for_it_and_the_rows_before_it_commit(
+    echo, tenant_key, offsets, settings, django_capture_on_commit_callbacks
+):
+    # given a local directory with character 50, a ping, then a lookup, on one key
+    settings.SERVICE_URLS = {}
+    settings.BASE_SERVICE_URL = ""
+    given_character(tenant_key, 50, level=77)
+    bridge.store(echo, [ping(tenant_key, offsets(), 1, 1), lookup(tenant_key, offsets(), 1, 50)])
+
+    # when the key is drained before the lookup was prepared
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert inbox.process(row_at(1).id) is None
+
+    # then the ping is done, the lookup waits with no effect, and its prepare task is sent
+    assert row_at(0).state == State.DONE
+    assert (row_at(1).state, row_at(1).prepared) == (State.PENDING, None)
+    assert effects(tenant_key) == [(1, 1)]
+    assert [c.__qualname__ for c in callbacks if "prepare" in c.__qualname__] == [
+        "_run_rows_until_prepare.<locals>.<lambda>"
+    ]
+
+    # when the prepare step runs (no transaction) and the key is drained again
+    assert inbox.prepare(row_at(1).id) is None
+    assert row_at(1).prepared == {"value": {"id": 50, "world_id": 0, "name": "",
+                                            "level": 77, "job_id": 100, "gm": 0}}  # fmt: skip
+    assert drain(row_at(1).id)[-1] is None
+
+    # then the handler saw the looked-up level
+    assert row_at(1).state == State.DONE
+    assert effects(tenant_key) == [(1, 1), (1, 77)]
+
+
+def test_a_prepare_step_failing_transiently_backs_off(echo, tenant_key, offsets, settings,
+                                                      fake_services):  # fmt: skip
+    # given a character service that answers 503
+    settings.INBOX_RETRY_BASE_SECONDS = 30
+    fake_services.put("characters/60", status=503, tenant=tenant_key)
+    bridge.store(echo, [lookup(tenant_key, offsets(), 2, 60)])
+
+    # when the prepare step runs
+    delay = inbox.prepare(row_at(0).id)
+
+    # then the attempt is counted, the row backs off and nothing was prepared
+    row = row_at(0)
+    assert (row.state, row.attempts, row.prepared) == (State.PENDING, 1, None)
+    assert delay == 30
+    assert "Unavailable" in row.error
