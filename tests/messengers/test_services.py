@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from messengers import messages, services
+from messengers import messages, selectors, services, views
 from messengers.lookups import Facts
 from messengers.models import Character, Member, Messenger
 from tests.messengers.support import (
@@ -27,6 +27,7 @@ from tests.messengers.support import (
     status,
     values,
 )
+from tests.support import at_most_queries
 
 pytestmark = pytest.mark.django_db
 
@@ -607,3 +608,26 @@ def test_tenants_are_isolated():
     assert values(STATUS, other) == [error(UNEXPECTED, actor=1002, messenger=FIRST)]
     assert create(other, 1001).messenger_id == FIRST
     assert seats(tenant, FIRST) == [(1001, 0)]
+
+
+# --- query counts on the hot paths ------------------------------------------------------
+
+
+def test_hot_paths_run_a_bounded_number_of_queries():
+    tenant = new_tenant()
+    create(tenant, 1001)
+    join(tenant, 1002, FIRST)
+    login(tenant, 1003)
+    # a join of a known character: lock it, find its seat, lock the messenger, read the
+    # seats, insert, emit (and the savepoint around it)
+    with at_most_queries(8):
+        join(tenant, 1003, FIRST, lu={})
+    with at_most_queries(8):
+        leave(tenant, 1003, FIRST, lu={})
+    for creator in (1003, 1004, 1005):
+        create(tenant, creator)
+    # a page of messengers with their members and registry records: two queries
+    with at_most_queries(2):
+        page = list(selectors.messengers(tenant=tenant)[:50])
+        [views.messenger_resource(messenger) for messenger in page]
+    assert len(page) == 4
