@@ -149,7 +149,8 @@ def test_discard_deletes_and_asks_for_fame_per_note_all_or_nothing(
     # and the failed first one changed nothing and produced nothing
     wait_until(
         lambda: (
-            InboxMessage.objects.filter(tenant__uuid=tenant_key.id, message_type="DISCARD")
+            InboxMessage.objects.filter(app="notes", tenant__uuid=tenant_key.id)
+            .filter(message_type="DISCARD")
             .filter(state="done")
             .count()
             == 2
@@ -189,7 +190,9 @@ def test_character_deleted_removes_all_its_notes_one_event_each(
     assert {value_of(r)["characterId"] for r in deleted} == {200}
     live = Note.objects.filter(tenant_uuid=tenant_key.id, deleted_at__isnull=True)
     assert list(live.values_list("character_id", flat=True)) == [300]
-    assert not InboxMessage.objects.filter(tenant__uuid=tenant_key.id, message_type="LOGIN")
+    assert not InboxMessage.objects.filter(
+        app="notes", tenant__uuid=tenant_key.id, message_type="LOGIN"
+    ).exists()
 
 
 def test_bad_input_ends_as_create_failed_or_dead_letter_exactly_as_specified(
@@ -254,3 +257,54 @@ def test_bad_input_ends_as_create_failed_or_dead_letter_exactly_as_specified(
     )
     for (_value, reason), row in zip(dead_inputs, dead, strict=True):
         assert reason in row.error, row.error
+
+
+def test_rest_writes_reach_kafka_as_updated_and_deleted(kafka_client, rest, tenant_key):
+    """A note created over Kafka, changed and deleted over REST (the real HTTP server)."""
+    statuses = kafka_client.reader(messages.EVENT_TOPIC_NOTE_STATUS)
+    produce_creates(kafka_client, tenant_key.kafka_headers(), [(200, 100)])
+    (created,) = statuses.wait_for(of_tenant(tenant_key, "CREATED"))
+    note_id = value_of(created)["body"]["noteId"]
+
+    # when the note is listed, moved to 300 with PATCH, and deleted
+    listing = rest.get("/api/characters/200/notes")
+    assert [d["id"] for d in listing.json()["data"]] == [str(note_id)]
+    patched = rest.patch(
+        f"/api/notes/{note_id}",
+        json={
+            "data": {
+                "type": "notes",
+                "id": str(note_id),
+                "attributes": {"characterId": 300, "senderId": 100, "message": "Edited"},
+            }
+        },
+        headers={"ENVIRONMENT": "main"},
+    )
+    assert patched.status_code == 200
+    assert rest.delete(f"/api/notes/{note_id}").status_code == 204
+
+    # then UPDATED (new owner, its key) and DELETED leave on the status topic
+    (updated,) = statuses.wait_for(of_tenant(tenant_key, "UPDATED"))
+    assert updated.key == wire.key_u32(300)
+    assert value_of(updated) == {
+        "transactionId": NIL,
+        "characterId": 300,
+        "type": "UPDATED",
+        "body": {
+            "noteId": note_id,
+            "senderId": 100,
+            "message": "Edited",
+            "flag": 0,
+            "time": patched.json()["data"]["attributes"]["timestamp"],
+        },
+    }
+    got = headers_of(updated)
+    assert got["ENVIRONMENT"] == b"main"
+    assert (got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (b"\x00\x53", b"\x00\x01")
+    (deleted,) = statuses.wait_for(of_tenant(tenant_key, "DELETED"))
+    assert value_of(deleted) == {
+        "transactionId": NIL,
+        "characterId": 300,
+        "type": "DELETED",
+        "body": {"noteId": note_id},
+    }

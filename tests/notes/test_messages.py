@@ -241,3 +241,20 @@ def test_environment_is_copied_onto_what_a_command_causes(key):
     deliver(NOTE, create_command(), headers)
     (record,) = emitted(STATUS_TOPIC)
     assert record.headers["ENVIRONMENT"] == b"main"
+
+
+def test_the_consumer_is_upstreams_group_on_both_topics():
+    from project.messaging import registry, wire
+
+    consumer = registry.get("notes")
+    assert consumer.default_group == "Notes Service"
+    assert {s.token: sorted(s.handlers) for s in consumer.subscriptions.values()} == {
+        "COMMAND_TOPIC_NOTE": ["CREATE", "DISCARD"],
+        "EVENT_TOPIC_CHARACTER_STATUS": ["DELETED"],
+    }
+    assert consumer.subscriptions["COMMAND_TOPIC_NOTE"].kind == "command"
+    assert consumer.subscriptions["EVENT_TOPIC_CHARACTER_STATUS"].kind == "event"
+    assert {wire.topic_name(t) for t in consumer.produces} == {
+        wire.topic_name("EVENT_TOPIC_NOTE_STATUS"),
+        wire.topic_name("COMMAND_TOPIC_SAGA"),
+    }
