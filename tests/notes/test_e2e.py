@@ -102,10 +102,12 @@ def test_discard_deletes_and_asks_for_fame_per_note_all_or_nothing(
     # given four notes of 200: two from 100, one self-note, and one note of 300
     produce_creates(kafka_client, tenant_headers, [(200, 100), (200, 100), (200, 200), (300, 100)])
     statuses.wait_for(of_tenant(tenant_key, "CREATED"), count=4)
-    ids = list(
-        Note.objects.filter(tenant_uuid=tenant_key.id).order_by("id").values_list("id", flat=True)
-    )
-    a, b, own, theirs = ids
+    # (creates of different owners run in parallel: ids are not in production order)
+    notes = Note.objects.filter(tenant_uuid=tenant_key.id).order_by("id")
+    a, b = notes.filter(character_id=200, sender_id=100).values_list("id", flat=True)
+    own = notes.get(character_id=200, sender_id=200).pk
+    theirs = notes.get(character_id=300).pk
+    ids = sorted([a, b, own, theirs])
 
     # when a DISCARD names an unknown id among good ones
     discard = {"worldId": 1, "channelId": 3, "characterId": 200, "type": "DISCARD"}
