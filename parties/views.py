@@ -1,0 +1,215 @@
+"""REST of parties (spec/parties.md §12): reads, and commands through the outbox.
+
+Checks run in upstream's order: tenant headers (the route), request body
+(POST/PATCH), path ids, page parameters, ``filter[members.id]``, then the lookup.
+Path and filter ids are read as ``strconv.Atoi`` then a ``uint32`` cast (``-1`` is
+4294967295). Member attributes come from the character cache; every member has
+an entry (a character joins only after its lookup), so rendering needs no
+outside call. Commands are answered 202; their outcome arrives on Kafka.
+"""
+
+from __future__ import annotations
+
+from django.http import HttpResponse
+
+from parties import messages, selectors
+from parties.models import Character, Party
+from project import rest
+from project.messaging.schemas import U8, U16, U32, UUID, Bool, GoSchema, Str
+
+PAGE_SIZE = 50
+MAX_PAGE_SIZE = 250
+MEMBERS_PAGE_SIZE = 250  # a "game-capped" list (spec/platform.md §3.4)
+
+MEMBER_FILTER = "filter[members.id]"
+
+
+class PartyAttributes(GoSchema):
+    leaderId = U32()
+
+
+class MemberAttributes(GoSchema):
+    """POST body attributes: ignored, but decoded, so a wrong type is a 400."""
+
+    name = Str()
+    level = U8()
+    jobId = U16()
+    worldId = U8()
+    channelId = U8()
+    mapId = U32()
+    instance = UUID()
+    online = Bool()
+
+
+# --- documents ---------------------------------------------------------------------------
+
+
+def member_resource(character: Character) -> rest.Resource:
+    return rest.Resource(
+        "members",
+        str(character.character_id),
+        {
+            "name": character.name,
+            "level": character.level,
+            "jobId": character.job_id,
+            "worldId": character.world_id,
+            "channelId": character.channel_id,
+            "mapId": character.map_id,
+            "instance": str(character.instance),
+            "online": character.online,
+        },
+    )
+
+
+def party_resource(party: Party) -> rest.Resource:
+    """``members`` in party order, rendered in ``included``."""
+    return rest.Resource(
+        "parties",
+        str(party.party_id),
+        {"leaderId": party.leader_id},
+        relationships={"members": [member_resource(m) for m in party.members_in_order]},
+    )
+
+
+# --- views -------------------------------------------------------------------------------
+
+
+def parties_list(request: rest.Request) -> HttpResponse:
+    """All parties by id, or those with ``filter[members.id]`` among the members (§12.1)."""
+    rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
+    member_id = None
+    if MEMBER_FILTER in request.GET:
+        member_id = rest.parse_int_truncated_u32(request.GET[MEMBER_FILTER])
+    found = selectors.parties_list(tenant=request.tenant, member_id=member_id)
+    return rest.collection(
+        request, found, party_resource, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE
+    )
+
+
+def party_create(request: rest.Request) -> HttpResponse:
+    """POST a ``parties`` resource with exactly one member: that member's CREATE (§12.2)."""
+    body = rest.read_body(request, "parties", PartyAttributes)
+    (leader_id,) = _member_ids(body, exactly=1)
+    rest.emit_command(
+        request,
+        topic=messages.COMMAND_TOPIC_PARTY,
+        key=messages.command_key(leader_id),
+        value=messages.create_command(actor_id=leader_id),
+    )
+    return rest.accepted()
+
+
+def party_get(request: rest.Request, partyId: str) -> HttpResponse:
+    party = _party(request, partyId, missing=rest.NotFound())
+    return rest.single(request, party_resource(party))
+
+
+def party_update(request: rest.Request, partyId: str) -> HttpResponse:
+    """PATCH ``leaderId``: a CHANGE_LEADER from the current leader (§12.4, project decision:
+    upstream sends actor 0, which the leader check would refuse)."""
+    body = rest.read_body(request, "parties", PartyAttributes)
+    party = _party(request, partyId, missing=rest.NotFound())
+    leader_id = body.attributes["leaderId"]
+    if leader_id != party.leader_id:
+        rest.emit_command(
+            request,
+            topic=messages.COMMAND_TOPIC_PARTY,
+            key=messages.command_key(leader_id),
+            value=messages.change_leader_command(
+                actor_id=party.leader_id, party_id=party.party_id, leader_id=leader_id
+            ),
+        )
+    return rest.accepted()
+
+
+def members_list(request: rest.Request, partyId: str) -> HttpResponse:
+    """Members by character id; an unknown party is a 500, as upstream (§12.5)."""
+    party_id = rest.parse_int_truncated_u32(partyId)
+    rest.Page.from_request(request, default_size=MEMBERS_PAGE_SIZE, max_size=MEMBERS_PAGE_SIZE)
+    party = _find(request, party_id, missing=rest.HttpError(500))
+    members = sorted(party.members_in_order, key=lambda member: member.character_id)
+    return rest.collection(
+        request,
+        members,
+        member_resource,
+        default_size=MEMBERS_PAGE_SIZE,
+        max_size=MEMBERS_PAGE_SIZE,
+    )
+
+
+def member_add(request: rest.Request, partyId: str) -> HttpResponse:
+    """POST a ``members`` resource: its JOIN; the party is not checked (§12.6)."""
+    body = rest.read_body(request, "members", MemberAttributes)
+    party_id = rest.parse_int_truncated_u32(partyId)
+    character_id = rest.parse_int_truncated_u32(body.id)
+    rest.emit_command(
+        request,
+        topic=messages.COMMAND_TOPIC_PARTY,
+        key=messages.command_key(character_id),
+        value=messages.join_command(actor_id=character_id, party_id=party_id),
+    )
+    return rest.accepted()
+
+
+def member_get(request: rest.Request, partyId: str, memberId: str) -> HttpResponse:
+    """Unknown party 500 (quirk), not a member 404 (§12.7)."""
+    party_id = rest.parse_int_truncated_u32(partyId)
+    member_id = rest.parse_int_truncated_u32(memberId)
+    party = _find(request, party_id, missing=rest.HttpError(500))
+    for member in party.members_in_order:
+        if member.character_id == member_id:
+            return rest.single(request, member_resource(member))
+    raise rest.NotFound()
+
+
+def member_remove(request: rest.Request, partyId: str, memberId: str) -> HttpResponse:
+    """DELETE a member: his LEAVE, no membership check (§12.8)."""
+    party_id = rest.parse_int_truncated_u32(partyId)
+    character_id = rest.parse_int_truncated_u32(memberId)
+    rest.emit_command(
+        request,
+        topic=messages.COMMAND_TOPIC_PARTY,
+        key=messages.command_key(character_id),
+        value=messages.leave_command(actor_id=character_id, party_id=party_id),
+    )
+    return rest.accepted()
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _party(request: rest.Request, text: str, *, missing: rest.HttpError) -> Party:
+    return _find(request, rest.parse_int_truncated_u32(text), missing=missing)
+
+
+def _find(request: rest.Request, party_id: int, *, missing: rest.HttpError) -> Party:
+    party = selectors.party_get(tenant=request.tenant, party_id=party_id)
+    if party is None:
+        raise missing
+    return party
+
+
+def _member_ids(body: rest.Body, *, exactly: int) -> list[int]:
+    """The ids of the to-many ``members`` relationship; any other shape is a 400."""
+    members = _field(body.relationships, "members")
+    data = _field(members, "data")
+    if not isinstance(data, list) or len(data) != exactly:
+        raise rest.BadRequest()
+    ids = []
+    for item in data:
+        member_id = _field(item, "id")
+        if not isinstance(member_id, str):
+            raise rest.BadRequest()
+        ids.append(rest.parse_int_truncated_u32(member_id))
+    return ids
+
+
+def _field(obj: object, name: str) -> object:
+    """A member found case-insensitively, as Go's decoder matches struct fields."""
+    if not isinstance(obj, dict):
+        return None
+    found = None
+    for key, value in obj.items():
+        if key.lower() == name:
+            found = value
+    return found
