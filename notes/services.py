@@ -27,6 +27,8 @@ from project.tenancy.models import Tenant
 logger = logging.getLogger(__name__)
 
 NIL_UUID = messages.NIL_UUID
+# Ids per soft-delete statement of a character-wide delete (SQLite's bound-parameter limit).
+DELETE_CHUNK = 1000
 
 # PostgreSQL refuses a NUL character in a text value and upstream echoes its error
 # as the CREATE_FAILED reason (§6.1); refused the same way on every database here.
@@ -253,9 +255,10 @@ def notes_delete_for_character(*, tenant: Tenant, character_id: int) -> int:
         )
         if not note_ids:
             return 0
-        _soft_delete(
-            selectors.notes_of_character(tenant=tenant, character_id=character_id), len(note_ids)
-        )
+        # Exactly the locked rows: a note created meanwhile is not announced, so it stays.
+        for start in range(0, len(note_ids), DELETE_CHUNK):
+            chunk = note_ids[start : start + DELETE_CHUNK]
+            _soft_delete(selectors.notes_by_ids(tenant=tenant, note_ids=chunk), len(chunk))
         for note_id in note_ids:
             _emit_deleted(tenant=tenant, character_id=character_id, note_id=note_id)
     logger.info("deleted %d notes of character %s in %s", len(note_ids), character_id, tenant)

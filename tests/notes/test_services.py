@@ -367,6 +367,15 @@ def test_character_deletion_deletes_all_its_notes_with_one_event_each_by_id():
     assert sagas(tenant) == []
 
 
+def test_character_deletion_deletes_in_chunks_all_the_same(monkeypatch):
+    monkeypatch.setattr(services, "DELETE_CHUNK", 2)
+    tenant = new_tenant()
+    ids = [create(tenant).pk for _ in range(5)]
+    assert services.notes_delete_for_character(tenant=tenant, character_id=200) == 5
+    assert [e["body"]["noteId"] for e in statuses(tenant) if e["type"] == "DELETED"] == ids
+    assert not selectors.notes_of_character(tenant=tenant, character_id=200).exists()
+
+
 def test_character_deletion_without_notes_does_nothing():
     tenant = new_tenant()
     create(tenant, character_id=300)
