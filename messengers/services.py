@@ -160,7 +160,7 @@ def messenger_request_invite(
             return None
         own_seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         own_id = own_seat.messenger.messenger_id if own_seat is not None else 0
-        target = _registered(tenant, character_id, looked_up, lock=False)
+        target = _registered(tenant, character_id, {}, lock=False)  # recorded above
         if target is None:
             _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, own_id, 0)
             return None
@@ -322,30 +322,36 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
 def _registered(
     tenant: Tenant, character_id: int, looked_up: LookedUp, *, lock: bool
 ) -> Character | None:
-    """The character's registry record, created from a fresh lookup if absent (§6).
+    """The character's registry record, created from fresh lookups if absent (§6).
 
-    Created only if absent (E23: never overwrite a record another flow just
-    updated), then read back, locked when ``lock``. ``None``: the lookup failed and
-    no record exists.
+    Every looked-up character is recorded, in one statement in id order, before
+    any row is locked, so two first-time characters inviting each other at once
+    cannot deadlock on each other's new rows. Created only if absent (E23: never
+    overwrite a record another flow just updated), then read back, locked when
+    ``lock``. ``None``: the lookup failed and no record exists.
     """
-    facts = looked_up.get(character_id)
-    if facts is not None:
-        Character.objects.bulk_create(
-            [
-                Character(
-                    tenant=tenant,
-                    character_id=character_id,
-                    name=facts.name,
-                    world_id=facts.world_id,
-                    updated_at=timezone.now(),
-                )
-            ],
-            ignore_conflicts=True,
-        )
+    _record(tenant, looked_up)
     records = Character.objects.filter(tenant=tenant, character_id=character_id)
     if lock:
         records = records.select_for_update()
     return records.first()
+
+
+def _record(tenant: Tenant, looked_up: LookedUp) -> None:
+    now = timezone.now()
+    new = [
+        Character(
+            tenant=tenant,
+            character_id=character_id,
+            name=facts.name,
+            world_id=facts.world_id,
+            updated_at=now,
+        )
+        for character_id, facts in sorted(looked_up.items())
+        if facts is not None
+    ]
+    if new:
+        Character.objects.bulk_create(new, ignore_conflicts=True)
 
 
 def _update(character: Character, **changes: object) -> None:

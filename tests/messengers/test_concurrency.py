@@ -221,3 +221,22 @@ def test_joins_leaves_logouts_and_a_close_in_a_crowd_keep_every_invariant():
         stored.setdefault(member.messenger.messenger_id, set()).add(member.character_id)
     assert {m: s for m, s in seated.items() if s} == stored
     assert second not in stored
+
+
+def test_new_characters_inviting_each_other_at_once_do_not_deadlock():
+    # given characters the registry has never seen, each looked up by both commands
+    tenant = new_tenant()
+    pairs = [(1001, 1002), (1002, 1001), (1003, 1004), (1004, 1003), (1005, 1001)]
+
+    # when each invites the other at the same time
+    results = run_together([invite(tenant, actor, target) for actor, target in pairs])
+
+    # then every call finished (no deadlock), each inviter in at most one messenger
+    assert_consistent(tenant)
+    made = [r for r in results if r is not None]
+    assert Messenger.objects.filter(tenant=tenant).count() == len(made)
+    answered = (
+        len(values(messages.COMMAND_TOPIC_INVITE, tenant))
+        + outcome_types(tenant)[messages.ERROR_ALREADY_JOINED_2]
+    )
+    assert answered == len(pairs)
