@@ -201,12 +201,13 @@ def notes_discard(
             }
             discarded: list[Note] = []
             for note_id in note_ids:
-                note = found.pop(note_id, None)  # popped: a repeated id is not found again
+                note = found.get(note_id)
                 if note is None:
                     raise _DiscardFailed(f"note {note_id} not found")
                 if note.character_id != character_id:
-                    continue
+                    continue  # skipped, still there: naming it again skips it again
                 discarded.append(note)
+                del found[note_id]  # deleted: naming it again fails, as upstream
             if discarded:
                 ids = [note.pk for note in discarded]
                 _soft_delete(selectors.notes_by_ids(tenant=tenant, note_ids=ids), len(ids))

@@ -285,6 +285,15 @@ def test_discard_skips_another_characters_note_and_goes_on():
     assert len(sagas(tenant)) == 1
 
 
+def test_another_characters_note_named_twice_is_skipped_twice():
+    """Only a deleted note is gone for the rest of the list; a skipped one is still there."""
+    tenant = new_tenant()
+    mine = create(tenant, character_id=200)
+    theirs = create(tenant, character_id=300)
+    assert [n.pk for n in discard(tenant, [theirs.pk, mine.pk, theirs.pk])] == [mine.pk]
+    assert selectors.note_get(tenant=tenant, note_id=theirs.pk) is not None
+
+
 @pytest.mark.parametrize("case", ["unknown", "zero", "duplicate", "deleted", "other tenant"])
 def test_discard_is_all_or_nothing(case):
     tenant, other = new_tenant(), new_tenant()
