@@ -314,3 +314,26 @@ def test_a_bad_character_event_is_a_dead_letter(feed, tenant_key, local_director
         character_event("LOGIN", 1001, channelId=256),
     )
     assert (row.state, "channelId" in row.error) == (State.DEAD, True)
+
+
+def test_the_consumer_is_upstreams_group_on_three_topics(settings):
+    settings.KAFKA_CONSUMER_GROUP = ""
+    consumer = registry.get("messengers")
+    assert consumer.group == "Messenger Service"
+    assert {token: (s.kind, sorted(s.handlers)) for token, s in consumer.subscriptions.items()} == {
+        "COMMAND_TOPIC_MESSENGER": ("command", ["CREATE", "JOIN", "LEAVE", "REQUEST_INVITE"]),
+        "EVENT_TOPIC_CHARACTER_STATUS": (
+            "event",
+            ["CHANNEL_CHANGED", "DELETED", "LOGIN", "LOGOUT"],
+        ),
+        "EVENT_TOPIC_INVITE_STATUS": ("event", ["ACCEPTED"]),
+    }
+    assert all(s.start == "earliest" for s in consumer.subscriptions.values())
+    assert sorted(consumer.produces) == [
+        "COMMAND_TOPIC_INVITE",
+        "EVENT_TOPIC_MESSENGER_MEMBER_STATUS",
+        "EVENT_TOPIC_MESSENGER_STATUS",
+    ]
+    # KAFKA_CONSUMER_GROUP overrides it, as upstream
+    settings.KAFKA_CONSUMER_GROUP = "Messenger Service [pr-1]"
+    assert consumer.group == "Messenger Service [pr-1]"
