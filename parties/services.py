@@ -633,6 +633,9 @@ def party_expel_by_operator(*, tenant: Tenant, character_id: int) -> bool:
     character = selectors.character_get(tenant=tenant, character_id=character_id)
     if character is None or character.party is None:
         return False
+    party = character.party
+    if character_id == party.leader_id and selectors.member_count(party=party) > 1:
+        return False  # refused before the service would answer the leader with an ERROR
     return party_expel(
         tenant=tenant,
         actor_id=character.party.leader_id,
