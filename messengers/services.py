@@ -182,7 +182,7 @@ def messenger_request_invite(
         else:
             messenger = _locked_messenger(tenant, own_id)
             created = False
-            if messenger is None:  # unreachable: a seat keeps its messenger (E13)
+            if messenger is None:  # closed meanwhile: nothing, as upstream (E13)
                 return None
             if Member.objects.filter(messenger=messenger).count() >= CAPACITY:
                 _error(
