@@ -154,12 +154,6 @@ HTTP_CLIENT_TIMEOUT = env.duration("HTTP_CLIENT_TIMEOUT", 10.0)
 # --- Notes (notes/) -------------------------------------------------------------
 
 # --- Transport (transport/) -----------------------------------------------------
-# Outside services, upstream's variables: <DOMAIN>_SERVICE_URL, else BASE_SERVICE_URL
-# (ends with "/"; paths are appended). Unset: local stand-ins (see transport/clients.py).
-TRANSPORT_TENANTS_URL = env.text("TENANTS_SERVICE_URL") or env.text("BASE_SERVICE_URL")
-TRANSPORT_MAPS_URL = env.text("MAPS_SERVICE_URL") or env.text("BASE_SERVICE_URL")
-TRANSPORT_DATA_URL = env.text("DATA_SERVICE_URL") or env.text("BASE_SERVICE_URL")
-TRANSPORT_HTTP_TIMEOUT = env.number("HTTP_CLIENT_TIMEOUT", 10.0)
 # Beat period of the tick (upstream: 1 s).
 TRANSPORT_TICK_SECONDS = env.number("TRANSPORT_TICK_SECONDS", 1.0)
 # After an outage (stopped beat, restart), missed boundaries up to this far back are

@@ -1,10 +1,11 @@
 """Operators' view of transport: route configuration (editable, validated with the
 spec's invariants), each route's current state, next transition and today's
-timetable; live instances with their characters; channels; the local stand-ins.
+timetable; live instances with their characters; channels.
 
 Edits of configuration go through services that rebuild the timetable; a refused
 edit shows the broken rule and leaves every other route running. Runtime state
-(instances, channels, route state) is read-only.
+(instances, channels, route state) is read-only. The local stand-ins for the maps
+and data services are the platform's directory (its own admin).
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from project.admin import ReadOnlyAdmin
 from transport import clock, config, selectors, services, timetable
 from transport.models import (
     Channel,
-    CharacterPosition,
     Instance,
     InstanceCharacter,
     InstanceRoute,
     Route,
-    SpawnPortal,
     Vessel,
 )
 
@@ -312,20 +311,3 @@ class InstanceAdmin(ReadOnlyAdmin):
 class ChannelAdmin(ReadOnlyAdmin):
     list_display = ("tenant", "world_id", "channel_id")
     list_filter = ("tenant",)
-
-
-@admin.register(CharacterPosition)
-class CharacterPositionAdmin(admin.ModelAdmin):
-    """The local maps stand-in (used when MAPS_SERVICE_URL is unset)."""
-
-    list_display = ("character_id", "tenant", "world_id", "channel_id", "map_id", "instance")
-    list_filter = ("tenant",)
-    search_fields = ("=character_id", "=map_id")
-
-
-@admin.register(SpawnPortal)
-class SpawnPortalAdmin(admin.ModelAdmin):
-    """The local data stand-in (used when DATA_SERVICE_URL is unset)."""
-
-    list_display = ("map_id", "portal_id")
-    search_fields = ("=map_id",)

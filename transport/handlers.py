@@ -2,8 +2,9 @@
 
 Consumer group ``Transport Service``; five topics. Channel status, character
 status and map status are event topics (types transport does not act on are
-skipped); the instance-transport command topic takes only START (other types
-are dead letters); configuration status acts on the route, vessel and
+skipped: LOGIN and CHARACTER_EXIT, no-ops upstream, are not even stored); the
+instance-transport command topic takes only START (other types are dead
+letters); configuration status acts on the route, vessel and
 instance-route event types. The map status topic starts at the latest offset
 for a new group, as upstream.
 
@@ -17,7 +18,6 @@ import inspect
 import logging
 from collections.abc import Callable
 
-from django.conf import settings
 from django.db import transaction
 
 from project.messaging import registry
@@ -98,11 +98,6 @@ def on_channel_shutdown(message: registry.Message) -> None:
 # --- EVENT_TOPIC_CHARACTER_STATUS (§4.5, §4.6, §3.8) -------------------------------------
 
 
-def _keep_positions() -> bool:
-    """The local maps stand-in is fed only when no maps service is configured."""
-    return not settings.TRANSPORT_MAPS_URL
-
-
 def _logout_portal(message: registry.Message) -> dict | None:
     """The spawn portal for the §3.8 warp, looked up before the transaction."""
     route = selectors.scheduled_route_owning_map(
@@ -137,61 +132,6 @@ def on_logout(message: registry.Message) -> None:
     )
 
 
-@_on("event", messages.EVENT_TOPIC_CHARACTER_STATUS, messages.CHARACTER_LOGIN, messages.LoginEvent)
-def on_login(message: registry.Message) -> None:
-    """No transport effect (§4.5); feeds the local maps stand-in."""
-    if _keep_positions():
-        data, body = message.data, message.data["body"]
-        services.character_position_set(
-            tenant=message.tenant,
-            character_id=data["characterId"],
-            world_id=data["worldId"],
-            channel_id=body["channelId"],
-            map_id=body["mapId"],
-            instance=body["instance"],
-        )
-
-
-@_on(
-    "event",
-    messages.EVENT_TOPIC_CHARACTER_STATUS,
-    messages.CHARACTER_MAP_CHANGED,
-    messages.MapChangedEvent,
-)
-def on_map_changed(message: registry.Message) -> None:
-    """Not used upstream by transport; feeds the local maps stand-in."""
-    if _keep_positions():
-        data, body = message.data, message.data["body"]
-        services.character_position_set(
-            tenant=message.tenant,
-            character_id=data["characterId"],
-            world_id=data["worldId"],
-            channel_id=body["channelId"],
-            map_id=body["targetMapId"],
-            instance=body["targetInstance"],
-        )
-
-
-@_on(
-    "event",
-    messages.EVENT_TOPIC_CHARACTER_STATUS,
-    messages.CHARACTER_CHANNEL_CHANGED,
-    messages.ChannelChangedEvent,
-)
-def on_channel_changed(message: registry.Message) -> None:
-    """Not used upstream by transport; feeds the local maps stand-in."""
-    if _keep_positions():
-        data, body = message.data, message.data["body"]
-        services.character_position_set(
-            tenant=message.tenant,
-            character_id=data["characterId"],
-            world_id=data["worldId"],
-            channel_id=body["channelId"],
-            map_id=body["mapId"],
-            instance=body["instance"],
-        )
-
-
 # --- EVENT_TOPIC_MAP_STATUS (§4.4) -------------------------------------------------------
 
 
@@ -199,31 +139,16 @@ def on_channel_changed(message: registry.Message) -> None:
     "event", messages.EVENT_TOPIC_MAP_STATUS, messages.MAP_CHARACTER_ENTER, messages.MapStatusEvent
 )
 def on_character_enter(message: registry.Message) -> None:
+    """CHARACTER_ENTER (§4.4); CHARACTER_EXIT is a no-op upstream and is skipped."""
     data = message.data
-    character_id = data["body"]["characterId"]
-    with transaction.atomic():
-        services.character_map_enter(
-            tenant=message.tenant,
-            character_id=character_id,
-            world_id=data["worldId"],
-            channel_id=data["channelId"],
-            map_id=data["mapId"],
-            now=clock.now(),
-        )
-        if _keep_positions():
-            services.character_position_set(
-                tenant=message.tenant,
-                character_id=character_id,
-                world_id=data["worldId"],
-                channel_id=data["channelId"],
-                map_id=data["mapId"],
-                instance=data["instance"],
-            )
-
-
-@_on("event", messages.EVENT_TOPIC_MAP_STATUS, messages.MAP_CHARACTER_EXIT, messages.MapStatusEvent)
-def on_character_exit(message: registry.Message) -> None:
-    """A no-op upstream: cancellation waits for the next CHARACTER_ENTER (§4.4)."""
+    services.character_map_enter(
+        tenant=message.tenant,
+        character_id=data["body"]["characterId"],
+        world_id=data["worldId"],
+        channel_id=data["channelId"],
+        map_id=data["mapId"],
+        now=clock.now(),
+    )
 
 
 consumer.subscriptions[messages.EVENT_TOPIC_MAP_STATUS].start = "latest"
@@ -275,7 +200,7 @@ def _on_configuration(message: registry.Message) -> None:
     if not (scheduled or instance):
         logger.warning("configuration event for resource type %r ignored", resource)
         return
-    if not settings.TRANSPORT_TENANTS_URL:
+    if not clients.tenants_service_configured():
         logger.info("configuration event %s: no tenants service configured", message.data["type"])
         return
     from transport.tasks import reload_configuration_task

@@ -11,8 +11,9 @@ replaced as a whole by a load (seed, tenants service or admin). Runtime state:
 - ``Instance`` / ``InstanceCharacter``: live instance trips; the unique
   (tenant, character) constraint is the "character is in transport" index.
 - ``Channel``: the registered channels of a tenant.
-- ``CharacterPosition``, ``SpawnPortal``: the local stand-ins for the maps and
-  data services when no URL is configured.
+
+Who is in a map and a map's portals come from ``project.directory`` (the outside
+services, or the platform's local directory).
 """
 
 from __future__ import annotations
@@ -217,48 +218,6 @@ class Channel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.world_id}:{self.channel_id}"
-
-
-class CharacterPosition(models.Model):
-    """Local stand-in for atlas-maps: where each character is, from character/map events."""
-
-    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    character_id = models.PositiveBigIntegerField()
-    world_id = models.PositiveSmallIntegerField()
-    channel_id = models.PositiveSmallIntegerField()
-    map_id = models.PositiveBigIntegerField()
-    instance = models.UUIDField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(
-                fields=["tenant", "character_id"], name="transport_position_character"
-            ),
-        ]
-        indexes = [
-            models.Index(
-                fields=["tenant", "world_id", "channel_id", "map_id", "instance"],
-                name="transport_position_map",
-            )
-        ]
-
-    def __str__(self) -> str:
-        return f"character {self.character_id} in {self.map_id}"
-
-
-class SpawnPortal(models.Model):
-    """Local stand-in for atlas-data: spawn portals of a map (not tenant-scoped game data)."""
-
-    map_id = models.PositiveBigIntegerField()
-    portal_id = models.PositiveBigIntegerField()
-
-    class Meta:
-        constraints = [
-            models.UniqueConstraint(fields=["map_id", "portal_id"], name="transport_spawn_portal"),
-        ]
-
-    def __str__(self) -> str:
-        return f"map {self.map_id} portal {self.portal_id}"
 
 
 class TickLease(models.Model):

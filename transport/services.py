@@ -24,7 +24,6 @@ from project.tenancy.models import Tenant
 from transport import config, messages, selectors, timetable
 from transport.models import (
     Channel,
-    CharacterPosition,
     Instance,
     InstanceCharacter,
     InstanceRoute,
@@ -242,37 +241,6 @@ def channel_unregister(*, tenant: Tenant, world_id: int, channel_id: int) -> Non
         Channel.objects.filter(tenant=tenant, world_id=world_id, channel_id=channel_id).delete()
 
 
-# --- local maps stand-in ---------------------------------------------------------------
-
-
-def character_position_set(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    world_id: int,
-    channel_id: int,
-    map_id: int,
-    instance: uuid.UUID,
-) -> None:
-    """Where a character is now, for the local maps stand-in."""
-    with transaction.atomic():
-        CharacterPosition.objects.update_or_create(
-            tenant=tenant,
-            character_id=character_id,
-            defaults={
-                "world_id": world_id,
-                "channel_id": channel_id,
-                "map_id": map_id,
-                "instance": instance,
-            },
-        )
-
-
-def character_position_forget(*, tenant: Tenant, character_id: int) -> None:
-    with transaction.atomic():
-        CharacterPosition.objects.filter(tenant=tenant, character_id=character_id).delete()
-
-
 # --- scheduled routes (§3.4) -----------------------------------------------------------
 
 
@@ -342,7 +310,6 @@ def character_logout(
                     portal_id=portal,
                 ),
             )
-        CharacterPosition.objects.filter(tenant=tenant, character_id=character_id).delete()
 
 
 # --- instance routes (§4) --------------------------------------------------------------

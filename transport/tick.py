@@ -66,7 +66,7 @@ def configure_tenants(*, now: dt.datetime, result: TickResult | None = None) -> 
     """New tenants get their configuration: from the tenants service when one is
     configured (whose tenant list is re-read every TRANSPORT_TENANT_REFRESH_SECONDS,
     reconciling every tenant), else the shipped seed."""
-    if settings.TRANSPORT_TENANTS_URL:
+    if clients.tenants_service_configured():
         lease = TickLease.objects.filter(name=services.TICK_LEASE).first()
         refreshed = lease.tenants_refreshed_at if lease else None
         period = settings.TRANSPORT_TENANT_REFRESH_SECONDS

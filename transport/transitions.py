@@ -114,23 +114,25 @@ def plan(
 
 
 class _World:
-    """Occupancy as looked up once per map and channel, then moved by planned warps."""
+    """Occupancy as looked up once per map and channel, then moved by planned warps.
+
+    A map is looked up only when characters are to leave it; characters sent to a
+    map by an earlier warp of the walk are added to what its lookup returns.
+    """
 
     def __init__(self, occupants: Occupants) -> None:
         self._lookup = occupants
-        self._maps: dict[tuple[int, int, int], list[int]] = {}
-
-    def characters(self, world: int, channel: int, map_id: int) -> list[int]:
-        key = (world, channel, map_id)
-        if key not in self._maps:
-            self._maps[key] = list(self._lookup(world, channel, map_id))
-        return self._maps[key]
+        self._looked_up: dict[tuple[int, int, int], list[int]] = {}
+        self._arrived: dict[tuple[int, int, int], list[int]] = {}
 
     def move(self, world: int, channel: int, source: int, target: int) -> list[int]:
-        moved = self.characters(world, channel, source)
-        self._maps[(world, channel, source)] = []
+        key = (world, channel, source)
+        if key not in self._looked_up:
+            self._looked_up[key] = list(self._lookup(world, channel, source))
+        moved = self._looked_up[key] + self._arrived.pop(key, [])
+        self._looked_up[key] = []
         if target != source:
-            self.characters(world, channel, target).extend(moved)
+            self._arrived.setdefault((world, channel, target), []).extend(moved)
         return moved
 
 

@@ -79,3 +79,22 @@ def deliver(tenant: Tenant, token: str, value: dict | bytes, *, headers=None) ->
 
 def _fields(message: registry.Message) -> dict:
     return {name: getattr(message, name) for name in message.__dataclass_fields__}
+
+
+def place(
+    tenant: Tenant, character_id: int, map_id: int, *, channel_id: int = 1, world_id: int = 0
+) -> None:
+    """Put an online character in a map of the local directory (the maps stand-in)."""
+    from project.directory.models import Character
+
+    Character.objects.update_or_create(
+        tenant=tenant,
+        character_id=character_id,
+        defaults={
+            "world_id": world_id,
+            "channel_id": channel_id,
+            "map_id": map_id,
+            "instance": uuid.UUID(int=0),
+            "online": True,
+        },
+    )

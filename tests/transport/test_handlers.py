@@ -7,10 +7,11 @@ import uuid
 
 import pytest
 
+from project.directory.models import Portal
 from project.messaging import registry
 from tests.transport.support import TENANT_UUID, at, deliver, emitted, new_tenant
 from transport import clock, config, messages, services
-from transport.models import Channel, CharacterPosition, InstanceCharacter, SpawnPortal
+from transport.models import Channel, InstanceCharacter
 
 pytestmark = pytest.mark.django_db
 
@@ -95,7 +96,10 @@ def test_channels_register_once_and_unregister(tenant):
 
 
 def test_logout_in_a_staging_map_warps_to_the_start_map_with_a_spawn_portal(tenant):
-    SpawnPortal.objects.create(map_id=101000300, portal_id=3)
+    Portal.objects.create(tenant=tenant, map_id=101000300, portal_id=3)  # a spawn point
+    Portal.objects.create(
+        tenant=tenant, map_id=101000300, portal_id=4, type=2, target_map_id=101000301
+    )  # a real portal: never chosen
     deliver(
         tenant,
         messages.EVENT_TOPIC_CHARACTER_STATUS,
@@ -161,7 +165,7 @@ def test_start_over_kafka_boards_and_a_refusal_emits_nothing(tenant):
     assert len(emitted(tenant)) == count
 
 
-def test_map_enter_drives_the_instance_and_feeds_the_stand_in(tenant):
+def test_map_enter_drives_the_instance(tenant):
     deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command())
     with clock.frozen(clock.now()):
         deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_ENTER", 103000301))
@@ -172,37 +176,13 @@ def test_map_enter_drives_the_instance_and_feeds_the_stand_in(tenant):
         "TRANSIT_ENTERED",
         "CANCELLED",
     ]
-    assert CharacterPosition.objects.get(tenant=tenant, character_id=1001).map_id == 103000310
 
 
-def test_character_events_keep_the_local_positions(tenant):
-    topic = messages.EVENT_TOPIC_CHARACTER_STATUS
-    deliver(tenant, topic, character_event("LOGIN", channelId=1, mapId=101000301, instance=NIL))
-    assert CharacterPosition.objects.get(tenant=tenant).map_id == 101000301
-    deliver(
-        tenant,
-        topic,
-        character_event(
-            "MAP_CHANGED",
-            channelId=1,
-            oldMapId=101000301,
-            oldInstance=NIL,
-            targetMapId=200090010,
-            targetInstance=NIL,
-            targetPortalId=0,
-        ),
-    )
-    assert CharacterPosition.objects.get(tenant=tenant).map_id == 200090010
-    deliver(
-        tenant,
-        topic,
-        character_event(
-            "CHANNEL_CHANGED", channelId=3, oldChannelId=1, mapId=200090010, instance=NIL
-        ),
-    )
-    assert CharacterPosition.objects.get(tenant=tenant).channel_id == 3
-    deliver(tenant, topic, character_event("LOGOUT", channelId=3, mapId=200090010, instance=NIL))
-    assert not CharacterPosition.objects.filter(tenant=tenant).exists()
+@pytest.mark.parametrize("type_", ["LOGIN", "MAP_CHANGED", "CHANNEL_CHANGED", "DELETED"])
+def test_other_character_events_are_skipped(tenant, type_):
+    value = character_event(type_, channelId=1, mapId=101000301, instance=NIL)
+    assert deliver(tenant, messages.EVENT_TOPIC_CHARACTER_STATUS, value) == ""
+    assert emitted(tenant) == []
 
 
 def test_a_configuration_event_without_a_tenants_service_changes_nothing(tenant):

@@ -7,9 +7,10 @@ import uuid
 
 import pytest
 
+from tests.transport import support
 from tests.transport.support import TENANT_UUID, at, clear_outbox, emitted, new_tenant, types
 from transport import config, messages, services, tick, timetable
-from transport.models import CharacterPosition, Route, RouteState, TickLease
+from transport.models import Route, RouteState, TickLease
 
 pytestmark = pytest.mark.django_db
 
@@ -35,14 +36,7 @@ def boat_tenant(now: dt.datetime, tenant_uuid: uuid.UUID = TENANT_UUID):
 
 
 def place(tenant, character_id: int, map_id: int, channel: int = 1) -> None:
-    services.character_position_set(
-        tenant=tenant,
-        character_id=character_id,
-        world_id=0,
-        channel_id=channel,
-        map_id=map_id,
-        instance=uuid.UUID(int=0),
-    )
+    support.place(tenant, character_id, map_id, channel_id=channel)
 
 
 def state_of(route_id: uuid.UUID) -> str:
@@ -333,9 +327,3 @@ def test_new_tenants_get_the_seed_configuration_on_the_next_tick():
         RouteState.OPEN_ENTRY,
         RouteState.AWAITING_RETURN,
     }
-
-
-def test_character_positions_are_the_local_maps_stand_in():
-    tenant = new_tenant()
-    place(tenant, 7, 101000301)
-    assert CharacterPosition.objects.get(tenant=tenant, character_id=7).map_id == 101000301

@@ -1,0 +1,180 @@
+"""Transport through the real parts: beat ticks every second, the worker runs the tick,
+the bridge consumes, the relay publishes. Routes last seconds, not minutes."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from project.messaging import wire
+from project.messaging.models import InboxMessage
+from project.tenancy.rows import tenant_row
+from tests.kafka_helpers import headers_of, value_of
+from tests.waiting import wait_until
+from transport import clock, config, messages, services
+
+pytestmark = [pytest.mark.e2e]
+
+NIL = str(uuid.UUID(int=0))
+
+
+def of_tenant(tenant_key, predicate=lambda value: True):
+    def matches(record) -> bool:
+        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
+            return False
+        return predicate(value_of(record))
+
+    return matches
+
+
+def in_map(fake_services, tenant_key, map_id: int, *characters: int) -> None:
+    """What the (fake) maps service answers for map ``map_id``, channel 1."""
+    fake_services.put(
+        f"worlds/0/channels/1/maps/{map_id}/instances/{NIL}/characters/",
+        {"data": [{"type": "characters", "id": str(c), "attributes": {}} for c in characters]},
+        tenant=tenant_key,
+    )
+
+
+def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_key, fake_services):
+    status = kafka_client.reader(messages.EVENT_TOPIC_TRANSPORT_STATUS)
+    commands = kafka_client.reader(messages.COMMAND_TOPIC_CHARACTER)
+    tenant = tenant_row(tenant_key)
+    route_id = uuid.uuid5(tenant_key.id, "routes/shuttle")
+    # every 8 s: boarding 2 s, 1 s before departure, 3 s of travel
+    shuttle = config.RouteConfig(
+        route_id=route_id,
+        slug="shuttle",
+        name="shuttle",
+        start_map_id=100,
+        staging_map_id=101,
+        en_route_map_ids=[102],
+        destination_map_id=103,
+        observation_map_id=100,
+        boarding_window=2,
+        pre_departure=1,
+        travel=3,
+        cycle_interval=8,
+    )
+    services.scheduled_configuration_replace(
+        tenant=tenant,
+        scheduled=config.ScheduledConfig([shuttle], []),
+        now=clock.now(),
+        source="test",
+    )
+    services.channel_register(tenant=tenant, world_id=0, channel_id=1)
+    in_map(fake_services, tenant_key, 101, 4242)  # staging
+    in_map(fake_services, tenant_key, 102)  # en route
+
+    # the character in the staging map is carried on board when the shuttle departs
+    (warp,) = commands.wait_for(of_tenant(tenant_key, lambda v: v["characterId"] == 4242))
+    assert warp.key == wire.key_u32(4242)
+    assert value_of(warp) == {
+        "worldId": 0,
+        "characterId": 4242,
+        "type": "CHANGE_MAP",
+        "body": {"channelId": 1, "mapId": 102, "instance": NIL, "portalId": 0},
+    }
+    departed = status.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "DEPARTED"))[0]
+    assert departed.key == str(route_id).encode()
+    assert value_of(departed) == {
+        "routeId": str(route_id),
+        "type": "DEPARTED",
+        "body": {"mapId": 100},
+    }
+    (voyage_out,) = status.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"))
+    voyage_id = value_of(voyage_out)["body"]["voyageId"]
+    assert voyage_out.key == voyage_id.encode()
+
+    # atlas-maps would report the character on board; the arrival lands it
+    in_map(fake_services, tenant_key, 101)
+    in_map(fake_services, tenant_key, 102, 4242)
+    arrived = status.wait_for(
+        of_tenant(
+            tenant_key,
+            lambda v: v["type"] == "VOYAGE_ARRIVED" and v["body"]["voyageId"] == voyage_id,
+        ),
+        timeout=30,
+    )[0]
+    assert value_of(arrived)["body"]["departedAt"] == value_of(voyage_out)["body"]["departedAt"]
+    commands.wait_for(
+        of_tenant(tenant_key, lambda v: v["characterId"] == 4242 and v["body"]["mapId"] == 103)
+    )
+    # every record of the shuttle appears once per trip: no duplicate voyage event
+    seen = [
+        (value_of(r)["type"], value_of(r)["body"].get("voyageId"))
+        for r in status.drain(2)
+        if of_tenant(tenant_key)(r)
+    ]
+    voyage_events = [item for item in seen if item[1] is not None]
+    assert len(voyage_events) == len(set(voyage_events))
+
+
+def test_an_instance_trip_started_over_kafka_completes(kafka_client, tenant_key):
+    events = kafka_client.reader(messages.EVENT_TOPIC_INSTANCE_TRANSPORT)
+    commands = kafka_client.reader(messages.COMMAND_TOPIC_CHARACTER)
+    tenant = tenant_row(tenant_key)
+    route_id = uuid.uuid5(tenant_key.id, "instance-routes/hop")
+    services.instance_routes_replace(
+        tenant=tenant,
+        routes=[
+            config.InstanceRouteConfig(
+                route_id=route_id,
+                slug="hop",
+                name="hop",
+                start_map_id=200,
+                transit_map_ids=[201],
+                destination_map_id=202,
+                capacity=2,
+                boarding_window=1,
+                travel=2,
+            )
+        ],
+        now=clock.now(),
+        source="test",
+    )
+    kafka_client.produce(
+        messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
+        {
+            "transactionId": str(uuid.uuid4()),
+            "worldId": 0,
+            "characterId": 77,
+            "type": "START",
+            "body": {"routeId": str(route_id), "channelId": 1},
+        },
+        key=wire.key_u32(77),
+        headers=tenant_key.kafka_headers(),
+    )
+    (started,) = events.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "STARTED"))
+    instance_id = value_of(started)["body"]["instanceId"]
+    (into,) = commands.wait_for(of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 201))
+    assert value_of(into)["body"]["instance"] == instance_id
+    (completed,) = events.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "COMPLETED"), timeout=30
+    )
+    assert completed.key == wire.key_u32(77)
+    assert value_of(completed)["body"] == {"routeId": str(route_id), "instanceId": instance_id}
+    commands.wait_for(of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 202))
+
+
+def test_bad_input_ends_as_a_dead_letter(kafka_client, tenant_key):
+    kafka_client.produce(
+        messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
+        {
+            "transactionId": str(uuid.uuid4()),
+            "worldId": 0,
+            "characterId": 78,
+            "type": "STOP",
+            "body": {},
+        },
+        key=wire.key_u32(78),
+        headers=tenant_key.kafka_headers(),
+    )
+    row = wait_until(
+        lambda: InboxMessage.objects.filter(
+            app="transport", state=InboxMessage.State.DEAD, message_type="STOP"
+        ).first(),
+        what="a dead letter for STOP",
+    )
+    assert row.error
