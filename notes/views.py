@@ -59,7 +59,12 @@ def note_resource(note: Note) -> rest.Resource:
 
 
 def _processor_error(status: int, title: str) -> rest.HttpError:
-    """Upstream's ``WriteErrorResponse``: the error document and a newline (§8.2)."""
+    """Upstream's ``WriteErrorResponse``: the error document and a newline (§8.2).
+
+    PLATFORM: ``rest.error`` and the routing's catch-all 500/503 write the same
+    document without the trailing newline (a json.Encoder writes one); a
+    ``rest.processor_error(status)`` would let every app answer like upstream.
+    """
     body = wire.dumps({"errors": [{"status": str(status), "title": title}]}) + b"\n"
     headers = {"Retry-After": "1"} if status == 503 else {}
     return rest.HttpError(status, body, headers)
