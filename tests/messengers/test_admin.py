@@ -67,6 +67,11 @@ def test_characters_are_listed_with_their_messenger(admin_client, seated):
     assert listing.status_code == 200
     assert b"1000000000 (seat 2)" in listing.content
     assert b"Bravo" in listing.content
+    by_name = admin_client.get(reverse("admin:messengers_character_changelist"), {"q": "Bravo"})
+    assert [c.character_id for c in by_name.context["cl"].result_list] == [1002]
+    # a word is no error for the id searches of the messenger list
+    words = admin_client.get(reverse("admin:messengers_messenger_changelist"), {"q": "abc"})
+    assert words.status_code == 200
 
 
 def test_the_admin_is_read_only(admin_client, seated):
