@@ -247,25 +247,19 @@ def channel_unregister(*, tenant: Tenant, world_id: int, channel_id: int) -> Non
 def route_advance(*, route: Route, expected_marker: dt.datetime | None, plan: Plan) -> bool:
     """Persist a route's planned transitions and emit their records, exactly once.
 
-    The route row is locked and its marker compared with the one the plan started
-    from: if another tick got there first, nothing is written or emitted.
+    One conditional UPDATE (compare-and-set on the marker the plan started from):
+    if another tick got there first, it matches no row and nothing is emitted.
     """
+    changes: dict = {"next_boundary_at": plan.next_boundary_at}
+    if plan.state != route.state:
+        changes.update(state=plan.state, state_changed_at=plan.state_changed_at)
     with transaction.atomic():
-        locked = (
-            Route.objects.select_for_update()
-            .filter(pk=route.pk, next_boundary_at=expected_marker)
-            .first()
+        updated = Route.objects.filter(pk=route.pk, next_boundary_at=expected_marker).update(
+            **changes
         )
-        if locked is None:
+        if updated != 1:
             return False
-        fields = ["next_boundary_at"]
-        locked.next_boundary_at = plan.next_boundary_at
-        if plan.state != locked.state:
-            locked.state = plan.state
-            locked.state_changed_at = plan.state_changed_at
-            fields += ["state", "state_changed_at"]
-        locked.save(update_fields=fields)
-        _emit(locked.tenant, plan.records)
+        _emit(route.tenant, plan.records)
     return True
 
 
