@@ -42,6 +42,11 @@ def _map_ids(value: object, label: str) -> list[int]:
 
 
 class RouteForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # an empty list is refused by the spec's rule below, with its message
+        self.fields["en_route_map_ids"].required = False
+
     class Meta:
         model = Route
         fields = [
@@ -187,6 +192,11 @@ class VesselAdmin(admin.ModelAdmin):
 
 
 class InstanceRouteForm(forms.ModelForm):
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["transit_map_ids"].required = False
+        self.fields["effect_item_ids"].required = False
+
     class Meta:
         model = InstanceRoute
         fields = [
