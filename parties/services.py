@@ -679,12 +679,14 @@ def _character(
 
 
 def _cached(tenant: Tenant, character_id: int, *, lock: bool) -> Character | None:
-    queryset = Character.objects.select_related("party").filter(
-        tenant=tenant, character_id=character_id
-    )
+    """The cache entry, with its party read in the same statement; when locking, the
+    party is read after the lock instead: on PostgreSQL a row re-read after waiting
+    for its lock comes with the joined rows of the statement's older snapshot, which
+    can miss the party the character joined meanwhile."""
+    queryset = Character.objects.filter(tenant=tenant, character_id=character_id)
     if lock:
-        queryset = queryset.select_for_update(of=("self",))
-    return queryset.first()
+        return queryset.select_for_update().first()
+    return queryset.select_related("party").first()
 
 
 def _party_number(character: Character) -> int:

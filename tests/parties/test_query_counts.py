@@ -29,8 +29,9 @@ def test_a_join_costs_a_handful_of_statements(tenant):
         assert services.party_join(tenant=tenant, character_id=1003, party_id=P1)
 
 
-def test_a_member_level_change_costs_three_statements_and_its_savepoint(tenant):
-    with transaction.atomic(), at_most_queries(5):
+def test_a_member_level_change_costs_four_statements_and_its_savepoint(tenant):
+    # lock the character, read its party, update, emit
+    with transaction.atomic(), at_most_queries(6):
         services.character_level_changed(tenant=tenant, character_id=1002, current=40)
 
 
