@@ -135,7 +135,9 @@ def test_create_accept_and_reject_answer_on_the_status_topic(kafka_client, tenan
     }
     # and no invite is left, every command handled
     assert not Invite.objects.filter(tenant__uuid=tenant_key.id).exists()
-    states = InboxMessage.objects.filter(tenant__uuid=tenant_key.id).values_list("state", flat=True)
+    states = InboxMessage.objects.filter(tenant__uuid=tenant_key.id, app="invites").values_list(
+        "state", flat=True
+    )
     assert list(states) == ["done"] * 4
 
 
@@ -191,7 +193,7 @@ def test_character_deleted_rejects_its_invites_and_other_types_are_skipped(
         ),
         what="DELETED handled",
     )
-    assert not InboxMessage.objects.filter(message_type="LOGIN").exists()
+    assert not InboxMessage.objects.filter(app="invites", message_type="LOGIN").exists()
     assert not Invite.objects.filter(tenant__uuid=tenant_key.id).exists()
 
 
