@@ -54,7 +54,9 @@ def test_login_of_a_member_sets_online_and_channel_and_tells_the_party(tenant):
     services.character_login(tenant=tenant, character_id=1002, channel_id=4, fresh=fresh)
 
     character = cached(tenant, 1002)
+    # the event's map and world are not applied, only its channel (§13.16)
     assert (character.online, character.channel_id, character.map_id) == (True, 4, 100)
+    assert character.world_id == 1
     assert (character.name, character.level, character.job_id) == ("New", 70, 311)
     # refreshed values produce no LEVEL/JOB/NAME events, only LOGIN
     assert member_statuses(tenant) == [member_event("LOGIN", party=party_id, character=1002)]

@@ -199,6 +199,17 @@ def test_character_events_through_the_inbox(key, headers, tenant):
     assert cached.online is False
 
 
+def test_login_applies_the_channel_only_not_the_events_world_or_map(key, headers, tenant):
+    given_character(key, 1001, world_id=1, map_id=100, channel_id=1)
+    deliver(CHARACTERS, character_event("CHANNEL_CHANGED", 1001, channelId=1), headers)
+
+    event = character_event("LOGIN", 1001, world_id=7, channelId=3, mapId=555, instance=NIL)
+    deliver(CHARACTERS, event, headers)
+
+    cached = Character.objects.get(tenant=tenant, character_id=1001)
+    assert (cached.world_id, cached.channel_id, cached.map_id, cached.online) == (1, 3, 100, True)
+
+
 def test_deleted_disbands_with_the_events_transaction(key, headers, tenant):
     party_with(key, headers, 1001, 1002)
     event = character_event("DELETED", 1001)

@@ -552,6 +552,18 @@ def test_an_invite_into_a_full_party_names_the_invitees_world(tenant):
     assert values(INVITE_TOPIC, tenant) == []
 
 
+def test_beginners_and_gms_may_be_invited(tenant):
+    party_id = make_party(tenant, 1001)
+    cache(tenant, 1002, job_id=0)
+    cache(tenant, 1003, gm=5)
+
+    assert services.party_request_invite(tenant=tenant, actor_id=1001, character_id=1002)
+    assert services.party_request_invite(tenant=tenant, actor_id=1001, character_id=1003)
+
+    assert [v["body"]["targetId"] for v in values(INVITE_TOPIC, tenant)] == [1002, 1003]
+    assert {v["body"]["referenceId"] for v in values(INVITE_TOPIC, tenant)} == {party_id}
+
+
 def test_failed_lookups_of_inviter_and_invitee(tenant):
     party_id = make_party(tenant, 1001)
 
