@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 from parties import messages
 from parties.lookups import CharacterFacts
@@ -12,17 +11,14 @@ from project.messaging import wire
 from project.messaging.errors import DomainError
 from project.messaging.models import OutboxMessage
 from project.tenancy.models import Tenant
+from tests.support import emitted, new_tenant
+
+__all__ = ["new_tenant"]
 
 STATUS_TOPIC = wire.topic_name(messages.EVENT_TOPIC_PARTY_STATUS)
 MEMBER_TOPIC = wire.topic_name(messages.EVENT_TOPIC_PARTY_MEMBER_STATUS)
 INVITE_TOPIC = wire.topic_name(messages.COMMAND_TOPIC_INVITE)
 NIL = "00000000-0000-0000-0000-000000000000"
-
-
-def new_tenant(*, region: str = "GMS", major: int = 83, minor: int = 1) -> Tenant:
-    return Tenant.objects.create(
-        uuid=uuid.uuid4(), region=region, major_version=major, minor_version=minor
-    )
 
 
 def facts(
@@ -73,8 +69,8 @@ def records(topic: str, tenant: Tenant | None = None) -> list[OutboxMessage]:
 
 
 def values(topic: str, tenant: Tenant | None = None) -> list[dict]:
-    """Emitted values of a topic, in emission order."""
-    return [json.loads(bytes(row.value)) for row in records(topic, tenant)]
+    """Emitted values of a topic (a resolved name), in emission order."""
+    return [record.value for record in emitted(topic, tenant)]
 
 
 def statuses(tenant: Tenant) -> list[dict]:
