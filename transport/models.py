@@ -211,7 +211,7 @@ class Channel(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["tenant", "world_id", "channel_id"], name="transport_channel"
+                fields=["tenant", "world_id", "channel_id"], name="transport_channel_per_world"
             ),
         ]
         ordering = ["tenant", "world_id", "channel_id"]

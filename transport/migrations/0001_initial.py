@@ -138,7 +138,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['tenant', 'world_id', 'channel_id'],
-                'constraints': [models.UniqueConstraint(fields=('tenant', 'world_id', 'channel_id'), name='transport_channel')],
+                'constraints': [models.UniqueConstraint(fields=('tenant', 'world_id', 'channel_id'), name='transport_channel_per_world')],
             },
         ),
         migrations.AddIndex(

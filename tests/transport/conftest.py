@@ -1,0 +1,17 @@
+"""Fixtures of the transport tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from project.tenancy import rows
+
+
+@pytest.fixture(autouse=True)
+def _forget_cached_tenant_ids():
+    """Several tests use the spec's tenant id; its row is rolled back after each
+    test, so the process-wide id cache of ``tenant_row`` must not outlive it (on
+    PostgreSQL the next row gets a new id)."""
+    rows._cache.clear()
+    yield
+    rows._cache.clear()
