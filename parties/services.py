@@ -619,11 +619,16 @@ def character_deleted(
 
 
 def party_disband(*, tenant: Tenant, party_id: int) -> bool:
-    """An operator disbands a stuck party: as if its leader left (DISBAND to all)."""
-    party = Party.objects.filter(tenant=tenant, party_id=party_id).first()
-    if party is None:
-        return False
-    return party_leave(tenant=tenant, character_id=party.leader_id, party_id=party_id)
+    """An operator disbands a stuck party: as if its leader left (DISBAND to all).
+
+    The party stays locked from reading its leader to the leave, so a concurrent
+    CHANGE_LEADER cannot turn the disband into the old leader's LEFT.
+    """
+    with transaction.atomic():
+        party = _lock_party(tenant, party_id)
+        if party is None:
+            return False
+        return party_leave(tenant=tenant, character_id=party.leader_id, party_id=party_id)
 
 
 def party_expel_by_operator(*, tenant: Tenant, character_id: int) -> bool:
