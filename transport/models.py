@@ -57,6 +57,9 @@ class Route(models.Model):
     )
     state_changed_at = models.DateTimeField(null=True, blank=True)
     next_boundary_at = models.DateTimeField(null=True, blank=True)
+    # Bumped by every reload: a tick that planned against the previous timetable
+    # finds its compare-and-set refused.
+    version = models.PositiveIntegerField(default=0)
 
     class Meta:
         constraints = [

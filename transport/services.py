@@ -119,6 +119,7 @@ def scheduled_configuration_replace(
             row.schedule_date = now.astimezone(dt.UTC).date()
             marker = row.next_boundary_at
             row.next_boundary_at = now if marker is None or marker > now else marker
+            row.version += 1
             row.save()
             saved.append(row)
         _mark_configured(tenant=tenant, now=now, source=source)
@@ -247,16 +248,17 @@ def channel_unregister(*, tenant: Tenant, world_id: int, channel_id: int) -> Non
 def route_advance(*, route: Route, expected_marker: dt.datetime | None, plan: Plan) -> bool:
     """Persist a route's planned transitions and emit their records, exactly once.
 
-    One conditional UPDATE (compare-and-set on the marker the plan started from):
-    if another tick got there first, it matches no row and nothing is emitted.
+    One conditional UPDATE (compare-and-set on the marker and the configuration
+    version the plan started from): if another tick got there first, or a reload
+    replaced the timetable meanwhile, it matches no row and nothing is emitted.
     """
     changes: dict = {"next_boundary_at": plan.next_boundary_at}
     if plan.state != route.state:
         changes.update(state=plan.state, state_changed_at=plan.state_changed_at)
     with transaction.atomic():
-        updated = Route.objects.filter(pk=route.pk, next_boundary_at=expected_marker).update(
-            **changes
-        )
+        updated = Route.objects.filter(
+            pk=route.pk, next_boundary_at=expected_marker, version=route.version
+        ).update(**changes)
         if updated != 1:
             return False
         _emit(route.tenant, plan.records)

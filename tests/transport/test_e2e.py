@@ -178,3 +178,63 @@ def test_bad_input_ends_as_a_dead_letter(kafka_client, tenant_key):
         what="a dead letter for STOP",
     )
     assert row.error
+
+
+def test_logout_in_a_staging_map_warps_to_the_start_map_at_a_spawn_portal(
+    kafka_client, tenant_key, fake_services
+):
+    commands = kafka_client.reader(messages.COMMAND_TOPIC_CHARACTER)
+    tenant = tenant_row(tenant_key)
+    services.seed_configuration_load(tenant=tenant, now=clock.now())
+    fake_services.put(
+        "data/maps/101000300/portals",
+        {
+            "data": [
+                {"type": "portals", "id": "0", "attributes": {"type": 0, "targetMapId": 999999999}},
+                {"type": "portals", "id": "5", "attributes": {"type": 2, "targetMapId": 101000301}},
+            ]
+        },
+        tenant=tenant_key,
+    )
+    kafka_client.produce(
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        {
+            "transactionId": str(uuid.uuid4()),
+            "worldId": 0,
+            "characterId": 55,
+            "type": "LOGOUT",
+            "body": {"channelId": 2, "mapId": 101000301, "instance": NIL},
+        },
+        key=wire.key_u32(55),
+        headers=tenant_key.kafka_headers(),
+    )
+    (warp,) = commands.wait_for(of_tenant(tenant_key, lambda v: v["characterId"] == 55))
+    assert value_of(warp) == {
+        "worldId": 0,
+        "characterId": 55,
+        "type": "CHANGE_MAP",
+        "body": {"channelId": 2, "mapId": 101000300, "instance": NIL, "portalId": 0},
+    }
+    assert fake_services.requests_to("data/maps/101000300/portals")  # looked up, in prepare
+
+
+def test_rest_start_goes_through_the_outbox_and_the_consumer(kafka_client, rest, tenant_key):
+    events = kafka_client.reader(messages.EVENT_TOPIC_INSTANCE_TRANSPORT)
+    tenant = tenant_row(tenant_key)
+    services.seed_configuration_load(tenant=tenant, now=clock.now())
+    kerning = uuid.uuid5(tenant_key.id, "instance-routes/kerning-train-to-square")
+    response = rest.post(
+        f"/api/transports/instance-routes/{kerning}/start",
+        json={
+            "data": {
+                "type": "start-transport",
+                "attributes": {"characterId": 66, "worldId": 0, "channelId": 1},
+            }
+        },
+    )
+    assert response.status_code == 202
+    (started,) = events.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "STARTED"))
+    assert value_of(started)["characterId"] == 66
+    assert value_of(started)["body"]["routeId"] == str(kerning)
+    status = rest.get(f"/api/transports/instance-routes/{kerning}/status").json()
+    assert [item["attributes"]["characters"] for item in status["data"]] in ([1], [])

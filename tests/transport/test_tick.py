@@ -327,3 +327,23 @@ def test_new_tenants_get_the_seed_configuration_on_the_next_tick():
         RouteState.OPEN_ENTRY,
         RouteState.AWAITING_RETURN,
     }
+
+
+def test_a_plan_made_before_a_reload_is_not_applied():
+    from transport import selectors, transitions
+
+    tenant = boat_tenant(at("2026-08-06T00:00:00"))
+    route = Route.objects.get(tenant=tenant, route_id=BOAT_A)
+    plan = transitions.plan(
+        selectors.route_view(route),
+        at("2026-08-06T00:00:01"),
+        channels=[],
+        occupants=lambda *a: [],
+        portal_for=lambda m: 0,
+        catch_up_seconds=3600,
+    )
+    services.scheduled_configuration_recompute(tenant=tenant, now=at("2026-08-06T00:00:00"))
+    assert not services.route_advance(
+        route=route, expected_marker=route.next_boundary_at, plan=plan
+    )
+    assert emitted(tenant) == []
