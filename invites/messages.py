@@ -21,6 +21,8 @@ COMMAND_TOPIC_INVITE = contracts.COMMAND_TOPIC_INVITE
 EVENT_TOPIC_INVITE_STATUS = contracts.EVENT_TOPIC_INVITE_STATUS
 EVENT_TOPIC_CHARACTER_STATUS = character_status.EVENT_TOPIC_CHARACTER_STATUS
 
+INVITE_TYPE_MAX_LENGTH = 255
+
 # --- type names -----------------------------------------------------------------
 
 COMMAND_CREATE = contracts.COMMAND_CREATE
@@ -63,7 +65,8 @@ class _InviteCommand(GoSchema):
 
     transactionId = UUID()
     worldId = U8()
-    inviteType = Str()
+    # Stored, indexed and echoed: bounded (upstream has no limit; real types are words).
+    inviteType = Str(max_length=INVITE_TYPE_MAX_LENGTH, no_nul=True)
     type = Str()
 
 

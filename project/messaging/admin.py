@@ -12,6 +12,7 @@ from django.utils.html import format_html, format_html_join
 
 from project.admin import ReadOnlyAdmin
 from project.messaging import inbox
+from project.messaging.bus import wake_relay as bus_wake_relay
 from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage
 
 
@@ -139,10 +140,34 @@ class SentFilter(admin.SimpleListFilter):
         return queryset
 
 
+class ParkedFilter(admin.SimpleListFilter):
+    title = "parked"
+    parameter_name = "parked"
+
+    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+        return [("yes", "parked (refused by the broker)"), ("no", "not parked")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        if self.value() == "yes":
+            return queryset.exclude(parked_at=None)
+        if self.value() == "no":
+            return queryset.filter(parked_at=None)
+        return queryset
+
+
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(_MessageAdmin):
-    list_display = ("id", "topic", "message_type", "tenant", "key_hex", "created_at", "sent_at")
-    list_filter = (SentFilter, "topic", "tenant")
+    list_display = (
+        "id",
+        "topic",
+        "message_type",
+        "tenant",
+        "key_hex",
+        "created_at",
+        "sent_at",
+        "parked_at",
+    )
+    list_filter = (SentFilter, ParkedFilter, "topic", "tenant")
     readonly_fields = (
         "topic",
         "key_hex",
@@ -150,7 +175,17 @@ class OutboxMessageAdmin(_MessageAdmin):
         "tenant",
         "created_at",
         "sent_at",
+        "parked_at",
+        "error",
         "headers_table",
         "value_text",
     )
     exclude = ("key", "value", "headers")
+    actions = ["retry_parked"]
+
+    @admin.action(description="Publish selected parked rows again")
+    def retry_parked(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic():
+            count = queryset.exclude(parked_at=None).filter(sent_at=None).update(parked_at=None)
+        transaction.on_commit(bus_wake_relay)
+        self.message_user(request, f"{count} parked row(s) will be published again")

@@ -9,15 +9,16 @@ enqueued again.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
 
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
 
-from project.messaging import inbox, kafka, registry
+from project.messaging import inbox, kafka, kafka_records, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
 from project.tenancy.rows import tenant_row
@@ -102,16 +103,63 @@ def build_row(spec: registry.Consumer, record) -> InboxMessage | None:
         partition=record.partition,
         offset=record.offset,
         key=key,
-        headers=store_headers(headers),
+        headers=store_headers(
+            [(kafka_records.printable_name(name), value) for name, value in headers]
+        ),
         value=record.value,
-        message_type=decoded.type[:64],
+        message_type=decoded.type.replace("\x00", "\\x00")[:64],
         tenant=tenant_row(decoded.tenant) if decoded.tenant else None,
-        ordering_key=f"{spec.app}:{(key or b'').hex()}",
+        ordering_key=ordering_key(spec.app, key),
         state=InboxMessage.State.DEAD if decoded.error else InboxMessage.State.PENDING,
         error=decoded.error,
         handled_at=timezone.now() if decoded.error else None,
         enqueued_at=timezone.now(),
     )
+
+
+def _store_one_by_one(rows: list[InboxMessage]) -> None:
+    """Isolate the record the database refuses: it is kept as a dead letter with the
+    refusal as its reason (its value and key as received), and the batch goes on.
+
+    A failure to store even that bare row (the database is down) propagates, and
+    the whole batch is tried again later: nothing is committed to Kafka before.
+    """
+    for row in rows:
+        try:
+            with transaction.atomic(durable=True):
+                InboxMessage.objects.bulk_create([row], ignore_conflicts=True)
+            continue
+        except DatabaseError as exc:
+            reason = f"could not be stored ({type(exc).__name__}): {exc}"[:2000]
+        logger.warning("dead letter %s[%d]@%d: %s", row.topic, row.partition, row.offset, reason)
+        bare = InboxMessage(
+            app=row.app,
+            consumer_group=row.consumer_group,
+            topic=row.topic,
+            partition=row.partition,
+            offset=row.offset,
+            key=row.key,
+            headers=[],
+            value=row.value,
+            message_type="",
+            tenant=None,
+            ordering_key=row.ordering_key,
+            state=InboxMessage.State.DEAD,
+            error=reason.replace("\x00", "\\x00"),
+            handled_at=timezone.now(),
+            enqueued_at=timezone.now(),
+        )
+        with transaction.atomic(durable=True):
+            InboxMessage.objects.bulk_create([bare], ignore_conflicts=True)
+
+
+def ordering_key(app: str, key: bytes | None) -> str:
+    """``app:`` + the key in hex; a key too long for the column is represented by its
+    SHA-256 (still one value per key, so order per key holds)."""
+    text = (key or b"").hex()
+    if len(text) > 256:
+        text = "sha256-" + hashlib.sha256(key or b"").hexdigest()
+    return f"{app}:{text}"
 
 
 def store(spec: registry.Consumer, records: list) -> list[int]:
@@ -124,8 +172,12 @@ def store(spec: registry.Consumer, records: list) -> list[int]:
             )
     if not rows:
         return []
-    with transaction.atomic(durable=True):
-        InboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    try:
+        with transaction.atomic(durable=True):
+            InboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
+    except DatabaseError as exc:
+        logger.warning("storing %d records failed (%s); storing them one by one", len(rows), exc)
+        _store_one_by_one(rows)
     pending = []
     for topic, partition in {(r.topic, r.partition) for r in rows}:
         offsets = [r.offset for r in rows if r.topic == topic and r.partition == partition]

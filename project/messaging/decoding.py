@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from marshmallow import ValidationError
 
 from project import tenancy
-from project.messaging import wire
+from project.messaging import kafka_records, wire
 from project.messaging.registry import Handler, Subscription
 
 
@@ -28,21 +28,45 @@ class Decoded:
         return self.handler is None and not self.error
 
 
+# Larger records are refused where they enter: an event echoing such a field would
+# be over the producer's 1 MiB limit, and no Atlas message comes near this.
+MAX_VALUE_BYTES = 512 * 1024
+
+
 def decode(
     subscription: Subscription, headers: list[tuple[str, bytes | None]], value: bytes | None
 ) -> Decoded:
+    """Never raises: any problem with the record is the reason it is a dead letter."""
+    try:
+        return _decode(subscription, headers, value)
+    except Exception as exc:  # a defect of a schema, or input nobody foresaw
+        return Decoded(type="", error=f"undecodable record ({type(exc).__name__}): {exc}"[:2000])
+
+
+def _decode(
+    subscription: Subscription, headers: list[tuple[str, bytes | None]], value: bytes | None
+) -> Decoded:
+    bad_names = [
+        kafka_records.printable_name(n) for n, _ in headers if kafka_records.has_bad_name(n)
+    ]
+    if bad_names:
+        return Decoded(type="", error=f"header names not valid UTF-8 or holding NUL: {bad_names}")
+    if value is not None and len(value) > MAX_VALUE_BYTES:
+        return Decoded(type="", error=f"record value is {len(value)} bytes, over {MAX_VALUE_BYTES}")
     try:
         document = wire.loads(value)
     except wire.WireError as exc:
         return Decoded(type="", error=str(exc))
     type_ = _type_of(document)
     if not isinstance(type_, str):
-        return Decoded(type="", error=f"'type' must be a JSON string, got {type_!r}")
+        return Decoded(type="", error=f"'type' must be a JSON string, got {type_!r}"[:500])
     handler = subscription.handlers.get(type_)
     if handler is None:
         if subscription.kind == "event":
             return Decoded(type=type_)
-        return Decoded(type=type_, error=f"unknown command type {type_!r} on {subscription.token}")
+        return Decoded(
+            type=type_, error=f"unknown command type {type_[:80]!r} on {subscription.token}"
+        )
     try:
         tenant = tenancy.from_kafka_headers(headers)
     except tenancy.InvalidTenant as exc:

@@ -10,6 +10,8 @@ from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
+from project.messaging import kafka_records  # noqa: F401 - header names read leniently
+
 logger = logging.getLogger(__name__)
 
 

@@ -102,10 +102,19 @@ class OutboxMessage(models.Model):
     tenant = models.ForeignKey(Tenant, null=True, blank=True, on_delete=models.PROTECT)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    parked_at = models.DateTimeField(
+        null=True, blank=True, help_text="the broker refused it for good; not retried"
+    )
+    # Not written by bus.emit's INSERT: a database default.
+    error = models.TextField(blank=True, db_default="")
 
     class Meta:
         indexes = [
-            models.Index(fields=["id"], condition=models.Q(sent_at=None), name="outbox_unsent"),
+            models.Index(
+                fields=["id"],
+                condition=models.Q(sent_at=None, parked_at=None),
+                name="outbox_unsent",
+            ),
             models.Index(fields=["sent_at"], name="outbox_sent_at"),
         ]
         verbose_name = "outbox message"

@@ -24,6 +24,7 @@ import psycopg
 from django.conf import settings
 from django.db import close_old_connections, transaction
 from django.utils import timezone
+from kafka import errors as kafka_errors
 from kafka.errors import KafkaError
 
 from project.messaging import coordination, kafka, registry
@@ -62,7 +63,7 @@ class Relay:
                 leader.check()
                 close_old_connections()
                 rows = list(
-                    OutboxMessage.objects.filter(sent_at=None)
+                    OutboxMessage.objects.filter(sent_at=None, parked_at=None)
                     .order_by("id")
                     .only("id", "topic", "key", "value", "headers")[: settings.OUTBOX_RELAY_BATCH]
                 )
@@ -80,7 +81,14 @@ class Relay:
             wakeups.close()
 
     def _publish(self, producer, rows: list[OutboxMessage]) -> int:
+        """Send, flush, mark the acknowledged prefix sent; return how many rows are done.
+
+        A row the broker (or the producer) refuses for good — too large, an
+        invalid topic — is parked instead of retried for ever: marked with the
+        error, shown in the admin, and skipped, so the rows after it go on.
+        """
         futures = []
+        parked: list[tuple[int, str]] = []
         for row in rows:
             try:
                 futures.append(
@@ -92,6 +100,10 @@ class Relay:
                     )
                 )
             except KafkaError as exc:  # e.g. metadata for a missing topic timed out
+                if _refused_for_good(exc):
+                    parked.append((row.id, f"{type(exc).__name__}: {exc}"))
+                    futures.append(None)
+                    continue
                 logger.warning("cannot send outbox row %s: %s", row.id, exc)
                 break
         rows = rows[: len(futures)]
@@ -100,11 +112,23 @@ class Relay:
         except KafkaError as exc:
             logger.warning("flush failed: %s", exc)
         acked = []
+        parked_ids = {row_id for row_id, _ in parked}
         for row, future in zip(rows, futures, strict=True):
+            if row.id in parked_ids:
+                continue
             if not (future.is_done and future.succeeded()):
+                if future.is_done and _refused_for_good(future.exception):
+                    parked.append(
+                        (row.id, f"{type(future.exception).__name__}: {future.exception}")
+                    )
+                    parked_ids.add(row.id)
+                    continue
                 logger.warning("publish of outbox row %s failed: %s", row.id, future.exception)
                 break
             acked.append(row.id)
+        done = len(acked) + len(parked_ids)
+        if parked:
+            _park(parked)
         if os.environ.get(FAULT_ENV) == "crash-after-publish" and acked:
             logger.error("fault injection: exiting after publish, before mark")
             os._exit(3)
@@ -112,7 +136,30 @@ class Relay:
             with transaction.atomic():
                 OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
             self.published += len(acked)
-        return len(acked)
+        return done
+
+
+# Errors no retry can cure: the record itself is wrong for this broker.
+_PERMANENT = (
+    kafka_errors.MessageSizeTooLargeError,
+    kafka_errors.RecordListTooLargeError,
+    kafka_errors.InvalidRecordError,
+    kafka_errors.InvalidTopicError,
+    kafka_errors.CorruptRecordError,
+    kafka_errors.UnsupportedForMessageFormatError,
+)
+
+
+def _refused_for_good(exc: BaseException | None) -> bool:
+    return isinstance(exc, _PERMANENT)
+
+
+def _park(parked: list[tuple[int, str]]) -> None:
+    now = timezone.now()
+    with transaction.atomic():
+        for row_id, error in parked:
+            logger.error("outbox row %s parked, the broker refuses it for good: %s", row_id, error)
+            OutboxMessage.objects.filter(id=row_id).update(parked_at=now, error=error[:2000])
 
 
 class Leader:

@@ -81,12 +81,30 @@ def I32(**kwargs: Any) -> Int:
 
 
 class Str(GoField):
+    """A string; ``max_length`` and ``printable`` bound what the database must store.
+
+    Go accepts any length and NUL characters; a field that is stored (and indexed,
+    or echoed in an event) declares its bounds here, so a record over them is a
+    dead letter on every database alike, instead of a PostgreSQL error.
+    """
+
+    def __init__(
+        self, *, max_length: int | None = None, no_nul: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.no_nul = no_nul
+
     def zero(self) -> str:
         return ""
 
     def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> str:
         if not isinstance(value, str):
-            raise ValidationError(f"must be a JSON string, got {value!r}")
+            raise ValidationError(f"must be a JSON string, got {str(value)[:80]!r}")
+        if self.max_length is not None and len(value) > self.max_length:
+            raise ValidationError(f"longer than {self.max_length} characters ({len(value)})")
+        if self.no_nul and "\x00" in value:
+            raise ValidationError("must not contain a NUL character")
         return value
 
 

@@ -57,7 +57,7 @@ def sweep_inbox_task() -> int:
 @shared_task
 def sweep_outbox_task() -> None:
     """Wake the relay if rows wait; purge sent rows and handled inbox rows past retention."""
-    if OutboxMessage.objects.filter(sent_at=None).exists():
+    if OutboxMessage.objects.filter(sent_at=None, parked_at=None).exists():
         bus.wake_relay()
     now = timezone.now()
     with transaction.atomic():

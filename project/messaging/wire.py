@@ -161,7 +161,10 @@ def loads(raw: bytes | None) -> dict:
     if not isinstance(value, dict):
         raise WireError(f"JSON value must be an object, got {type(value).__name__}")
     if _SURROGATE_ESCAPE.search(text):
-        value = _replace_lone_surrogates(value)
+        try:
+            value = _replace_lone_surrogates(value)
+        except RecursionError:
+            raise WireError("invalid JSON: nested too deeply") from None
     return value
 
 

@@ -65,6 +65,18 @@ class TenantKey:
         return f"{self.id}:{self.region}:{self.major}.{self.minor}"
 
 
+# Regions are short codes (GMS, JMS …); the tenant table holds at most this many.
+MAX_REGION_LENGTH = 32
+
+
+def _check_region(region: str) -> None:
+    """The same rule on every database: SQLite would store what PostgreSQL refuses."""
+    if len(region) > MAX_REGION_LENGTH:
+        raise InvalidTenant(f"REGION header is longer than {MAX_REGION_LENGTH} characters")
+    if "\x00" in region:
+        raise InvalidTenant("REGION header holds a NUL character")
+
+
 def from_kafka_headers(headers: Iterable[tuple[str, bytes | None]]) -> TenantKey:
     """Decode the tenant from Kafka record headers.
 
@@ -96,6 +108,7 @@ def from_kafka_headers(headers: Iterable[tuple[str, bytes | None]]) -> TenantKey
         region = raw_region.decode("utf-8")
     except UnicodeDecodeError:
         raise InvalidTenant("REGION header is not UTF-8") from None
+    _check_region(region)
     versions = []
     for name in (MAJOR_VERSION, MINOR_VERSION):
         raw = values.get(name)
@@ -119,6 +132,7 @@ def from_http_headers(headers: Mapping[str, str]) -> TenantKey:
         raise InvalidTenant(f"invalid tenant headers: {exc}") from None
     if not region:
         raise InvalidTenant("empty REGION header")
+    _check_region(region)
     if not (0 <= major <= 0xFFFF and 0 <= minor <= 0xFFFF):
         raise InvalidTenant("version out of range")
     return TenantKey(tenant_id, region, major, minor)
