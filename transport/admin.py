@@ -312,8 +312,7 @@ class InstanceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Shut down: warp everyone back to the start map")
     def shut_down(self, request, queryset) -> None:
-        tenants = {instance.tenant for instance in queryset}
-        count = sum(services.instances_shutdown(tenant=tenant) for tenant in tenants)
+        count = services.instances_shutdown(instance_pks=[i.pk for i in queryset])
         self.message_user(request, f"released {count} instance(s)")
 
 

@@ -680,14 +680,15 @@ def instances_sweep_stuck(*, now: dt.datetime) -> int:
             return finished
 
 
-def instances_shutdown(*, tenant: Tenant | None = None) -> int:
-    """Graceful shutdown (§4.7): everyone back to the start map, effects cancelled,
-    no CANCELLED events; instances of removed routes are released."""
+def instances_shutdown(*, instance_pks: list[int] | None = None) -> int:
+    """Graceful shutdown (§4.7) of every live instance (or of ``instance_pks``):
+    everyone back to the start map, effects cancelled, no CANCELLED events;
+    instances of removed routes are released."""
     count = 0
     with transaction.atomic():
         query = Instance.objects.select_for_update().select_related("tenant")
-        if tenant is not None:
-            query = query.filter(tenant=tenant)
+        if instance_pks is not None:
+            query = query.filter(pk__in=instance_pks)
         for instance in query.order_by("id"):
             route = InstanceRoute.objects.filter(
                 tenant=instance.tenant, route_id=instance.route_id

@@ -392,3 +392,20 @@ def test_tenants_never_mix(tenant):
     other_kerning = uuid.uuid5(other.uuid, "instance-routes/kerning-train-to-square")
     start(other, route_id=other_kerning)  # the same character id, independent
     assert InstanceCharacter.objects.filter(character_id=1001).count() == 2
+
+
+def test_the_admin_shows_instances_with_their_characters_and_shuts_selected_ones_down(
+    tenant, admin_client
+):
+    kept = start(tenant, character_id=1).instance
+    ended = start(tenant, character_id=2).instance
+    page = admin_client.get(f"/admin/transport/instance/{ended.pk}/change/")
+    assert page.status_code == 200
+    assert b"kerning-train-to-square" in admin_client.get("/admin/transport/instance/").content
+    clear_outbox(tenant)
+    admin_client.post(
+        "/admin/transport/instance/",
+        {"action": "shut_down", "_selected_action": [ended.pk]},
+    )
+    assert list(Instance.objects.filter(tenant=tenant)) == [kept]
+    assert flat(tenant) == [(CHARACTER, "CHANGE_MAP", 2)]
