@@ -8,7 +8,7 @@ answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
 failed}; a character absent from it was cached when the lookup ran).
 
 Concurrency (§11): a writer locks the ``Party`` row before changing who is in it
-and changes a character's party only by compare-and-set (``_claim``/``_release``),
+and changes a character's party only by compare-and-set (``membership.claim``/``release``),
 so capacity holds, a character is in at most one party, and a JOIN racing a
 DISBAND finds the party gone. Lock order is always party, then characters. A
 lost compare-and-set raises ``DomainError`` carrying the error event the player
@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 
 from django.db import transaction
 
-from parties import messages, selectors
+from parties import events, membership, messages, selectors
 from parties.lookups import CharacterFacts
+from parties.membership import Fetched
 from parties.models import Character, Party
-from project.messaging import bus
-from project.messaging.errors import DomainError, Record, Transient
+from project.messaging.errors import DomainError, Transient
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -40,7 +39,6 @@ SEQUENCE = "party"
 CAPACITY = 6
 NIL_UUID = messages.NIL_UUID
 
-Fetched = Mapping[int, CharacterFacts | None]
 NOTHING_FETCHED: Fetched = {}
 
 
@@ -60,16 +58,18 @@ def party_create(
     Checks in upstream's order: lookup, already in a party, beginner, GM.
     """
     with transaction.atomic():
-        leader = _character(tenant, actor_id, fetched)
+        leader = membership.character(tenant, actor_id, fetched)
         if leader is None:
-            _error(tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0)
+            events.error(
+                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
+            )
             return None
         refusal = _creation_refusal(leader)
         if refusal:
-            _error(tenant, refusal, actor_id=actor_id, world_id=leader.world_id, party_id=0)
+            events.error(tenant, refusal, actor_id=actor_id, world_id=leader.world_id, party_id=0)
             return None
         party = _found_party(tenant, leader)
-        _status(
+        events.status(
             tenant,
             messages.STATUS_CREATED,
             actor_id=actor_id,
@@ -87,9 +87,9 @@ def party_join(
     No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
     """
     with transaction.atomic():
-        joiner = _character(tenant, character_id, fetched)
+        joiner = membership.character(tenant, character_id, fetched)
         if joiner is None:
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
@@ -99,7 +99,7 @@ def party_join(
             return False
         if joiner.party_id is not None:
             # §13.9: the character's current party, not the requested one.
-            _error(
+            events.error(
                 tenant,
                 messages.ALREADY_HAVE_JOINED_A_PARTY_2,
                 actor_id=character_id,
@@ -107,9 +107,9 @@ def party_join(
                 party_id=joiner.party.party_id,
             )
             return False
-        party = _lock_party(tenant, party_id)
+        party = membership.lock_party(tenant, party_id)
         if party is None:
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
@@ -118,7 +118,7 @@ def party_join(
             )
             return False
         if selectors.member_count(party=party) >= CAPACITY:
-            _error(
+            events.error(
                 tenant,
                 messages.THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY,
                 actor_id=character_id,
@@ -126,19 +126,19 @@ def party_join(
                 party_id=party_id,
             )
             return False
-        if not _claim(joiner, party):
+        if not membership.claim(joiner, party):
             raise DomainError(
                 f"character {character_id} joined another party meanwhile",
                 events=[
-                    _error_record(
+                    events.error_record(
                         messages.ALREADY_HAVE_JOINED_A_PARTY_2,
                         actor_id=character_id,
                         world_id=joiner.world_id,
-                        party_id=_current_party_number(joiner),
+                        party_id=membership.current_party_number(joiner),
                     )
                 ],
             )
-        _status(
+        events.status(
             tenant,
             messages.STATUS_JOINED,
             actor_id=character_id,
@@ -162,9 +162,9 @@ def party_leave(
     no leader election: the leader leaving always disbands (§13.3).
     """
     with transaction.atomic():
-        leaver = _character(tenant, character_id, fetched)
+        leaver = membership.character(tenant, character_id, fetched)
         if leaver is None:
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
@@ -173,10 +173,10 @@ def party_leave(
             )
             return False
         party = None
-        if _party_number(leaver) == party_id:
-            party = _lock_party(tenant, party_id)
+        if membership.party_number(leaver) == party_id:
+            party = membership.lock_party(tenant, party_id)
         if party is None:
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
@@ -185,11 +185,11 @@ def party_leave(
             )
             return False
         former = [member.character_id for member in selectors.members_in_order(party=party)]
-        if not _release(leaver, party):
+        if not membership.release(leaver, party):
             raise DomainError(
                 f"character {character_id} left party {party_id} meanwhile",
                 events=[
-                    _error_record(
+                    events.error_record(
                         messages.ERROR_UNEXPECTED,
                         actor_id=character_id,
                         world_id=leaver.world_id,
@@ -198,8 +198,8 @@ def party_leave(
                 ],
             )
         if party.leader_id == character_id:
-            _dissolve(party)
-            _status(
+            membership.dissolve(party)
+            events.status(
                 tenant,
                 messages.STATUS_DISBAND,
                 actor_id=character_id,
@@ -209,7 +209,7 @@ def party_leave(
                 transaction_id=transaction_id,
             )
         else:
-            _status(
+            events.status(
                 tenant,
                 messages.STATUS_LEFT,
                 actor_id=character_id,
@@ -236,15 +236,15 @@ def party_expel(
     disbands with ``members: []``. Nothing here echoes the transaction id.
     """
     with transaction.atomic():
-        target = _character(tenant, character_id, fetched)
+        target = membership.character(tenant, character_id, fetched)
         if target is None:
-            _error(
+            events.error(
                 tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
             )
             return False
 
         def refuse() -> bool:
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=actor_id,
@@ -253,19 +253,19 @@ def party_expel(
             )
             return False
 
-        if _party_number(target) != party_id:
+        if membership.party_number(target) != party_id:
             return refuse()
-        party = _lock_party(tenant, party_id)
+        party = membership.lock_party(tenant, party_id)
         if party is None:
             return refuse()
         others = selectors.member_count(party=party) - 1
         if party.leader_id != actor_id or (character_id == party.leader_id and others > 0):
             return refuse()
-        if not _release(target, party):
+        if not membership.release(target, party):
             raise DomainError(
                 f"character {character_id} left party {party_id} meanwhile",
                 events=[
-                    _error_record(
+                    events.error_record(
                         messages.ERROR_UNEXPECTED,
                         actor_id=actor_id,
                         world_id=target.world_id,
@@ -274,8 +274,8 @@ def party_expel(
                 ],
             )
         if others == 0:
-            _dissolve(party)
-            _status(
+            membership.dissolve(party)
+            events.status(
                 tenant,
                 messages.STATUS_DISBAND,
                 actor_id=actor_id,
@@ -284,7 +284,7 @@ def party_expel(
                 body=messages.disband_body([]),
             )
         else:
-            _status(
+            events.status(
                 tenant,
                 messages.STATUS_EXPEL,
                 actor_id=actor_id,
@@ -310,22 +310,22 @@ def party_change_leader(
     CHANGE_LEADER, as upstream.
     """
     with transaction.atomic():
-        new_leader = _character(tenant, leader_id, fetched)
+        new_leader = membership.character(tenant, leader_id, fetched)
         if new_leader is None:
-            _error(
+            events.error(
                 tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
             )
             return False
         party = None
-        if _party_number(new_leader) == party_id:
-            party = _lock_party(tenant, party_id)
+        if membership.party_number(new_leader) == party_id:
+            party = membership.lock_party(tenant, party_id)
         if (
             party is None
             # It may have left between the read and the lock.
             or not Character.objects.filter(pk=new_leader.pk, party=party).exists()
             or party.leader_id != actor_id
         ):
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=actor_id,
@@ -335,7 +335,7 @@ def party_change_leader(
             return False
         party.leader_id = leader_id
         party.save(update_fields=["leader_id"])
-        _status(
+        events.status(
             tenant,
             messages.STATUS_CHANGE_LEADER,
             actor_id=actor_id,
@@ -357,22 +357,24 @@ def party_request_invite(
     Returns whether the invite command was sent.
     """
     with transaction.atomic():
-        inviter = _character(tenant, actor_id, fetched)
+        inviter = membership.character(tenant, actor_id, fetched)
         if inviter is None:
-            _error(tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0)
+            events.error(
+                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
+            )
             return False
-        invitee = _character(tenant, character_id, fetched)
+        invitee = membership.character(tenant, character_id, fetched)
         if invitee is None:
-            _error(
+            events.error(
                 tenant,
                 messages.ERROR_UNEXPECTED,
                 actor_id=actor_id,
                 world_id=0,
-                party_id=_party_number(inviter),
+                party_id=membership.party_number(inviter),
             )
             return False
         if invitee.party_id is not None:
-            _error(
+            events.error(
                 tenant,
                 messages.ALREADY_HAVE_JOINED_A_PARTY_2,
                 actor_id=actor_id,
@@ -385,16 +387,18 @@ def party_request_invite(
         if created:
             refusal = _creation_refusal(inviter)
             if refusal:
-                _error(tenant, refusal, actor_id=actor_id, world_id=inviter.world_id, party_id=0)
+                events.error(
+                    tenant, refusal, actor_id=actor_id, world_id=inviter.world_id, party_id=0
+                )
                 return False
             party = _found_party(tenant, inviter)
         else:
-            party = _lock_party(tenant, inviter.party.party_id)
+            party = membership.lock_party(tenant, inviter.party.party_id)
             if party is None:  # upstream: a stale partyId stops silently (§13.12)
                 logger.info("REQUEST_INVITE by %s: party %s is gone", actor_id, inviter.party_id)
                 return False
             if selectors.member_count(party=party) >= CAPACITY:
-                _error(
+                events.error(
                     tenant,
                     messages.THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY,
                     actor_id=actor_id,
@@ -402,19 +406,15 @@ def party_request_invite(
                     party_id=party.party_id,
                 )
                 return False
-        bus.emit(
-            tenant=tenant,
-            topic=messages.COMMAND_TOPIC_INVITE,
-            key=messages.invite_key(party.party_id),
-            value=messages.invite_command(
-                world_id=inviter.world_id,
-                originator_id=actor_id,
-                target_id=character_id,
-                party_id=party.party_id,
-            ),
+        events.invite(
+            tenant,
+            world_id=inviter.world_id,
+            originator_id=actor_id,
+            target_id=character_id,
+            party_id=party.party_id,
         )
         if created:
-            _status(
+            events.status(
                 tenant,
                 messages.STATUS_CREATED,
                 actor_id=actor_id,
@@ -455,7 +455,7 @@ def character_login(
     The event's map, instance and world are not applied (§13.16, as upstream).
     """
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None:
             return None
         fields = ["online", "channel_id"]
@@ -466,7 +466,7 @@ def character_login(
         character.online = True
         character.channel_id = channel_id
         character.save(update_fields=fields)
-        _member_status(tenant, character, messages.MEMBER_LOGIN, {})
+        events.member_status(tenant, character, messages.MEMBER_LOGIN, {})
     return character
 
 
@@ -475,12 +475,12 @@ def character_logout(
 ) -> Character | None:
     """LOGOUT (§8.4): offline; a leader keeps the leadership, nobody leaves."""
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None:
             return None
         character.online = False
         character.save(update_fields=["online"])
-        _member_status(tenant, character, messages.MEMBER_LOGOUT, {})
+        events.member_status(tenant, character, messages.MEMBER_LOGOUT, {})
     return character
 
 
@@ -504,13 +504,13 @@ def character_level_changed(
     """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
     the level did not change (§13.17)."""
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None:
             return None
         old = character.level
         character.level = current
         character.save(update_fields=["level"])
-        _member_status(
+        events.member_status(
             tenant,
             character,
             messages.MEMBER_LEVEL_CHANGED,
@@ -524,13 +524,13 @@ def character_job_changed(
 ) -> Character | None:
     """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None:
             return None
         old = character.job_id
         character.job_id = job_id
         character.save(update_fields=["job_id"])
-        _member_status(
+        events.member_status(
             tenant,
             character,
             messages.MEMBER_JOB_CHANGED,
@@ -549,7 +549,7 @@ def character_gm_changed(
     """GM_CHANGED (§8.9): the body is ignored; GM level as the character service says
     now (``fresh``; unchanged when it failed). No event."""
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None:
             return None
         if fresh is not None:
@@ -563,13 +563,13 @@ def character_name_changed(
 ) -> Character | None:
     """NAME_CHANGED (§8.10): only a real change is stored and told to the party."""
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None or character.name == new_name:
             return character
         old = character.name
         character.name = new_name
         character.save(update_fields=["name"])
-        _member_status(
+        events.member_status(
             tenant,
             character,
             messages.MEMBER_NAME_CHANGED,
@@ -594,7 +594,7 @@ def character_deleted(
     """
     with transaction.atomic():
         cached = selectors.character_get(tenant=tenant, character_id=character_id)
-        party_id = _party_number(cached) if cached is not None else 0
+        party_id = membership.party_number(cached) if cached is not None else 0
         try:
             party_leave(
                 tenant=tenant,
@@ -625,7 +625,7 @@ def party_disband(*, tenant: Tenant, party_id: int) -> bool:
     CHANGE_LEADER cannot turn the disband into the old leader's LEFT.
     """
     with transaction.atomic():
-        party = _lock_party(tenant, party_id)
+        party = membership.lock_party(tenant, party_id)
         if party is None:
             return False
         return party_leave(tenant=tenant, character_id=party.leader_id, party_id=party_id)
@@ -652,62 +652,6 @@ def party_expel_by_operator(*, tenant: Tenant, character_id: int) -> bool:
 # --- helpers -------------------------------------------------------------------------
 
 
-def _character(
-    tenant: Tenant, character_id: int, fetched: Fetched, *, lock: bool = False
-) -> Character | None:
-    """The cached character, created from ``fetched`` on a miss (§8.1); ``None`` when
-    it is neither cached nor was fetched: the lookup failed."""
-    character = _cached(tenant, character_id, lock=lock)
-    if character is not None:
-        return character
-    facts = fetched.get(character_id)
-    if facts is None:
-        return None
-    Character.objects.bulk_create(
-        [
-            Character(
-                tenant=tenant,
-                character_id=character_id,
-                name=facts.name,
-                level=facts.level,
-                job_id=facts.job_id,
-                gm=facts.gm,
-                world_id=facts.world_id,
-                channel_id=facts.channel_id,
-                map_id=facts.map_id,
-                instance=uuid.UUID(facts.instance),
-            )
-        ],
-        ignore_conflicts=True,  # populated concurrently: that entry wins
-    )
-    return _cached(tenant, character_id, lock=lock)
-
-
-def _cached(tenant: Tenant, character_id: int, *, lock: bool) -> Character | None:
-    """The cache entry, with its party read in the same statement; when locking, the
-    party is read after the lock instead: on PostgreSQL a row re-read after waiting
-    for its lock comes with the joined rows of the statement's older snapshot, which
-    can miss the party the character joined meanwhile."""
-    queryset = Character.objects.filter(tenant=tenant, character_id=character_id)
-    if lock:
-        return queryset.select_for_update().first()
-    return queryset.select_related("party").first()
-
-
-def _party_number(character: Character) -> int:
-    return character.party.party_id if character.party_id is not None else 0
-
-
-def _current_party_number(character: Character) -> int:
-    """The party id the character has now (after a lost race), 0 for none."""
-    fresh = Character.objects.select_related("party").filter(pk=character.pk).first()
-    return _party_number(fresh) if fresh is not None else 0
-
-
-def _lock_party(tenant: Tenant, party_id: int) -> Party | None:
-    return Party.objects.select_for_update().filter(tenant=tenant, party_id=party_id).first()
-
-
 def _creation_refusal(leader: Character) -> str:
     """Why this character may not found a party, in upstream's check order, or ''."""
     if leader.party_id is not None:
@@ -726,11 +670,11 @@ def _found_party(tenant: Tenant, leader: Character) -> Party:
         party_id=sequences.next_id(tenant=tenant, name=SEQUENCE),
         leader_id=leader.character_id,
     )
-    if not _claim(leader, party):
+    if not membership.claim(leader, party):
         raise DomainError(
             f"character {leader.character_id} joined a party meanwhile",
             events=[
-                _error_record(
+                events.error_record(
                     messages.ALREADY_HAVE_JOINED_A_PARTY_1,
                     actor_id=leader.character_id,
                     world_id=leader.world_id,
@@ -741,124 +685,10 @@ def _found_party(tenant: Tenant, leader: Character) -> Party:
     return party
 
 
-def _claim(character: Character, party: Party) -> bool:
-    """Put a party-less character into ``party`` (locked by the caller), last in order.
-
-    A compare-and-set: it fails if the character joined another party since it was
-    read (on PostgreSQL the UPDATE waits for that writer and re-checks).
-    """
-    position = party.next_position
-    claimed = Character.objects.filter(pk=character.pk, party__isnull=True).update(
-        party=party, party_position=position
-    )
-    if claimed != 1:
-        return False
-    party.next_position = position + 1
-    party.save(update_fields=["next_position"])
-    character.party, character.party_position = party, position
-    return True
-
-
-def _release(character: Character, party: Party) -> bool:
-    """Take the character out of ``party`` (locked by the caller); compare-and-set."""
-    released = Character.objects.filter(pk=character.pk, party=party).update(
-        party=None, party_position=0
-    )
-    if released == 1:
-        character.party = None
-    return released == 1
-
-
-def _dissolve(party: Party) -> None:
-    """Every remaining member leaves, then the party row goes (its id is never reused)."""
-    Character.objects.filter(party=party).update(party=None, party_position=0)
-    party.delete()
-
-
-def _status(
-    tenant: Tenant,
-    event_type: str,
-    *,
-    actor_id: int,
-    world_id: int,
-    party_id: int,
-    body: dict | None = None,
-    transaction_id: uuid.UUID = NIL_UUID,
-) -> None:
-    bus.emit(
-        tenant=tenant,
-        topic=messages.EVENT_TOPIC_PARTY_STATUS,
-        key=messages.party_key(party_id),
-        value=messages.status_event(
-            event_type=event_type,
-            actor_id=actor_id,
-            world_id=world_id,
-            party_id=party_id,
-            body={} if body is None else body,
-            transaction_id=transaction_id,
-        ),
-    )
-
-
-def _error_record(
-    error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
-) -> Record:
-    """An ERROR status event (§6.1.1): always the nil transaction id."""
-    return Record(
-        topic=messages.EVENT_TOPIC_PARTY_STATUS,
-        key=messages.party_key(party_id),
-        value=messages.status_event(
-            event_type=messages.STATUS_ERROR,
-            actor_id=actor_id,
-            world_id=world_id,
-            party_id=party_id,
-            body=messages.error_body(error_type, character_name),
-        ),
-    )
-
-
-def _error(
-    tenant: Tenant,
-    error_type: str,
-    *,
-    actor_id: int,
-    world_id: int,
-    party_id: int,
-    character_name: str = "",
-) -> None:
-    record = _error_record(
-        error_type,
-        actor_id=actor_id,
-        world_id=world_id,
-        party_id=party_id,
-        character_name=character_name,
-    )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
-
-
-def _member_status(tenant: Tenant, character: Character, event_type: str, body: dict) -> None:
-    """A member status event, only for a character in a party (§6.2)."""
-    if character.party_id is None:
-        return
-    party_id = character.party.party_id
-    bus.emit(
-        tenant=tenant,
-        topic=messages.EVENT_TOPIC_PARTY_MEMBER_STATUS,
-        key=messages.party_key(party_id),
-        value=messages.member_status_event(
-            event_type=event_type,
-            world_id=character.world_id,
-            party_id=party_id,
-            character_id=character.character_id,
-            body=body,
-        ),
-    )
-
-
 def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) -> Character | None:
     """Set cached fields of a character (populating it on a miss); no event."""
     with transaction.atomic():
-        character = _character(tenant, character_id, fetched, lock=True)
+        character = membership.character(tenant, character_id, fetched, lock=True)
         if character is None:
             return None
         for name, value in values.items():
