@@ -3,6 +3,8 @@ the bridge consumes, the relay publishes. Routes last seconds, not minutes."""
 
 from __future__ import annotations
 
+import datetime as dt
+import itertools
 import uuid
 
 import pytest
@@ -238,3 +240,71 @@ def test_rest_start_goes_through_the_outbox_and_the_consumer(kafka_client, rest,
     assert value_of(started)["body"]["routeId"] == str(kerning)
     status = rest.get(f"/api/transports/instance-routes/{kerning}/status").json()
     assert [item["attributes"]["characters"] for item in status["data"]] in ([1], [])
+
+
+def test_a_stopped_beat_catches_up_without_skipping_or_repeating(
+    kafka_client, tenant_key, fake_services, stack
+):
+    """Beat stops for two cycles of a 6-second shuttle; once it is back, every
+    departure of the gap is announced exactly once, in order, with its own instant."""
+    status = kafka_client.reader(messages.EVENT_TOPIC_TRANSPORT_STATUS)
+    tenant = tenant_row(tenant_key)
+    shuttle = config.RouteConfig(
+        route_id=uuid.uuid5(tenant_key.id, "routes/gap"),
+        slug="gap",
+        name="gap",
+        start_map_id=300,
+        staging_map_id=301,
+        en_route_map_ids=[302],
+        destination_map_id=303,
+        observation_map_id=300,
+        boarding_window=2,
+        pre_departure=1,
+        travel=2,
+        cycle_interval=6,
+    )
+    services.scheduled_configuration_replace(
+        tenant=tenant,
+        scheduled=config.ScheduledConfig([shuttle], []),
+        now=clock.now(),
+        source="test",
+    )
+    services.channel_register(tenant=tenant, world_id=0, channel_id=1)
+
+    def departures() -> list[str]:
+        return [
+            value_of(r)["body"]["departedAt"]
+            for r in status.records
+            if of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED")(r)
+        ]
+
+    status.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"))
+    stack["beat"].stop()
+    try:
+        stopped = clock.now()
+        wait_until(lambda: (clock.now() - stopped).total_seconds() > 2, what="beat stopped")
+        status.drain(0.5)
+        while_stopped = len(departures())
+        wait_until(
+            lambda: (clock.now() - stopped).total_seconds() > 14,
+            timeout=20,
+            what="two cycles without beat",
+        )
+        status.drain(0.5)
+        before = len(departures())
+        assert before == while_stopped  # nothing moved while beat was down
+    finally:
+        stack["beat"].start()
+    resumed = clock.now()
+    status.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"),
+        count=before + 3,
+        timeout=30,
+    )
+    seen = departures()
+    assert len(seen) == len(set(seen)), seen  # nothing twice
+    instants = [dt.datetime.fromisoformat(s.replace("Z", "+00:00")) for s in seen]
+    assert instants == sorted(instants)
+    gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(instants)}
+    assert gaps == {6.0}, seen  # no departure skipped, across the stop
+    assert instants[-1] > resumed - dt.timedelta(seconds=7)
