@@ -192,7 +192,7 @@ def test_logout_in_a_staging_map_warps_to_the_start_map_at_a_spawn_portal(
         "data/maps/101000300/portals",
         {
             "data": [
-                {"type": "portals", "id": "0", "attributes": {"type": 0, "targetMapId": 999999999}},
+                {"type": "portals", "id": "7", "attributes": {"type": 0, "targetMapId": 999999999}},
                 {"type": "portals", "id": "5", "attributes": {"type": 2, "targetMapId": 101000301}},
             ]
         },
@@ -215,7 +215,7 @@ def test_logout_in_a_staging_map_warps_to_the_start_map_at_a_spawn_portal(
         "worldId": 0,
         "characterId": 55,
         "type": "CHANGE_MAP",
-        "body": {"channelId": 2, "mapId": 101000300, "instance": NIL, "portalId": 0},
+        "body": {"channelId": 2, "mapId": 101000300, "instance": NIL, "portalId": 7},
     }
     assert fake_services.requests_to("data/maps/101000300/portals")  # looked up, in prepare
 
