@@ -17,6 +17,8 @@ import logging
 import random
 import uuid
 
+from django.conf import settings
+
 from project.directory import LookupFailed, NotFound, data, http, maps
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
@@ -35,6 +37,11 @@ Unavailable = LookupFailed  # any failed lookup: the caller retries later
 
 def tenants_service_configured() -> bool:
     return http.configured("TENANTS")
+
+
+def seed_is_default() -> bool:
+    """New tenants get the shipped seed: no tenants service, and not switched off."""
+    return settings.TRANSPORT_SEED_NEW_TENANTS and not tenants_service_configured()
 
 
 def characters_in_map(*, tenant: Tenant, world_id: int, channel_id: int, map_id: int) -> list[int]:

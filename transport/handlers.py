@@ -53,6 +53,13 @@ def _on(kind: str, token: str, type_: str, schema, prepare: Callable | None = No
     return decorate
 
 
+def _configured(message: registry.Message) -> None:
+    """A tenant's first message finds the default (seed) configuration in place."""
+    services.tenant_configuration_ensure(
+        tenant=message.tenant, now=clock.now(), seed=clients.seed_is_default()
+    )
+
+
 class _Prepared:
     """A message with ``prepared`` set (fallback while the platform lacks ``prepare``)."""
 
@@ -121,6 +128,7 @@ def _logout_portal(message: registry.Message) -> dict | None:
     prepare=_logout_portal,
 )
 def on_logout(message: registry.Message) -> None:
+    _configured(message)
     data, body = message.data, message.data["body"]
     services.character_logout(
         tenant=message.tenant,
@@ -140,6 +148,7 @@ def on_logout(message: registry.Message) -> None:
 )
 def on_character_enter(message: registry.Message) -> None:
     """CHARACTER_ENTER (§4.4); CHARACTER_EXIT is a no-op upstream and is skipped."""
+    _configured(message)
     data = message.data
     services.character_map_enter(
         tenant=message.tenant,
@@ -165,6 +174,7 @@ consumer.subscriptions[messages.EVENT_TOPIC_MAP_STATUS].start = "latest"
 )
 def on_start(message: registry.Message) -> None:
     """The Kafka path never reports a refusal (§4.2): it is logged, nothing is emitted."""
+    _configured(message)
     data, body = message.data, message.data["body"]
     try:
         services.instance_transport_start(

@@ -198,6 +198,25 @@ def seed_configuration_load(*, tenant: Tenant, now: dt.datetime) -> None:
         instance_routes_replace(tenant=tenant, routes=instance_routes, now=now, source="seed")
 
 
+# Tenants known to have a configuration, by row id (filled after commit).
+_configured_tenants: set[int] = set()
+
+
+def tenant_configuration_ensure(*, tenant: Tenant, now: dt.datetime, seed: bool) -> None:
+    """Give a tenant seen for the first time the seed configuration, now (``seed``:
+    when the seed is the default, i.e. no tenants service), so a START or a REST
+    read arriving before the next tick already finds its routes. Cheap after the
+    first call of a process: a set lookup."""
+    if not seed or tenant.pk in _configured_tenants:
+        return
+    with transaction.atomic():
+        if not TenantConfiguration.objects.filter(tenant=tenant).exists():
+            seed_configuration_load(tenant=tenant, now=now)
+            logger.info("tenant %s: loaded the seed route configuration", tenant)
+        pk = tenant.pk
+        transaction.on_commit(lambda: _configured_tenants.add(pk))
+
+
 def scheduled_configuration_recompute(*, tenant: Tenant, now: dt.datetime) -> None:
     """Rebuild the tenant's timetable from its stored routes and vessels (admin edits)."""
     routes = [

@@ -16,11 +16,19 @@ from marshmallow import ValidationError
 from project import rest
 from project.messaging import wire
 from project.messaging.schemas import U8, U32, UUID, GoSchema
-from transport import clock, messages, selectors, timetable
+from transport import clients, clock, messages, selectors, services, timetable
 from transport.models import Instance, InstanceRoute, Route
 
 NANOS = 1_000_000_000
 _UUID = UUID()
+
+
+def _configured(request: rest.Request) -> None:
+    """A tenant's first request finds the default (seed) configuration in place,
+    as upstream's seeded tenants service would have it."""
+    services.tenant_configuration_ensure(
+        tenant=request.tenant, now=clock.now(), seed=clients.seed_is_default()
+    )
 
 
 def parse_uuid(text: str) -> uuid.UUID:
@@ -83,6 +91,7 @@ def route_resource(route: Route, now: dt.datetime, *, with_schedule: bool) -> re
 def routes_list(request: rest.Request) -> HttpResponse:
     """``GET /api/transports/routes``: paging checked first, then ``filter[startMapId]``
     (the first route of that start map, or none)."""
+    _configured(request)
     rest.Page.from_request(request, default_size=50, max_size=250)
     include = {part for part in request.GET.get("include", "").split(",") if part}
     routes = selectors.routes_of(tenant=request.tenant).select_related("tenant")
@@ -105,6 +114,7 @@ def routes_list(request: rest.Request) -> HttpResponse:
 
 def route_get(request: rest.Request, routeId: str) -> HttpResponse:
     """One route with its schedule always included; unknown → 500 (as upstream)."""
+    _configured(request)
     route = selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
     if route is None:
         raise rest.HttpError(500)
@@ -132,11 +142,13 @@ def instance_route_resource(route: InstanceRoute) -> rest.Resource:
 
 
 def instance_routes_list(request: rest.Request) -> HttpResponse:
+    _configured(request)
     routes = selectors.instance_routes_of(tenant=request.tenant).order_by("route_id")
     return rest.collection(request, routes, instance_route_resource)
 
 
 def instance_route_get(request: rest.Request, routeId: str) -> HttpResponse:
+    _configured(request)
     route = selectors.instance_route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
     if route is None:
         raise rest.NotFound()
@@ -164,6 +176,7 @@ def instance_status_resource(instance: Instance) -> rest.Resource:
 
 def instance_route_status(request: rest.Request, routeId: str) -> HttpResponse:
     """Live instances of the route (no check that it exists)."""
+    _configured(request)
     instances = selectors.instances_of_route(tenant=request.tenant, route_id=parse_uuid(routeId))
     return rest.collection(request, instances, instance_status_resource)
 
@@ -177,6 +190,7 @@ class StartAttributes(GoSchema):
 def instance_route_start(request: rest.Request, routeId: str) -> HttpResponse:
     """START through the outbox: refused (400) when the route is unknown or the
     character already travels, else the START command is emitted and 202 answered."""
+    _configured(request)
     body = rest.read_body(request, "start-transport", StartAttributes, integer_id=False)
     route_id = parse_uuid(routeId)
     character_id = body.attributes["characterId"]

@@ -230,3 +230,20 @@ def test_bad_input_is_a_dead_letter_and_changes_nothing(tenant, token, value):
 def test_a_record_without_tenant_headers_is_a_dead_letter(tenant):
     assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command(), headers=[])
     assert emitted(tenant) == []
+
+
+def test_a_tenants_first_start_finds_the_seed_configuration():
+    tenant = new_tenant()  # never configured, no tenants service
+    assert (
+        deliver(
+            tenant,
+            messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
+            start_command(
+                route_id=str(uuid.uuid5(tenant.uuid, "instance-routes/kerning-train-to-square"))
+            ),
+        )
+        == ""
+    )
+    assert [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
+        "STARTED"
+    ]

@@ -315,3 +315,9 @@ def test_tenant_headers_paths_and_methods(rest, seeded):
     redirect = rest.get("/api/transports/routes/")
     assert redirect.status_code == 301
     assert rest.get(f"/api/transports/routes/{uuid.uuid4()}/state").status_code == 404
+
+
+def test_a_new_tenants_first_request_lists_the_seed_routes(rest, tenant_key):
+    body = rest.get("/api/transports/routes?page[size]=1").json()
+    assert body["meta"]["total"] == 12
+    assert rest.get("/api/transports/instance-routes").json()["meta"]["total"] == 12
