@@ -14,7 +14,6 @@ transaction; the handler passes their result to one service.
 
 from __future__ import annotations
 
-import inspect
 import logging
 from collections.abc import Callable
 
@@ -27,30 +26,12 @@ logger = logging.getLogger(__name__)
 
 consumer = registry.consumer("transport", group="Transport Service", produces=messages.PRODUCED)
 
-_HAS_PREPARE = "prepare" in inspect.signature(consumer.command).parameters
-
 
 def _on(kind: str, token: str, type_: str, schema, prepare: Callable | None = None) -> Callable:
-    """Register a handler, with ``prepare`` run before the inbox transaction.
-
-    # PLATFORM: ``prepare=`` is the platform's; where it is not available yet the
-    # lookup runs inside the handler (correct, but inside the inbox transaction).
-    """
+    """Register a handler on ``token`` (command or event topic), with ``prepare``
+    (lookups) run before the inbox transaction."""
     register = consumer.command if kind == "command" else consumer.event
-
-    def decorate(func: Callable) -> Callable:
-        if prepare is None:
-            return register(token, type_, schema)(func)
-        if _HAS_PREPARE:
-            return register(token, type_, schema, prepare=prepare)(func)
-
-        def with_prepare(message: registry.Message) -> None:
-            func(_Prepared(message, prepare(message)))
-
-        register(token, type_, schema)(with_prepare)
-        return func
-
-    return decorate
+    return register(token, type_, schema, prepare=prepare)
 
 
 def _configured(message: registry.Message) -> None:
@@ -58,17 +39,6 @@ def _configured(message: registry.Message) -> None:
     services.tenant_configuration_ensure(
         tenant=message.tenant, now=clock.now(), seed=clients.seed_is_default()
     )
-
-
-class _Prepared:
-    """A message with ``prepared`` set (fallback while the platform lacks ``prepare``)."""
-
-    def __init__(self, message: registry.Message, prepared: object) -> None:
-        self._message = message
-        self.prepared = prepared
-
-    def __getattr__(self, name: str) -> object:
-        return getattr(self._message, name)
 
 
 # --- EVENT_TOPIC_CHANNEL_STATUS (§5) ---------------------------------------------------
