@@ -27,6 +27,8 @@ logger = logging.getLogger(__name__)
 
 NIL_UUID = uuid.UUID(int=0)
 # The tenant list is not a tenant's resource: it is asked with the all-zero tenant.
+# PLATFORM: ``directory.http.get_collection`` requires a tenant; a tenant-less read
+# (no tenant headers) would be the exact upstream request.
 NO_TENANT = TenantKey(NIL_UUID, "", 0, 0)
 # A spawn portal: type 0 whose target is "no map".
 SPAWN_PORTAL_TYPE = 0

@@ -130,6 +130,9 @@ def on_character_enter(message: registry.Message) -> None:
     )
 
 
+# Upstream's map status consumer starts at the latest offset for a new group.
+# PLATFORM: the registry should take ``start="latest"`` on registration; until then
+# the subscription's field (which the bridge honours) is set here.
 consumer.subscriptions[messages.EVENT_TOPIC_MAP_STATUS].start = "latest"
 
 
