@@ -50,7 +50,8 @@ def _decode(
         kafka_records.printable_name(n) for n, _ in headers if kafka_records.has_bad_name(n)
     ]
     if bad_names:
-        return Decoded(type="", error=f"header names not valid UTF-8 or holding NUL: {bad_names}")
+        names = ", ".join(bad_names)
+        return Decoded(type="", error=f"header names not valid UTF-8 or holding NUL: {names}")
     if value is not None and len(value) > MAX_VALUE_BYTES:
         return Decoded(type="", error=f"record value is {len(value)} bytes, over {MAX_VALUE_BYTES}")
     try:

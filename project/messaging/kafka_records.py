@@ -3,9 +3,9 @@
 kafka-python decodes header names strictly while it reads a fetched batch; one
 bad name (bytes ``ff fe``) raises ``CorruptRecordError`` inside ``poll()`` on every
 call, and the partition never moves again. This module makes the reader decode
-such a name with ``surrogateescape`` instead: the record comes through, the
-bridge sees the undecodable name (``has_bad_name``) and keeps the record as a
-dead letter, and the partition goes on.
+such a name into a marked, escaped form instead: the record comes through, the
+bridge sees the bad name (``has_bad_name``) and keeps the record as a dead
+letter, and the partition goes on.
 
 Only the failing batch is re-read that way (its buffer is wrapped, the read
 retried from the same position): well-formed records take kafka-python's own path.
@@ -17,10 +17,18 @@ import functools
 
 from kafka.record import default_records
 
+# A name that was not UTF-8 is read as this mark plus its bytes escaped (``\\xff``):
+# valid text, which kafka-python can encode again for its size accounting, and
+# which no real header name holds.
+BAD_NAME_MARK = "\x00"
+
 
 class _TolerantBytes(bytes):
     def decode(self, encoding: str = "utf-8", errors: str = "strict") -> str:
-        return super().decode(encoding, "surrogateescape")
+        try:
+            return super().decode(encoding, errors)
+        except UnicodeDecodeError:
+            return BAD_NAME_MARK + super().decode(encoding, "backslashreplace")
 
 
 class _TolerantBuffer(bytearray):
@@ -51,14 +59,13 @@ def _install() -> None:
 
 
 def has_bad_name(name: str) -> bool:
-    """A header name read with ``surrogateescape`` (not UTF-8), or one holding a NUL."""
-    return "\x00" in name or any("\udc80" <= ch <= "\udcff" for ch in name)
+    """A header name that was not UTF-8 (it carries the mark), or that holds a NUL."""
+    return "\x00" in name
 
 
 def printable_name(name: str) -> str:
-    """A header name as it can be stored and shown (bad bytes as ``\\xff``)."""
-    raw = name.encode("utf-8", "surrogateescape")
-    return raw.decode("utf-8", "backslashreplace").replace("\x00", "\\x00")
+    """A header name as it can be stored (PostgreSQL refuses NUL) and shown."""
+    return name.replace("\x00", "\\x00")
 
 
 _install()

@@ -61,7 +61,7 @@ def deep_surrogate_value(depth: int = 600) -> bytes:
         (
             "a header name that is not UTF-8",
             ping_value(1),
-            lambda t: [*t.kafka_headers(), ("\udcff\udcfe", b"x")],
+            lambda t: [*t.kafka_headers(), ("\x00\\xff\\xfe", b"x")],
             "header names not valid UTF-8",
         ),
         (
