@@ -12,8 +12,11 @@ outside every transaction; the services receive their results.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
@@ -50,13 +53,20 @@ def run(now: dt.datetime | None = None) -> TickResult:
     try:
         result = TickResult(ran=True)
         configure_tenants(now=now, result=result)
-        advance_routes(now=now, result=result)
+        advance_routes(now=now, result=result, keep_lease=functools.partial(_renew, holder))
         result.instances_expired = services.instances_expire_boarding(now=now)
         result.instances_arrived = services.instances_arrive(now=now)
         result.instances_stuck = services.instances_sweep_stuck(now=now)
         return result
     finally:
         services.tick_lease_release(holder=holder)
+
+
+def _renew(holder: str) -> None:
+    """Extend our lease (a long catch-up with slow lookups must keep it)."""
+    services.tick_lease_acquire(
+        holder=holder, now=clock.now(), seconds=settings.TRANSPORT_LEASE_SECONDS
+    )
 
 
 # --- configuration ---------------------------------------------------------------------
@@ -133,11 +143,26 @@ def reload_from_tenants_service(
 # --- scheduled routes ------------------------------------------------------------------
 
 
-def advance_routes(*, now: dt.datetime, result: TickResult | None = None) -> None:
-    """Plan and apply every due route; one route's failure does not stop the others."""
+def advance_routes(
+    *,
+    now: dt.datetime,
+    result: TickResult | None = None,
+    keep_lease: Callable[[], None] | None = None,
+) -> None:
+    """Plan and apply every due route; one route's failure does not stop the others.
+
+    ``keep_lease`` is called when half the lease has gone by, so a long tick keeps
+    its lease.
+    """
     due = selectors.routes_due(now=now)
     channels: dict[int, list[tuple[int, int]]] = {}
+    renewed = time.monotonic()
     for route in due:
+        if keep_lease is not None and (
+            time.monotonic() - renewed > settings.TRANSPORT_LEASE_SECONDS / 2
+        ):
+            keep_lease()
+            renewed = time.monotonic()
         if result is not None:
             result.routes_due += 1
         try:
