@@ -372,3 +372,42 @@ def test_a_plan_made_before_a_reload_is_not_applied():
         route=route, expected_marker=route.next_boundary_at, plan=plan
     )
     assert emitted(tenant) == []
+
+
+def test_an_arrival_that_is_also_the_next_boarding_runs_both_blocks():
+    """Independent route (4/1/10, every 15 min): 00:15 ends trip 1 and opens trip 2."""
+    tenant = new_tenant()
+    route = config.RouteConfig(
+        route_id=uuid.uuid4(),
+        slug="r",
+        name="r",
+        start_map_id=10,
+        staging_map_id=11,
+        en_route_map_ids=[12, 13],
+        destination_map_id=14,
+        observation_map_id=10,
+        boarding_window=240,
+        pre_departure=60,
+        travel=600,
+        cycle_interval=900,
+    )
+    services.scheduled_configuration_replace(
+        tenant=tenant,
+        scheduled=config.ScheduledConfig([route], []),
+        now=at("2026-08-06T00:10:00"),
+        source="test",
+    )
+    services.channel_register(tenant=tenant, world_id=0, channel_id=1)
+    tick.run(at("2026-08-06T00:10:00"))  # in transit
+    place(tenant, 5, 13)  # on board, second en-route map
+    clear_outbox(tenant)
+
+    tick.run(at("2026-08-06T00:15:00.2"))
+
+    assert [(t, v["type"]) for t, _, v in emitted(tenant)] == [
+        (CHARACTER, "CHANGE_MAP"),
+        (STATUS, "VOYAGE_ARRIVED"),
+        (STATUS, "ARRIVED"),
+    ]
+    assert emitted(tenant, CHARACTER)[0][2]["body"]["mapId"] == 14
+    assert Route.objects.get(tenant=tenant).state == RouteState.OPEN_ENTRY
