@@ -91,11 +91,35 @@ STORAGES = {
 # The HTTP port of the REST API and the admin (one gunicorn server, see gunicorn.conf.py).
 REST_PORT = env.integer("REST_PORT", 8080)
 
+# --- Observability (project/observability) ------------------------------------
+# Upstream's variables: spans go over OTLP gRPC to TRACE_ENDPOINT (unset: no tracing
+# at all), sampled parent-based at TRACE_SAMPLING_RATIO; SERVICE_NAME names them.
+TRACE_ENDPOINT = env.text("TRACE_ENDPOINT")
+TRACE_SAMPLING_RATIO = env.number("TRACE_SAMPLING_RATIO", 1.0)
+TRACE_SERVICE_NAME = env.text("SERVICE_NAME", "atlas-social")
+# Metrics of every process of a machine meet in this directory (prometheus-client's
+# multiprocess mode, read by prometheus-client itself from the environment; runstack
+# sets it to $ATLAS_DATA_DIR/metrics). Unset: each process counts for itself.
+PROMETHEUS_MULTIPROC_DIR = env.text("PROMETHEUS_MULTIPROC_DIR")
+# "json": one JSON object per log line (time, level, logger, message, extra fields).
+LOG_FORMAT = env.text("LOG_FORMAT", "plain").lower()
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        "json": {"()": "project.observability.logs.JsonFormatter"},
+    },
+    # Beat's, and the worker's, line per run of an idle periodic task: dropped.
+    "filters": {"quiet_periodic": {"()": "project.observability.logs.QuietPeriodicTasks"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+            "filters": ["quiet_periodic"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO").upper()},
     "loggers": {"kafka": {"level": env.text("KAFKA_LOG_LEVEL", "WARNING").upper()}},
 }

@@ -45,6 +45,7 @@ from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from project import embedded
+from project.observability import multiproc
 
 HOST = "127.0.0.1"
 # Per-stage grace periods on shutdown, seconds, before SIGKILL.
@@ -267,6 +268,7 @@ class Stack:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env["ATLAS_DATA_DIR"] = str(self.config.data_dir)
+        env[multiproc.ENV] = multiproc.stack_directory(env, self.config.data_dir)  # metrics
         if self.embedded_kafka:
             env["BOOTSTRAP_SERVERS"] = f"{HOST}:{self.config.kafka_port}"
         if self.embedded_redis:

@@ -10,6 +10,8 @@ from django.views.defaults import page_not_found
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Readiness, metrics and consumer diagnostics: no tenant headers.
+    path("api/", include("project.observability.urls")),
     path("api/", include("invites.urls")),
     path("api/", include("parties.urls")),
     path("api/", include("messengers.urls")),

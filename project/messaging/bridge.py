@@ -21,6 +21,7 @@ from kafka.errors import KafkaError
 from project.messaging import inbox, kafka, kafka_records, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
+from project.observability import observe
 from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
@@ -53,6 +54,8 @@ class AppBridge(threading.Thread):
         try:
             while not self.stop_event.is_set():
                 batch = client.poll(timeout_ms=500)
+                polled_ns = observe.clock()
+                observe.polled(self.spec.group, client)
                 records = [record for part in batch.values() for record in part]
                 if not records:
                     if not client.assignment() and time.monotonic() - topics_checked > 5:
@@ -64,6 +67,7 @@ class AppBridge(threading.Thread):
                 new_ids = self._store_until_done(records)
                 if new_ids is None:
                     return  # stopping; offsets stay uncommitted, records come again
+                observe.consumed(self.spec, records, polled_ns)
                 try:
                     client.commit()
                 except KafkaError as exc:
@@ -165,6 +169,7 @@ def ordering_key(app: str, key: bytes | None) -> str:
 def store(spec: registry.Consumer, records: list) -> list[int]:
     """Store a batch; return the ids to enqueue (newest pending row per key)."""
     rows = [row for row in (build_row(spec, r) for r in records) if row is not None]
+    observe.stored(spec.app, records, rows)
     for row in rows:
         if row.state == InboxMessage.State.DEAD:
             logger.warning(

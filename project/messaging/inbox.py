@@ -25,6 +25,7 @@ from django.utils import timezone
 from project.messaging import bus, coordination, errors, registry, wire
 from project.messaging.decoding import Decoded, decode
 from project.messaging.models import InboxMessage
+from project.observability import observe
 from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
@@ -221,7 +222,7 @@ def _handle(row: InboxMessage) -> str:
         raise _NeedsPrepare
     prepared = row.prepared["value"] if handler.prepare is not None else None
     message = _message(row, decoded, prepared)
-    with bus.caused_by(bus.Cause(message.environment, message.trace)):
+    with observe.handling(row, message) as cause, bus.caused_by(cause):
         try:
             handler.func(message)
         except errors.DomainError as refused:
@@ -300,6 +301,7 @@ def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
         )
         row.not_before = now + timedelta(seconds=delay)
     row.save(update_fields=["attempts", "error", "state", "handled_at", "not_before"])
+    observe.failed(row, exc, delay)
     return delay
 
 

@@ -29,6 +29,7 @@ from kafka.errors import KafkaError
 
 from project.messaging import coordination, kafka, registry
 from project.messaging.models import OutboxMessage, load_headers
+from project.observability import observe
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Relay:
         invalid topic — is parked instead of retried for ever: marked with the
         error, shown in the admin, and skipped, so the rows after it go on.
         """
+        started_ns = observe.clock()
         futures = []
         parked: list[tuple[int, str]] = []
         for row in rows:
@@ -136,6 +138,7 @@ class Relay:
             with transaction.atomic():
                 OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
             self.published += len(acked)
+        observe.published(rows, acked, started_ns)
         return done
 
 
