@@ -18,6 +18,9 @@ from transport import clock, config, messages, services
 
 pytestmark = [pytest.mark.e2e]
 
+# Generous: the machine is shared, and a loaded stack is slow, not wrong.
+DEADLINE = 60
+
 NIL = str(uuid.UUID(int=0))
 
 
@@ -70,7 +73,9 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
     in_map(fake_services, tenant_key, 102)  # en route
 
     # the character in the staging map is carried on board when the shuttle departs
-    (warp,) = commands.wait_for(of_tenant(tenant_key, lambda v: v["characterId"] == 4242))
+    (warp,) = commands.wait_for(
+        of_tenant(tenant_key, lambda v: v["characterId"] == 4242), timeout=DEADLINE
+    )
     assert warp.key == wire.key_u32(4242)
     assert value_of(warp) == {
         "worldId": 0,
@@ -78,14 +83,18 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
         "type": "CHANGE_MAP",
         "body": {"channelId": 1, "mapId": 102, "instance": NIL, "portalId": 0},
     }
-    departed = status.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "DEPARTED"))[0]
+    departed = status.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "DEPARTED"), timeout=DEADLINE
+    )[0]
     assert departed.key == str(route_id).encode()
     assert value_of(departed) == {
         "routeId": str(route_id),
         "type": "DEPARTED",
         "body": {"mapId": 100},
     }
-    (voyage_out,) = status.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"))
+    (voyage_out,) = status.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"), timeout=DEADLINE
+    )
     voyage_id = value_of(voyage_out)["body"]["voyageId"]
     assert voyage_out.key == voyage_id.encode()
 
@@ -97,11 +106,12 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
             tenant_key,
             lambda v: v["type"] == "VOYAGE_ARRIVED" and v["body"]["voyageId"] == voyage_id,
         ),
-        timeout=30,
+        timeout=DEADLINE,
     )[0]
     assert value_of(arrived)["body"]["departedAt"] == value_of(voyage_out)["body"]["departedAt"]
     commands.wait_for(
-        of_tenant(tenant_key, lambda v: v["characterId"] == 4242 and v["body"]["mapId"] == 103)
+        of_tenant(tenant_key, lambda v: v["characterId"] == 4242 and v["body"]["mapId"] == 103),
+        timeout=DEADLINE,
     )
     # every record of the shuttle appears once per trip: no duplicate voyage event
     seen = [
@@ -148,16 +158,20 @@ def test_an_instance_trip_started_over_kafka_completes(kafka_client, tenant_key)
         key=wire.key_u32(77),
         headers=tenant_key.kafka_headers(),
     )
-    (started,) = events.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "STARTED"))
+    (started,) = events.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "STARTED"), timeout=DEADLINE
+    )
     instance_id = value_of(started)["body"]["instanceId"]
-    (into,) = commands.wait_for(of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 201))
+    (into,) = commands.wait_for(
+        of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 201), timeout=DEADLINE
+    )
     assert value_of(into)["body"]["instance"] == instance_id
     (completed,) = events.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "COMPLETED"), timeout=30
+        of_tenant(tenant_key, lambda v: v["type"] == "COMPLETED"), timeout=DEADLINE
     )
     assert completed.key == wire.key_u32(77)
     assert value_of(completed)["body"] == {"routeId": str(route_id), "instanceId": instance_id}
-    commands.wait_for(of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 202))
+    commands.wait_for(of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 202), timeout=DEADLINE)
 
 
 def test_bad_input_ends_as_a_dead_letter(kafka_client, tenant_key):
@@ -210,7 +224,9 @@ def test_logout_in_a_staging_map_warps_to_the_start_map_at_a_spawn_portal(
         key=wire.key_u32(55),
         headers=tenant_key.kafka_headers(),
     )
-    (warp,) = commands.wait_for(of_tenant(tenant_key, lambda v: v["characterId"] == 55))
+    (warp,) = commands.wait_for(
+        of_tenant(tenant_key, lambda v: v["characterId"] == 55), timeout=DEADLINE
+    )
     assert value_of(warp) == {
         "worldId": 0,
         "characterId": 55,
@@ -235,7 +251,9 @@ def test_rest_start_goes_through_the_outbox_and_the_consumer(kafka_client, rest,
         },
     )
     assert response.status_code == 202
-    (started,) = events.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "STARTED"))
+    (started,) = events.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "STARTED"), timeout=DEADLINE
+    )
     assert value_of(started)["characterId"] == 66
     assert value_of(started)["body"]["routeId"] == str(kerning)
     status = rest.get(f"/api/transports/instance-routes/{kerning}/status").json()
@@ -278,7 +296,9 @@ def test_a_stopped_beat_catches_up_without_skipping_or_repeating(
             if of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED")(r)
         ]
 
-    status.wait_for(of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"))
+    status.wait_for(
+        of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"), timeout=DEADLINE
+    )
     stack["beat"].stop()
     try:
         stopped = clock.now()
@@ -299,7 +319,7 @@ def test_a_stopped_beat_catches_up_without_skipping_or_repeating(
     status.wait_for(
         of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"),
         count=before + 3,
-        timeout=30,
+        timeout=DEADLINE,
     )
     seen = departures()
     assert len(seen) == len(set(seen)), seen  # nothing twice
