@@ -631,7 +631,7 @@ def _finish_instance(
 
 def _due_batch(query) -> list[Instance]:
     return list(
-        query.select_for_update(skip_locked=True)
+        query.select_for_update(skip_locked=True, of=("self",))
         .select_related("tenant")
         .order_by("id")[:INSTANCE_BATCH]
     )
@@ -705,7 +705,7 @@ def instances_shutdown(*, instance_pks: list[int] | None = None) -> int:
     instances of removed routes are released."""
     count = 0
     with transaction.atomic():
-        query = Instance.objects.select_for_update().select_related("tenant")
+        query = Instance.objects.select_for_update(of=("self",)).select_related("tenant")
         if instance_pks is not None:
             query = query.filter(pk__in=instance_pks)
         for instance in query.order_by("id"):
