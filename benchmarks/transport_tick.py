@@ -102,7 +102,7 @@ def main() -> None:
         f"idle tick ({args.tenants * 12} routes, nothing due, {args.ticks} ticks): "
         f"median {statistics.median(samples):.2f} ms, p95 "
         f"{samples[int(len(samples) * 0.95) - 1]:.2f} ms, "
-        f"{statistics.median(statements):.0f} statements (savepoints included)"
+        f"{statistics.median(statements):.0f} statements (BEGIN and COMMIT included)"
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from project.tenancy.models import Tenant
 from transport import timetable
@@ -14,6 +14,7 @@ from transport.models import (
     Instance,
     InstanceCharacter,
     InstanceRoute,
+    InstanceState,
     Route,
 )
 from transport.transitions import RouteView
@@ -45,6 +46,16 @@ def routes_due(*, now: dt.datetime) -> list[Route]:
         .select_related("tenant")
         .order_by("next_boundary_at", "id")
     )
+
+
+def instance_timers_due(*, now: dt.datetime) -> bool:
+    """Whether any instance must change at ``now`` (boarding closed, arrived, stuck):
+    one read, so an idle tick opens no write transaction for the timers."""
+    return Instance.objects.filter(
+        Q(state=InstanceState.BOARDING, boarding_until__lt=now)
+        | Q(state=InstanceState.IN_TRANSIT, arrival_at__lt=now)
+        | Q(stuck_at__lt=now)
+    ).exists()
 
 
 def channels_of(*, tenant: Tenant) -> list[tuple[int, int]]:

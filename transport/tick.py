@@ -54,9 +54,10 @@ def run(now: dt.datetime | None = None) -> TickResult:
         result = TickResult(ran=True)
         configure_tenants(now=now, result=result)
         advance_routes(now=now, result=result, keep_lease=functools.partial(_renew, holder))
-        result.instances_expired = services.instances_expire_boarding(now=now)
-        result.instances_arrived = services.instances_arrive(now=now)
-        result.instances_stuck = services.instances_sweep_stuck(now=now)
+        if selectors.instance_timers_due(now=now):
+            result.instances_expired = services.instances_expire_boarding(now=now)
+            result.instances_arrived = services.instances_arrive(now=now)
+            result.instances_stuck = services.instances_sweep_stuck(now=now)
         return result
     finally:
         services.tick_lease_release(holder=holder)
