@@ -9,11 +9,13 @@ Beat runs the sweepers and the apps' periodic work several times a second in
 total; logging each run (beat's "Sending due task", the worker's "received" and
 "succeeded") buried everything else. ``QuietPeriodicTasks`` drops those lines for
 the tasks in ``CELERY_BEAT_SCHEDULE`` unless the task returned something (a
-sweeper that re-enqueued rows returns their count) or failed (errors always pass).
+sweeper that re-enqueued rows returns their count; a dict of counts not all zero)
+or failed (errors always pass).
 """
 
 from __future__ import annotations
 
+import ast
 import datetime as dt
 import json
 import logging
@@ -49,7 +51,21 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
-_IDLE_RESULTS = {"None", "0", "[]", "{}", "()", "''", "False"}
+def idle_result(text: str) -> bool:
+    """Whether a task's result (Celery logs its repr) says it did nothing: a falsy value,
+    or a dict of counts that are all zero (``{'ran': True, 'transitions': 0, 'records': 0}``)."""
+    try:
+        value = ast.literal_eval(text)
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return False
+    if not value:
+        return True
+    if isinstance(value, dict):
+        counts = [
+            v for v in value.values() if isinstance(v, int | float) and not isinstance(v, bool)
+        ]
+        return bool(counts) and not any(counts)
+    return False
 
 
 def _periodic_tasks() -> set[str]:
@@ -75,6 +91,11 @@ class QuietPeriodicTasks(logging.Filter):
         if record.levelno > logging.INFO or not record.name.startswith("celery."):
             return True
         args = record.args
+        if record.name == "celery.worker.request" and str(record.msg).startswith(
+            "Discarding revoked task"
+        ):
+            # A run that expired in the queue (transport's tick, while no worker ran).
+            return not (isinstance(args, tuple) and args and args[0] in self.periodic)
         if record.name == "celery.beat":
             if (
                 isinstance(args, tuple)
@@ -89,7 +110,7 @@ class QuietPeriodicTasks(logging.Filter):
         if message.startswith("Task %(name)s[%(id)s] received"):
             return False
         if "succeeded in" in message:
-            return str(args.get("return_value")) not in _IDLE_RESULTS
+            return not idle_result(str(args.get("return_value")))
         return True
 
 

@@ -73,6 +73,9 @@ def test_log_format_json_makes_every_process_log_json_lines(tmp_path):
 
 PERIODIC = "project.messaging.tasks.sweep_inbox_task"
 RECEIVED = celery_trace.LOG_RECEIVED
+REVOKED = "Discarding revoked task: %s[%s]"
+IDLE_TICK = "{'ran': True, 'transitions': 0, 'records': 0}"
+BUSY_TICK = "{'ran': True, 'transitions': 2, 'records': 0}"
 
 
 @pytest.mark.parametrize(
@@ -81,6 +84,8 @@ RECEIVED = celery_trace.LOG_RECEIVED
         (_record("celery.beat", "Scheduler: Sending due task %s (%s)", ("x", PERIODIC)), False),
         (_record("celery.beat", "Scheduler: Sending due task %s (%s)", ("x", "other")), True),
         (_record("celery.worker.strategy", RECEIVED, ({"name": PERIODIC},)), False),
+        (_record("celery.worker.request", REVOKED, (PERIODIC, "1")), False),
+        (_record("celery.worker.request", REVOKED, ("t.x", "1")), True),
         (_record("celery.worker.strategy", RECEIVED, ({"name": "t.x"},)), True),
         (
             _record(
@@ -95,6 +100,22 @@ RECEIVED = celery_trace.LOG_RECEIVED
                 "celery.app.trace",
                 celery_trace.LOG_SUCCESS,
                 ({"name": PERIODIC, "id": "1", "runtime": 0.1, "return_value": "3"},),
+            ),
+            True,
+        ),
+        (
+            _record(
+                "celery.app.trace",
+                celery_trace.LOG_SUCCESS,
+                ({"name": PERIODIC, "id": "1", "runtime": 0.1, "return_value": IDLE_TICK},),
+            ),
+            False,
+        ),
+        (
+            _record(
+                "celery.app.trace",
+                celery_trace.LOG_SUCCESS,
+                ({"name": PERIODIC, "id": "1", "runtime": 0.1, "return_value": BUSY_TICK},),
             ),
             True,
         ),
