@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from project.admin import ReadOnlyAdmin
 from project.messaging import inbox
 from project.messaging.bus import wake_relay as bus_wake_relay
-from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage
+from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage, PartitionEpoch
 
 
 def _text(raw: bytes | memoryview | None) -> str:
@@ -189,3 +189,11 @@ class OutboxMessageAdmin(_MessageAdmin):
             count = queryset.exclude(parked_at=None).filter(sent_at=None).update(parked_at=None)
         transaction.on_commit(bus_wake_relay)
         self.message_user(request, f"{count} parked row(s) will be published again")
+
+
+@admin.register(PartitionEpoch)
+class PartitionEpochAdmin(ReadOnlyAdmin):
+    """Partitions whose offsets started again (a recreated topic, a restarted broker)."""
+
+    list_display = ("consumer_group", "topic", "partition", "epoch", "reason", "changed_at")
+    list_filter = ("consumer_group", "topic")

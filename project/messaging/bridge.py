@@ -18,7 +18,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
 
-from project.messaging import inbox, kafka, kafka_records, registry
+from project.messaging import epochs, inbox, kafka, kafka_records, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
 from project.observability import observe
@@ -51,12 +51,21 @@ class AppBridge(threading.Thread):
         client.subscribe(topics)
         logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, topics)
         topics_checked = time.monotonic()
+        assigned: set = set()
+        topic_ids: dict = {}
         try:
             while not self.stop_event.is_set():
                 batch = client.poll(timeout_ms=500)
+                assigned = self._check_new_partitions(client, assigned)
+                recreated = self._check_topic_ids(client, topic_ids)
                 polled_ns = observe.clock()
                 observe.polled(self.spec.group, client)
-                records = [record for part in batch.values() for record in part]
+                records = [
+                    record
+                    for tp, part in batch.items()
+                    if tp not in recreated  # read again from the start of the new log
+                    for record in part
+                ]
                 if not records:
                     if not client.assignment() and time.monotonic() - topics_checked > 5:
                         # A broker that lost its topics (restarted, memory storage)
@@ -76,6 +85,49 @@ class AppBridge(threading.Thread):
                 inbox.enqueue(new_ids)
         finally:
             client.close(autocommit=False)
+
+    def _check_new_partitions(self, client, assigned: set) -> set:
+        """Partitions assigned since the last poll: is their log the one we stored?
+
+        Their records of this poll are not stored yet, so a log found to be new gets
+        its epoch before any of them (see ``epochs``).
+        """
+        now = set(client.assignment())
+        new = now - assigned
+        if new:
+            try:
+                ends = client.end_offsets(list(new))
+            except KafkaError as exc:
+                logger.warning("%s: cannot read end offsets: %s", self.name, exc)
+                return assigned  # try again on the next poll
+            with transaction.atomic(durable=True):
+                for tp, end in ends.items():
+                    epochs.check_log_end(self.spec.group, tp.topic, tp.partition, end)
+        return now
+
+    def _check_topic_ids(self, client, known: dict) -> set:
+        """Partitions whose topic was recreated (another broker topic id) since last seen.
+
+        Their epoch moves on and the consumer is sent to the start of the new log:
+        its position in the old one means nothing there (see ``epochs``).
+        """
+        cluster = getattr(getattr(client, "_client", None), "cluster", None)
+        if cluster is None or not hasattr(cluster, "topic_id"):
+            return set()
+        recreated = set()
+        for tp in client.assignment():
+            topic_id = cluster.topic_id(tp.topic)
+            if topic_id is None or known.get(tp) == str(topic_id):
+                continue
+            with transaction.atomic(durable=True):
+                changed = epochs.topic_id_changed(
+                    self.spec.group, tp.topic, tp.partition, str(topic_id)
+                )
+            known[tp] = str(topic_id)
+            if changed:
+                recreated.add(tp)
+                client.seek_to_beginning(tp)
+        return recreated
 
     def _store_until_done(self, records: list) -> list[int] | None:
         delay = 0.5
@@ -106,6 +158,7 @@ def build_row(spec: registry.Consumer, record) -> InboxMessage | None:
         topic=record.topic,
         partition=record.partition,
         offset=record.offset,
+        record_timestamp=getattr(record, "timestamp", None),
         key=key,
         headers=store_headers(
             [(kafka_records.printable_name(name), value) for name, value in headers]
@@ -141,7 +194,9 @@ def _store_one_by_one(rows: list[InboxMessage]) -> None:
             consumer_group=row.consumer_group,
             topic=row.topic,
             partition=row.partition,
+            epoch=row.epoch,
             offset=row.offset,
+            record_timestamp=row.record_timestamp,
             key=row.key,
             headers=[],
             value=row.value,
@@ -179,18 +234,24 @@ def store(spec: registry.Consumer, records: list) -> list[int]:
         return []
     try:
         with transaction.atomic(durable=True):
+            epochs.assign(spec.group, rows)
             InboxMessage.objects.bulk_create(rows, ignore_conflicts=True)
     except DatabaseError as exc:
         logger.warning("storing %d records failed (%s); storing them one by one", len(rows), exc)
+        with transaction.atomic(durable=True):
+            epochs.assign(spec.group, rows)
         _store_one_by_one(rows)
     pending = []
-    for topic, partition in {(r.topic, r.partition) for r in rows}:
-        offsets = [r.offset for r in rows if r.topic == topic and r.partition == partition]
+    for topic, partition, epoch in {(r.topic, r.partition, r.epoch) for r in rows}:
+        offsets = [
+            r.offset for r in rows if (r.topic, r.partition, r.epoch) == (topic, partition, epoch)
+        ]
         pending.extend(
             InboxMessage.objects.filter(
                 consumer_group=spec.group,
                 topic=topic,
                 partition=partition,
+                epoch=epoch,
                 offset__gte=min(offsets),
                 offset__lte=max(offsets),
                 state=InboxMessage.State.PENDING,

@@ -36,7 +36,12 @@ class InboxMessage(models.Model):
     consumer_group = models.CharField(max_length=255)
     topic = models.CharField(max_length=255)
     partition = models.IntegerField()
+    # Which life of the partition's log the offset belongs to (see PartitionEpoch).
+    epoch = models.PositiveIntegerField(default=0)
     offset = models.BigIntegerField()
+    record_timestamp = models.BigIntegerField(
+        null=True, blank=True, help_text="the record's Kafka timestamp (ms)"
+    )
     key = models.BinaryField(null=True, blank=True)
     headers = models.JSONField(default=list, help_text="[[name, base64 value], …]")
     value = models.BinaryField(null=True, blank=True)
@@ -57,7 +62,8 @@ class InboxMessage(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["consumer_group", "topic", "partition", "offset"], name="inbox_record"
+                fields=["consumer_group", "topic", "partition", "epoch", "offset"],
+                name="inbox_record",
             )
         ]
         indexes = [
@@ -81,6 +87,36 @@ class InboxMessage(models.Model):
     @property
     def header_list(self) -> list[tuple[str, bytes]]:
         return load_headers(self.headers)
+
+
+class PartitionEpoch(models.Model):
+    """The current life of a partition's log, as one consumer group has seen it.
+
+    Offsets start again at 0 when a topic is deleted and created again, or when the
+    embedded broker (memory only) restarts. The bridge notices (the log ends before
+    offsets it already stored, or a stored offset holds another record) and moves
+    the partition to a new epoch, so new records are never taken for seen ones.
+    """
+
+    consumer_group = models.CharField(max_length=255)
+    topic = models.CharField(max_length=255)
+    partition = models.IntegerField()
+    epoch = models.PositiveIntegerField(default=0)
+    topic_id = models.CharField(
+        max_length=36, blank=True, help_text="the broker's id of the topic this epoch reads"
+    )
+    reason = models.TextField(blank=True)
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["consumer_group", "topic", "partition"], name="partition_epoch_identity"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.consumer_group} {self.topic}[{self.partition}] epoch {self.epoch}"
 
 
 class DeadLetter(InboxMessage):

@@ -1,0 +1,95 @@
+"""Reused offsets: a new record at a stored offset is never taken for the stored one."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from project.messaging import bridge, epochs, inbox, registry, wire
+from project.messaging.models import InboxMessage, PartitionEpoch
+from tests.echo.handlers import COMMAND_TOPIC_ECHO
+from tests.echo.models import Effect
+
+pytestmark = pytest.mark.django_db
+
+COMMANDS = wire.topic_name(COMMAND_TOPIC_ECHO)
+GROUP = "Echo Service"
+
+
+class Rec:
+    """A consumed record with a Kafka timestamp, as kafka-python gives it."""
+
+    def __init__(self, offset: int, value: bytes, headers, timestamp: int) -> None:
+        self.topic, self.partition, self.offset = COMMANDS, 0, offset
+        self.key, self.value, self.headers, self.timestamp = (
+            b"\x01" + b"\0" * 7,
+            value,
+            headers,
+            timestamp,
+        )
+
+
+def ping(seq: int) -> bytes:
+    return wire.dumps(
+        {"transactionId": str(uuid.uuid4()), "type": "PING", "body": {"id": 1, "seq": seq}}
+    )
+
+
+def handle(records) -> None:
+    for inbox_id, key in bridge.store(registry.get("echo"), records):
+        inbox.process(inbox_id, key)
+
+
+def seqs(tenant_key) -> list[int]:
+    effects = Effect.objects.filter(tenant__uuid=tenant_key.id).order_by("id")
+    return list(effects.values_list("seq", flat=True))
+
+
+def test_a_redelivered_record_is_a_no_op(tenant_key):
+    first = Rec(0, ping(1), tenant_key.kafka_headers(), 1000)
+    handle([first])
+    handle([first])  # the same record again (offset not committed before a crash)
+    assert seqs(tenant_key) == [1]
+    assert epochs.current(GROUP, COMMANDS, 0) == 0
+
+
+def test_another_record_at_a_stored_offset_starts_a_new_epoch_and_is_handled(tenant_key):
+    # given offsets 0 and 1 stored and handled
+    headers = tenant_key.kafka_headers()
+    handle([Rec(0, ping(1), headers, 1000), Rec(1, ping(2), headers, 1001)])
+
+    # when the topic starts again and new records arrive at offsets 0 and 1
+    fourth = Rec(1, ping(4), headers, 5001)
+    handle([Rec(0, ping(3), headers, 5000), fourth])
+
+    # then both are handled, in a new epoch of the partition, and the reason is kept
+    assert seqs(tenant_key) == [1, 2, 3, 4]
+    assert epochs.current(GROUP, COMMANDS, 0) == 1
+    assert (
+        "offset 0 holds another record" in PartitionEpoch.objects.get(consumer_group=GROUP).reason
+    )
+    assert InboxMessage.objects.filter(topic=COMMANDS, epoch=1).count() == 2
+
+    # and a redelivery in the new epoch is still a no-op
+    handle([fourth])
+    assert seqs(tenant_key) == [1, 2, 3, 4]
+
+
+def test_the_same_bytes_produced_again_later_are_a_new_record(tenant_key):
+    value = ping(1)
+    headers = tenant_key.kafka_headers()
+    handle([Rec(0, value, headers, 1000)])
+    handle([Rec(0, value, headers, 9000)])  # same bytes, produced again after a reset
+    assert seqs(tenant_key) == [1, 1]
+
+
+def test_a_log_ending_before_a_stored_offset_is_a_new_log(tenant_key):
+    headers = tenant_key.kafka_headers()
+    handle([Rec(offset, ping(offset), headers, 1000 + offset) for offset in range(5)])
+    assert not epochs.check_log_end(GROUP, COMMANDS, 0, 5)  # the same log, read to its end
+    assert epochs.check_log_end(GROUP, COMMANDS, 0, 2)  # a log of 2 records: a new one
+    assert epochs.current(GROUP, COMMANDS, 0) == 1
+    # then its records at offsets 0 and 1 are new, even with identical timestamps
+    handle([Rec(0, ping(10), headers, 1000), Rec(1, ping(11), headers, 1001)])
+    assert seqs(tenant_key)[-2:] == [10, 11]
