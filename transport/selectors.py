@@ -48,6 +48,14 @@ def routes_due(*, now: dt.datetime) -> list[Route]:
     )
 
 
+def routes_due_exist(*, now: dt.datetime) -> bool:
+    return Route.objects.filter(next_boundary_at__lte=now).exists()
+
+
+def unconfigured_tenants_exist() -> bool:
+    return Tenant.objects.filter(transport_configuration__isnull=True).exists()
+
+
 def instance_timers_due(*, now: dt.datetime) -> bool:
     """Whether any instance must change at ``now`` (boarding closed, arrived, stuck):
     one read, so an idle tick opens no write transaction for the timers."""

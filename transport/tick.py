@@ -43,8 +43,15 @@ class TickResult:
 
 
 def run(now: dt.datetime | None = None) -> TickResult:
-    """One tick at ``now`` (default: the clock)."""
+    """One tick at ``now`` (default: the clock).
+
+    The usual tick has nothing to do: a few indexed reads say so, and it returns
+    without writing anything (not even the lease). Otherwise the lease is taken
+    and the work done.
+    """
     now = now or clock.now()
+    if not work_due(now=now):
+        return TickResult(ran=True)
     holder = uuid.uuid4().hex
     if not services.tick_lease_acquire(
         holder=holder, now=now, seconds=settings.TRANSPORT_LEASE_SECONDS
@@ -61,6 +68,19 @@ def run(now: dt.datetime | None = None) -> TickResult:
         return result
     finally:
         services.tick_lease_release(holder=holder)
+
+
+def work_due(*, now: dt.datetime) -> bool:
+    """Whether a route, an instance timer or a tenant's configuration is due."""
+    if selectors.routes_due_exist(now=now) or selectors.instance_timers_due(now=now):
+        return True
+    if clients.tenants_service_configured():
+        lease = TickLease.objects.filter(name=services.TICK_LEASE).first()
+        refreshed = lease.tenants_refreshed_at if lease else None
+        return refreshed is None or (
+            (now - refreshed).total_seconds() >= settings.TRANSPORT_TENANT_REFRESH_SECONDS
+        )
+    return settings.TRANSPORT_SEED_NEW_TENANTS and selectors.unconfigured_tenants_exist()
 
 
 def _renew(holder: str) -> None:
