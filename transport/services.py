@@ -211,8 +211,11 @@ def tenant_configuration_ensure(*, tenant: Tenant, now: dt.datetime, seed: bool)
         return
     with transaction.atomic():
         if not TenantConfiguration.objects.filter(tenant=tenant).exists():
-            seed_configuration_load(tenant=tenant, now=now)
-            logger.info("tenant %s: loaded the seed route configuration", tenant)
+            try:
+                seed_configuration_load(tenant=tenant, now=now)  # a savepoint
+                logger.info("tenant %s: loaded the seed route configuration", tenant)
+            except IntegrityError:
+                pass  # seeded at the same moment by another process (the tick)
         pk = tenant.pk
         transaction.on_commit(lambda: _configured_tenants.add(pk))
 
