@@ -103,6 +103,8 @@ TRACE_SERVICE_NAME = env.text("SERVICE_NAME", "atlas-social")
 PROMETHEUS_MULTIPROC_DIR = env.text("PROMETHEUS_MULTIPROC_DIR")
 # "json": one JSON object per log line (time, level, logger, message, extra fields).
 LOG_FORMAT = env.text("LOG_FORMAT", "plain").lower()
+# Periodic tasks send no task events: Flower lists the work, not every idle sweep.
+CELERY_TASK_ANNOTATIONS = ["project.observability.flower.QuietPeriodicEvents"]
 
 LOGGING = {
     "version": 1,

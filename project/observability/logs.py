@@ -20,6 +20,10 @@ import datetime as dt
 import json
 import logging
 
+# Every process configures logging (this module) when it starts, beat included:
+# importing ``flower`` here connects its beat signal before beat starts sending.
+from project.observability import flower  # noqa: F401
+
 # Attributes every LogRecord has; anything else on a record came from ``extra``.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 # Celery hands its format arguments to custom handlers as ``extra={"data": ...}``.

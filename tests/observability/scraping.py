@@ -11,8 +11,12 @@ def scrape(rest) -> Samples:
     response = rest.get("/api/metrics", tenant=False)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain; version=")
+    return parse(response.text)
+
+
+def parse(text: str) -> Samples:
     found: Samples = {}
-    for family in text_string_to_metric_families(response.text):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             found[(sample.name, frozenset(sample.labels.items()))] = sample.value
     return found

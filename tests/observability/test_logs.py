@@ -132,3 +132,13 @@ BUSY_TICK = "{'ran': True, 'transitions': 2, 'records': 0}"
 )
 def test_idle_periodic_task_lines_are_dropped_and_the_rest_kept(record, kept):
     assert QuietPeriodicTasks().filter(record) is kept
+
+
+def test_periodic_tasks_send_no_task_events_and_the_rest_do():
+    from project.celery import app
+
+    app.loader.import_default_modules()
+    assert app.tasks["project.messaging.tasks.sweep_inbox_task"].send_events is False
+    assert app.tasks["project.messaging.tasks.sweep_outbox_task"].send_events is False
+    assert app.tasks["project.messaging.tasks.handle_inbox_task"].send_events is True
+    assert app.tasks["project.messaging.tasks.prepare_inbox_task"].send_events is True
