@@ -13,7 +13,13 @@ from django.utils.html import format_html, format_html_join
 from project.admin import ReadOnlyAdmin
 from project.messaging import inbox
 from project.messaging.bus import wake_relay as bus_wake_relay
-from project.messaging.models import DeadLetter, InboxMessage, OutboxMessage, PartitionEpoch
+from project.messaging.models import (
+    DeadLetter,
+    InboxMessage,
+    OutboxMessage,
+    PartitionEpoch,
+    Replay,
+)
 
 
 def _text(raw: bytes | memoryview | None) -> str:
@@ -97,9 +103,24 @@ class InboxMessageAdmin(_MessageAdmin):
 
     @admin.action(description="Replay selected dead letters")
     def replay(self, request: HttpRequest, queryset: QuerySet) -> None:
+        dead = list(queryset.filter(state=InboxMessage.State.DEAD))
         with transaction.atomic():
-            count = inbox.replay(queryset.filter(state=InboxMessage.State.DEAD))
-        self.message_user(request, f"{count} message(s) put back in the queue", messages.SUCCESS)
+            queued = inbox.replay(dead, by=request.user.get_username())
+        invalid = len(dead) - queued
+        if queued:
+            self.message_user(
+                request, f"{queued} message(s) put back in the queue", messages.SUCCESS
+            )
+        if invalid:
+            reasons = Replay.objects.filter(
+                message__in=dead, outcome=Replay.Outcome.STILL_INVALID
+            ).order_by("-at")[:invalid]
+            listing = "; ".join(f"#{r.message_id}: {r.detail[:200]}" for r in reasons)
+            self.message_user(
+                request,
+                f"{invalid} message(s) are still invalid and stay dead: {listing}",
+                messages.ERROR,
+            )
 
 
 @admin.register(DeadLetter)
@@ -197,3 +218,12 @@ class PartitionEpochAdmin(ReadOnlyAdmin):
 
     list_display = ("consumer_group", "topic", "partition", "epoch", "reason", "changed_at")
     list_filter = ("consumer_group", "topic")
+
+
+@admin.register(Replay)
+class ReplayAdmin(ReadOnlyAdmin):
+    """Who replayed which dead letter, when, and what came of it."""
+
+    list_display = ("at", "message", "by", "outcome", "detail")
+    list_filter = ("outcome",)
+    search_fields = ("by", "detail")

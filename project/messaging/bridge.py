@@ -82,7 +82,13 @@ class AppBridge(threading.Thread):
                 except KafkaError as exc:
                     # Rebalanced away: the new owner re-reads; stored rows dedupe.
                     logger.warning("%s: offset commit failed: %s", self.name, exc)
-                inbox.enqueue(new_ids)
+                try:
+                    inbox.enqueue(new_ids)
+                except Exception as exc:  # Redis away: the rows are stored, the sweeper
+                    # re-enqueues them once it is back; the consumer goes on.
+                    logger.warning(
+                        "%s: cannot enqueue tasks (%s); the sweeper will", self.name, exc
+                    )
         finally:
             client.close(autocommit=False)
 

@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from project.messaging import bus, coordination, errors, registry, wire
 from project.messaging.decoding import Decoded, decode
-from project.messaging.models import InboxMessage
+from project.messaging.models import InboxMessage, Replay
 from project.observability import observe
 from project.tenancy.rows import tenant_row
 
@@ -332,15 +332,33 @@ def newest_per_key(rows: Iterable[tuple[int, str]]) -> list[tuple[int, str]]:
     return sorted((inbox_id, key) for key, inbox_id in newest.items())
 
 
-def replay(rows: Iterable[InboxMessage]) -> int:
-    """Put dead rows back to pending with a fresh attempt count, and enqueue them."""
+def replay(rows: Iterable[InboxMessage], *, by: str = "") -> int:
+    """Put dead rows back to pending with a fresh attempt count, and enqueue them.
+
+    Each row is first decoded again with today's code: one that is still invalid
+    (its reason may have changed) stays dead with the new reason. Every replay is
+    recorded (``Replay``: who, when, outcome). Returns how many were queued.
+    """
     ids = []
     for row in rows:
         if row.state != State.DEAD:
             continue
+        decoded, error = _decode_row(row)
+        if error:
+            InboxMessage.objects.filter(id=row.id).update(error=error)
+            Replay.objects.create(
+                message=row, by=by, outcome=Replay.Outcome.STILL_INVALID, detail=error
+            )
+            continue
         InboxMessage.objects.filter(id=row.id, state=State.DEAD).update(
-            state=State.PENDING, attempts=0, not_before=None, enqueued_at=timezone.now()
+            state=State.PENDING,
+            attempts=0,
+            not_before=None,
+            enqueued_at=timezone.now(),
+            tenant=tenant_row(decoded.tenant) if decoded and decoded.tenant else row.tenant,
+            message_type=decoded.type.replace("\x00", "\\x00")[:64] if decoded else "",
         )
+        Replay.objects.create(message=row, by=by, outcome=Replay.Outcome.QUEUED)
         ids.append((row.id, row.ordering_key))
     transaction.on_commit(lambda: enqueue(newest_per_key(ids)))
     return len(ids)

@@ -119,6 +119,26 @@ class PartitionEpoch(models.Model):
         return f"{self.consumer_group} {self.topic}[{self.partition}] epoch {self.epoch}"
 
 
+class Replay(models.Model):
+    """An operator's replay of a dead letter: who, when, and what came of it."""
+
+    class Outcome(models.TextChoices):
+        QUEUED = "queued", "put back in the queue"
+        STILL_INVALID = "still invalid", "still invalid, left dead"
+
+    message = models.ForeignKey(InboxMessage, on_delete=models.CASCADE, related_name="replays")
+    by = models.CharField(max_length=150, blank=True)
+    at = models.DateTimeField(auto_now_add=True)
+    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"replay of {self.message_id} by {self.by or '?'}: {self.outcome}"
+
+
 class DeadLetter(InboxMessage):
     """Inbox rows that will not be handled without an operator: a proxy for the admin."""
 

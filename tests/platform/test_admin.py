@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from project.messaging import wire
-from project.messaging.models import InboxMessage, OutboxMessage, store_headers
+from project.messaging.models import InboxMessage, OutboxMessage, Replay, store_headers
 from project.tenancy.models import Tenant
 from tests.platform.conftest import new_tenant
 
@@ -290,12 +290,21 @@ def test_the_replay_action_on_the_inbox_list_skips_rows_that_are_not_dead(admin_
         follow=True,
     )
 
-    assert "1 message(s) put back in the queue" in response.content.decode()
+    # the dead row's value is still not UTF-8: decoded again, it stays dead, and says so
+    text = response.content.decode()
+    assert "1 message(s) are still invalid and stay dead" in text
+    assert "record value is not UTF-8" in text
     states = dict(InboxMessage.objects.values_list("pk", "state"))
     assert states[data["pending"].pk] == State.PENDING
     assert states[data["done"].pk] == State.DONE
-    assert states[data["dead"].pk] == State.PENDING
+    assert states[data["dead"].pk] == State.DEAD
     assert states[data["dead_event"].pk] == State.DEAD
+    (replay,) = Replay.objects.all()
+    assert (replay.message_id, replay.by, replay.outcome) == (
+        data["dead"].pk,
+        "admin",
+        Replay.Outcome.STILL_INVALID,
+    )
 
 
 def test_the_admin_needs_a_staff_login(client, data):

@@ -17,10 +17,11 @@ import datetime as dt
 import uuid
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from project.messaging import bridge, inbox, registry, wire
-from project.messaging.models import InboxMessage, OutboxMessage, load_headers
+from project.messaging.models import InboxMessage, OutboxMessage, Replay, load_headers
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
@@ -719,3 +720,20 @@ def test_a_prepare_step_failing_transiently_backs_off(echo, tenant_key, offsets,
     assert (row.state, row.attempts, row.prepared) == (State.PENDING, 1, None)
     assert delay == 30
     assert "Unavailable" in row.error
+
+
+def test_a_replay_is_recorded_and_a_row_valid_today_is_queued(echo, tenant_key, offsets):
+    # given a row that died (as it would have under an older, stricter decoder)
+    bridge.store(echo, [ping(tenant_key, offsets(), 9, 1)])
+    row = row_at(0)
+    InboxMessage.objects.filter(id=row.id).update(state=State.DEAD, error="old reason")
+    row.refresh_from_db()
+
+    # when an operator replays it
+    with transaction.atomic():
+        assert inbox.replay([row], by="operator") == 1
+
+    # then it is pending again and the replay is recorded as queued
+    assert row_at(0).state == State.PENDING
+    (replay,) = Replay.objects.filter(message_id=row.id)
+    assert (replay.by, replay.outcome) == ("operator", Replay.Outcome.QUEUED)
