@@ -101,6 +101,8 @@ TRACE_SERVICE_NAME = env.text("SERVICE_NAME", "atlas-social")
 # multiprocess mode, read by prometheus-client itself from the environment; runstack
 # sets it to $ATLAS_DATA_DIR/metrics). Unset: each process counts for itself.
 PROMETHEUS_MULTIPROC_DIR = env.text("PROMETHEUS_MULTIPROC_DIR")
+if PROMETHEUS_MULTIPROC_DIR:  # prometheus-client fails on the first count without it
+    Path(PROMETHEUS_MULTIPROC_DIR).mkdir(parents=True, exist_ok=True)
 # "json": one JSON object per log line (time, level, logger, message, extra fields).
 LOG_FORMAT = env.text("LOG_FORMAT", "plain").lower()
 # Periodic tasks send no task events: Flower lists the work, not every idle sweep.

@@ -122,3 +122,25 @@ def test_nothing_is_traced_and_no_exporter_made_without_trace_endpoint(settings)
     # the wire is as before: same trace, a new span id per produced record
     produced = _produced_trace(first)
     assert produced.trace_id == inbound.trace_id and produced.span_id != inbound.span_id
+
+
+@pytest.mark.django_db(transaction=True)
+def test_sampling_follows_the_parent_and_the_ratio_for_new_roots(traced, settings):
+    settings.TRACE_SAMPLING_RATIO = 0.0
+    tracing.reset()
+    tenant = tenant_row(TenantKey(uuid.uuid4(), "GMS", 83, 1))
+    root = wire.TraceParent.root()
+    sampled_parent = wire.TraceParent(uuid.uuid4().hex, "00f067aa0ba902b7", "01")
+
+    # a new root is not sampled at ratio 0: nothing exported, its records say so
+    unsampled, _ = _handle_and_emit(_row(tenant.key.kafka_headers()), root, tenant)
+    # a record whose sender sampled it is traced whatever the ratio (parent-based)
+    headers = [(wire.TRACEPARENT, str(sampled_parent).encode())]
+    sampled, _ = _handle_and_emit(_row(headers), sampled_parent, tenant)
+    tracing.flush()
+
+    traced.wait_for(sampled_parent.trace_id, ["handle", "create"])
+    assert _produced_trace(sampled).flags == "01"
+    assert traced.of_trace(root.trace_id) == []
+    assert _produced_trace(unsampled).flags == "00"
+    assert _produced_trace(unsampled).trace_id == root.trace_id
