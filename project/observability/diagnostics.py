@@ -122,8 +122,13 @@ def consumers() -> dict:
                 "bridges": [
                     {
                         "member": report["member"],
+                        # highwater: the end of the log as this bridge's last fetch saw it
                         "partitions": [
-                            {"topic": p["topic"], "partition": p["partition"]}
+                            {
+                                "topic": p["topic"],
+                                "partition": p["partition"],
+                                "highwater": p.get("highwater"),
+                            }
                             for p in report["partitions"]
                         ],
                         "reportedAt": report["at"],

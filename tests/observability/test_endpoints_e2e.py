@@ -219,6 +219,17 @@ def _commands_partition(group: dict) -> dict:
     return next(p for p in group["partitions"] if p["topic"] == COMMANDS and p["partition"] == 0)
 
 
+def _held_at_end(rest) -> bool:
+    group = _echo_group(rest)
+    held = [
+        p
+        for bridge_ in group["bridges"]
+        for p in bridge_["partitions"]
+        if (p["topic"], p["partition"]) == (COMMANDS, 0)
+    ]
+    return len(held) == 1 and held[0]["highwater"] == _commands_partition(group)["end"]
+
+
 def test_consumer_lag_and_diagnostics_follow_the_group_offsets(
     stack, kafka_client, rest, tenant_key
 ):
@@ -232,9 +243,8 @@ def test_consumer_lag_and_diagnostics_follow_the_group_offsets(
     assert group["apps"] == ["echo"]
     assert COMMANDS in group["topics"] and INPUT in group["topics"]
     assert _commands_partition(group)["assignedTo"] is not None
-    assert any(
-        {"topic": COMMANDS, "partition": 0} in bridge_["partitions"] for bridge_ in group["bridges"]
-    )
+    # and exactly one bridge reports holding the partition, its fetches at the log's end
+    wait_until(lambda: _held_at_end(rest), what="one bridge holding the partition at its end")
 
     # when the bridge is stopped and three records arrive
     stack["bridge"].stop()
