@@ -159,6 +159,7 @@ def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
             InboxMessage.objects.filter(id=row.id).update(
                 state=State.DEAD, error=error, handled_at=now
             )
+            observe.undecodable(row)
         else:
             done.append(row.id)
     if done:

@@ -90,6 +90,17 @@ def failed(row, exc: BaseException, delay: float | None) -> None:
     transaction.on_commit(lambda: _failed(row, tenant, outcome, seconds))
 
 
+def undecodable(row) -> None:
+    """The worker found a row it cannot decode (a replayed dead letter still bad): dead."""
+    tenant = str(row.tenant.key) if row.tenant_id is not None else ""
+    transaction.on_commit(lambda: _dead_on_arrival(row, tenant))
+
+
+def _dead_on_arrival(row, tenant: str) -> None:
+    metrics.DEAD.labels(row.app, row.topic, "worker").inc()
+    logs.handled(row, tenant=tenant, outcome="dead", seconds=None)
+
+
 def _failed(row, tenant: str, outcome: str, seconds: float | None) -> None:
     metrics.FAILURES.labels(row.app, row.topic).inc()
     if seconds is not None:
