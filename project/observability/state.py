@@ -21,15 +21,19 @@ from project.observability import kafka_state
 logger = logging.getLogger(__name__)
 
 
+_PARKING = any(f.name == "parked_at" for f in OutboxMessage._meta.get_fields())
+
+
 def _unsent():
     rows = OutboxMessage.objects.filter(sent_at=None)
-    if any(f.name == "parked_at" for f in OutboxMessage._meta.get_fields()):
+    if _PARKING:
         rows = rows.filter(parked_at=None)  # refused by the broker for good: not backlog
     return rows
 
 
 class DatabaseState:
-    """Inbox backlog per app and topic, outbox backlog and its oldest row's age."""
+    """Inbox backlog and dead letters per app and topic; outbox backlog, its oldest
+    row's age, and parked rows."""
 
     def collect(self):
         up = GaugeMetricFamily("atlas_state_database_up", "1 if the backlog queries answered.")
@@ -45,6 +49,14 @@ class DatabaseState:
             "atlas_outbox_oldest_unsent_age_seconds",
             "Age of the oldest unpublished outbox row (0 when none waits).",
         )
+        dead = GaugeMetricFamily(
+            "atlas_inbox_dead",
+            "Dead letters waiting for an operator (replay or leave), per app and topic.",
+            labels=["app", "topic"],
+        )
+        parked = GaugeMetricFamily(
+            "atlas_outbox_parked", "Outbox rows the broker refused for good (parked)."
+        )
         try:
             pending = (
                 InboxMessage.objects.filter(state=InboxMessage.State.PENDING)
@@ -54,6 +66,16 @@ class DatabaseState:
             )
             for row in pending:
                 inbox.add_metric([row["app"], row["topic"]], row["n"])
+            dead_rows = (
+                InboxMessage.objects.filter(state=InboxMessage.State.DEAD)
+                .values("app", "topic")
+                .annotate(n=Count("id"))
+                .order_by()
+            )
+            for row in dead_rows:
+                dead.add_metric([row["app"], row["topic"]], row["n"])
+            if _PARKING:
+                parked.add_metric([], OutboxMessage.objects.exclude(parked_at=None).count())
             unsent = _unsent().aggregate(n=Count("id"), oldest=Min("created_at"))
             outbox.add_metric([], unsent["n"])
             oldest = unsent["oldest"]
@@ -64,7 +86,7 @@ class DatabaseState:
             up.add_metric([], 0)
             yield up
             return
-        yield from (up, inbox, outbox, age)
+        yield from (up, inbox, outbox, age, dead, parked)
 
 
 class KafkaState:

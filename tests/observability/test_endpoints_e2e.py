@@ -153,6 +153,10 @@ def test_metrics_count_what_the_bridge_worker_and_relay_did(stack, kafka_client,
     assert value(after, "atlas_state_kafka_up") == 1
     assert value(after, "atlas_outbox_backlog") is not None
     assert value(after, "atlas_outbox_oldest_unsent_age_seconds") is not None
+    assert value(after, "atlas_outbox_parked") is not None
+    # the two dead letters of this test are among those waiting for an operator
+    dead_now = value(after, "atlas_inbox_dead", app="echo", topic=COMMANDS)
+    assert dead_now - (value(before, "atlas_inbox_dead", app="echo", topic=COMMANDS) or 0) == 2
 
 
 def test_backlogs_and_the_oldest_unsent_age_are_read_from_the_database(
