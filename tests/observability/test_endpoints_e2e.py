@@ -333,3 +333,37 @@ def test_idle_sweeps_do_not_log_and_a_sweep_that_did_something_does(
         if "succeeded in" in line:
             assert not logs.idle_result(line.split("s: ", 1)[1].rstrip()), line
     assert "Sending due task" not in stack["beat"].output()
+
+
+def test_a_worker_started_with_log_format_json_writes_json_lines(stack, kafka_client, tenant_key):
+    worker = stack["worker"]
+    worker.stop()
+    seen = len(worker.output().splitlines())
+    try:
+        worker.start({"LOG_FORMAT": "json"})
+        pongs = kafka_client.reader(EVENT_TOPIC_ECHO)
+        id_ = new_id()
+        send_pings(kafka_client, tenant_key, [id_])
+        pongs.wait_for(pongs_of([id_]), timeout=40)
+        key = wire.key_u32(id_).hex()
+
+        def handled_entry():
+            for line in worker.output().splitlines()[seen:]:
+                if f"key={key}" in line:
+                    return json.loads(line)
+            return None
+
+        entry = wait_until(handled_entry, what="the handled line")
+        lines = worker.output().splitlines()[seen:]
+    finally:
+        worker.stop()
+        worker.start()
+
+    assert entry["logger"] == "project.handled" and entry["level"] == "INFO"
+    assert entry["app"] == "echo" and entry["type"] == "PING" and entry["key"] == key
+    assert entry["tenant"] == str(tenant_key) and entry["outcome"] == "done"
+    assert entry["duration_ms"] > 0 and entry["time"]
+    # Celery's own lines too: every line that is not its start-up banner is one JSON object
+    logged = [json.loads(line) for line in lines if line.startswith("{")]
+    assert any(e["logger"] == "celery.apps.worker" and "ready" in e["message"] for e in logged)
+    assert not [line for line in lines if " INFO " in line and not line.startswith("{")]
