@@ -5,6 +5,8 @@ import re
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from django.core.exceptions import ImproperlyConfigured
+
 
 def text(name: str, default: str = "") -> str:
     return os.environ.get(name, default)
@@ -59,17 +61,30 @@ def database(url: str, sqlite_default: Path) -> dict:
             "CONN_HEALTH_CHECKS": True,
         }
     if parsed.scheme in {"postgres", "postgresql", "pgsql"}:
+        try:
+            port = parsed.port
+        except ValueError:
+            raise ImproperlyConfigured(
+                "DATABASE_URL has an invalid port; expected postgres://user:password@host:port/name"
+            ) from None
+        if not parsed.path.lstrip("/"):
+            raise ImproperlyConfigured(
+                "DATABASE_URL names no database; expected postgres://user:password@host:port/name"
+            )
         return {
             "ENGINE": "django.db.backends.postgresql",
             "NAME": unquote(parsed.path.lstrip("/")),
             "USER": unquote(parsed.username or ""),
             "PASSWORD": unquote(parsed.password or ""),
             "HOST": unquote(parsed.hostname or ""),
-            "PORT": str(parsed.port or ""),
+            "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
             "CONN_HEALTH_CHECKS": True,
         }
-    raise ValueError(f"DATABASE_URL scheme {parsed.scheme!r} is not supported")
+    raise ImproperlyConfigured(
+        f"DATABASE_URL scheme {parsed.scheme!r} is not supported; use "
+        "postgres://user:password@host:port/name (or postgresql://) or sqlite:////absolute/path"
+    )
 
 
 def redis_url(raw: str) -> str:

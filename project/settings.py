@@ -108,6 +108,7 @@ LOG_FORMAT = env.text("LOG_FORMAT", "plain").lower()
 # Periodic tasks send no task events: Flower lists the work, not every idle sweep.
 CELERY_TASK_ANNOTATIONS = ["project.observability.flower.QuietPeriodicEvents"]
 
+KAFKA_LOG_LEVEL = env.text("KAFKA_LOG_LEVEL").upper()
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -125,7 +126,14 @@ LOGGING = {
         }
     },
     "root": {"handlers": ["console"], "level": env.text("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"kafka": {"level": env.text("KAFKA_LOG_LEVEL", "WARNING").upper()}},
+    # kafka-python's connection layer logs every failed reconnect (several a second
+    # while a broker is away); the bridge and relay say "Kafka cannot be reached"
+    # themselves, once a minute. KAFKA_LOG_LEVEL, when set, applies to all of it.
+    "loggers": {
+        "kafka": {"level": KAFKA_LOG_LEVEL or "WARNING"},
+        "kafka.net": {"level": KAFKA_LOG_LEVEL or "CRITICAL"},
+        "kafka.cluster": {"level": KAFKA_LOG_LEVEL or "ERROR"},
+    },
 }
 
 # --- Kafka -------------------------------------------------------------------

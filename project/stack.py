@@ -402,14 +402,31 @@ class Stack:
             if step.process.returncode != 0:
                 raise StackError(f"{command[0]} failed with code {step.process.returncode}")
 
+    def _kafka_reachable(self) -> bool:
+        """A TCP connection to the first bootstrap server (the embedded one, or the given)."""
+        first = self.env.get("BOOTSTRAP_SERVERS", "").split(",")[0].strip()
+        host, _, port = first.rpartition(":")
+        try:
+            with socket.create_connection((host or HOST, int(port)), timeout=0.5):
+                return True
+        except (OSError, ValueError):
+            return False
+
     def _supervise(self, began: float) -> None:
         c = self.config
         announced = False
+        said_unreachable = -1e9
         while not self.stop.wait(0.2):
             now = time.monotonic()
             for child in [*self.infra, *self.apps]:
                 self._check(child, now)
-            if not announced and all(ch.ready() for ch in self.apps if ch.port):
+            servers_up = all(ch.ready() for ch in self.apps if ch.port)
+            if not announced and servers_up and not self._kafka_reachable():
+                if now - said_unreachable > 30:
+                    self.say(f"Kafka at {self.env['BOOTSTRAP_SERVERS']} cannot be reached; waiting")
+                    said_unreachable = now
+                continue
+            if not announced and servers_up:
                 announced = True
                 self.say(f"admin:  http://{HOST}:{c.web_port}/admin/")
                 self.say(f"REST:   http://{HOST}:{c.web_port}/api/")

@@ -14,8 +14,10 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
+from kafka import errors as kafka_errors
 from kafka.errors import KafkaError
 
 from project.messaging import epochs, inbox, kafka, kafka_records, registry
@@ -26,6 +28,20 @@ from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
 
+# What a client raises when no broker answers (at construction: a bootstrap timeout).
+_UNREACHABLE = (
+    kafka_errors.BrokerNotAvailableError,
+    kafka_errors.KafkaConnectionError,
+    kafka_errors.KafkaTimeoutError,
+)
+
+
+# After SIGTERM the threads have this long to store and commit their batch; one
+# blocked on an unreachable broker is abandoned (uncommitted records come again).
+STOP_GRACE_SECONDS = 5
+# "Kafka cannot be reached" is said once, then at most this often.
+UNREACHABLE_REPEAT_SECONDS = 60
+
 
 class AppBridge(threading.Thread):
     def __init__(self, consumer: registry.Consumer, stop: threading.Event) -> None:
@@ -35,9 +51,20 @@ class AppBridge(threading.Thread):
         self.stored = 0
 
     def run(self) -> None:
+        said = 0.0
         while not self.stop_event.is_set():
             try:
                 self._consume()
+            except _UNREACHABLE as exc:
+                if time.monotonic() - said > UNREACHABLE_REPEAT_SECONDS:
+                    logger.error(
+                        "%s: Kafka cannot be reached at %s (%s); retrying every 2 s",
+                        self.name,
+                        ",".join(settings.BOOTSTRAP_SERVERS),
+                        exc,
+                    )
+                    said = time.monotonic()
+                self.stop_event.wait(2)
             except Exception:
                 logger.exception("%s: consumer loop failed; restarting in 2 s", self.name)
                 self.stop_event.wait(2)
@@ -277,6 +304,6 @@ def run(apps: list[str], stop: threading.Event) -> None:
         thread.start()
     while not stop.is_set():
         stop.wait(0.5)
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
     for thread in threads:
         thread.join(max(0.1, deadline - time.monotonic()))

@@ -29,6 +29,7 @@ def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
         # 100 ms instead of kafka-python's 500 ms bounds the latency it adds.
         fetch_max_wait_ms=100,
         reconnect_backoff_max_ms=2000,
+        bootstrap_timeout_ms=5000,
         # Topics are created by ensure_topics with the configured partition count,
         # never implicitly by a metadata request with the broker's default.
         allow_auto_create_topics=False,
@@ -55,6 +56,7 @@ def producer() -> KafkaProducer:
         reconnect_backoff_max_ms=2000,
         allow_auto_create_topics=False,
         max_block_ms=10000,
+        bootstrap_timeout_ms=5000,
     )
 
 
@@ -65,10 +67,15 @@ def ensure_topics(names: set[str] | list[str]) -> None:
         return
     try:
         admin = KafkaAdminClient(
-            bootstrap_servers=settings.BOOTSTRAP_SERVERS, client_id="atlas-topics"
+            bootstrap_servers=settings.BOOTSTRAP_SERVERS,
+            client_id="atlas-topics",
+            request_timeout_ms=5000,
+            # Fail fast when the broker is away; the callers retry and say so.
+            bootstrap_timeout_ms=5000,
         )
     except KafkaError as exc:
-        logger.warning("cannot reach Kafka to create topics: %s", exc)
+        # The caller says it clearly, once (bridge, relay); no warning every retry.
+        logger.debug("cannot reach Kafka to create topics: %s", exc)
         return
     try:
         existing = set(admin.list_topics())

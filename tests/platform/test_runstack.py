@@ -189,3 +189,63 @@ def test_runstack_serves_admin_and_flower_and_stops_cleanly(tmp_path):
         for pid, start in tree.items():
             if still_running(pid, start):
                 os.kill(pid, signal.SIGKILL)
+
+
+@pytest.mark.e2e
+def test_an_unreachable_broker_is_said_plainly_ready_is_not_printed_and_stop_is_quick(tmp_path):
+    # given a stack pointed at a Kafka address where nothing listens
+    ports = {name: embedded.free_port() for name in ("kafka", "redis", "web", "flower")}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in {"BOOTSTRAP_SERVERS", "REDIS_URL", "PYTEST_CURRENT_TEST"}
+        and not key.startswith("ATLAS_")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="project.settings",
+        ATLAS_DATA_DIR=str(tmp_path / "data"),
+        BOOTSTRAP_SERVERS=f"127.0.0.1:{ports['kafka']}",
+        NO_COLOR="1",
+    )
+    command = [
+        sys.executable, "manage.py", "runstack",
+        "--redis-port", str(ports["redis"]),
+        "--web-port", str(ports["web"]), "--flower-port", str(ports["flower"]),
+        "--workers", "1",
+    ]  # fmt: skip
+    stack = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+    )
+    output = Lines(stack.stdout)
+    tree: dict[int, str] = {}
+    try:
+        # then it says Kafka cannot be reached, the web server is up, and ready is not said
+        wait_until(
+            lambda: "cannot be reached" in output.text()
+            and http_status(f"http://127.0.0.1:{ports['web']}/admin/login/") == 200,
+            timeout=60,
+            interval=0.2,
+            what="the unreachable-Kafka message and the web server",
+        )
+        wait_until(
+            lambda: "Kafka cannot be reached at" in output.text(),
+            timeout=30,
+            what="bridge and relay saying it too",
+        )
+        assert "ready in" not in output.text()
+        tree = descendants(stack.pid)
+
+        # when it is asked to stop, then everything is gone within a few seconds
+        stopping = time.monotonic()
+        stack.send_signal(signal.SIGTERM)
+        assert stack.wait(timeout=25) == 0
+        assert time.monotonic() - stopping < 12, output.text()[-3000:]
+        assert not [pid for pid, start in tree.items() if still_running(pid, start)]
+    finally:
+        if stack.poll() is None:
+            tree.update(descendants(stack.pid))
+            stack.kill()
+            stack.wait()
+        for pid, start in tree.items():
+            if still_running(pid, start):
+                os.kill(pid, signal.SIGKILL)

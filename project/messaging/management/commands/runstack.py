@@ -5,7 +5,7 @@ from pathlib import Path
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connections
 
 from project.stack import Stack, StackConfig
@@ -63,6 +63,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, **options) -> None:
+        _check_database()
         config = StackConfig(
             base_dir=Path(settings.BASE_DIR),
             data_dir=Path(settings.DATA_DIR).resolve(),
@@ -76,3 +77,22 @@ class Command(BaseCommand):
         code = Stack(config, ensure_admin=ensure_admin).run()
         if code:
             sys.exit(code)
+
+
+def _check_database() -> None:
+    """Before starting anything: the database must answer (one line if it does not)."""
+    from django.db import OperationalError, connection
+
+    try:
+        connection.ensure_connection()
+    except OperationalError as exc:
+        db = settings.DATABASES["default"]
+        where = f"{db.get('HOST') or 'localhost'}:{db.get('PORT') or 5432}/{db['NAME']}"
+        if "sqlite" in db["ENGINE"]:
+            where = db["NAME"]
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise CommandError(
+            f"cannot reach the database {where} ({first}); start it or fix DATABASE_URL"
+        ) from None
+    finally:
+        connection.close()
