@@ -95,6 +95,28 @@ def test_the_routes_need_no_tenant_headers_and_answer_get_only(stack, rest):
     for path in ("/api/readyz", "/api/metrics", "/api/debug/consumers"):
         assert rest.get(path, tenant=False).status_code == 200, path
         assert rest.post(path, tenant=False).status_code == 405, path
+        slashed = rest.get(path + "/", tenant=False)  # strict slash, as upstream's router
+        assert (slashed.status_code, slashed.headers["location"]) == (301, path), path
+
+
+@pytest.fixture
+def server_without_database(django_db_setup, tmp_path, monkeypatch):
+    """The real HTTP server, its database a file it cannot open."""
+    server = RestServer(f"sqlite:///{tmp_path}/missing/dir/atlas.sqlite3", tmp_path)
+    yield server
+    server.close()
+
+
+def test_readyz_is_not_ready_while_the_database_does_not_answer(
+    stack, server_without_database, tenant_key
+):
+    client = RestClient(server_without_database.url, tenant_key)
+    try:
+        response = client.get("/api/readyz", tenant=False)
+    finally:
+        client.close()
+
+    assert (response.status_code, response.content) == (503, b"not ready")
 
 
 # --- metrics --------------------------------------------------------------------
