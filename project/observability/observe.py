@@ -4,7 +4,9 @@ Each hook counts (``metrics``), traces (``tracing``, a no-op unless
 ``TRACE_ENDPOINT`` is set) and, for handled rows, logs one INFO line. Counts and
 log lines of handled rows are taken when the inbox transaction commits
 (``transaction.on_commit``): a batch that rolls back and runs again row by row,
-or a transaction that fails, is not counted twice.
+or a transaction that fails, is not counted twice. Those callbacks are robust: a
+failure in one is logged by Django and never keeps the platform's own after-commit
+work (relay wake-ups, prepare tasks) from running.
 """
 
 from __future__ import annotations
@@ -73,7 +75,7 @@ def handling(row, message) -> Iterator[bus.Cause]:
         raise
     seconds = time.perf_counter() - began
     tenant = str(message.tenant.key) if message.tenant is not None else ""
-    transaction.on_commit(lambda: _handled(row, tenant, seconds))
+    transaction.on_commit(lambda: _handled(row, tenant, seconds), robust=True)
 
 
 def _handled(row, tenant: str, seconds: float) -> None:
@@ -87,13 +89,13 @@ def failed(row, exc: BaseException, delay: float | None) -> None:
     seconds = getattr(row, "_observed_seconds", None)
     tenant = str(row.tenant.key) if row.tenant_id is not None else ""
     outcome = "dead" if delay is None else "retry"
-    transaction.on_commit(lambda: _failed(row, tenant, outcome, seconds))
+    transaction.on_commit(lambda: _failed(row, tenant, outcome, seconds), robust=True)
 
 
 def undecodable(row) -> None:
     """The worker found a row it cannot decode (a replayed dead letter still bad): dead."""
     tenant = str(row.tenant.key) if row.tenant_id is not None else ""
-    transaction.on_commit(lambda: _dead_on_arrival(row, tenant))
+    transaction.on_commit(lambda: _dead_on_arrival(row, tenant), robust=True)
 
 
 def _dead_on_arrival(row, tenant: str) -> None:
