@@ -4,13 +4,14 @@ their offsets were stored before (the Reliability issue measured 4 of 5 lost).""
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
 
-from project.messaging import kafka, wire
+from project.messaging import kafka, registry, wire
 from project.messaging.models import InboxMessage, PartitionEpoch
-from tests.echo.handlers import COMMAND_TOPIC_ECHO
+from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO
 from tests.echo.models import Effect
 from tests.waiting import wait_until
 
@@ -38,9 +39,13 @@ def test_records_after_a_broker_restart_are_all_handled(kafka_client, stack, ten
     # when the broker restarts empty under the running stack and five more are produced
     stack.stop_kafka()
     stack.start_kafka()
-    # (the topic is created as upstream's pre-create step would: one partition, so the
-    # new records take the offsets of the old ones)
-    kafka.ensure_topics([wire.topic_name(COMMAND_TOPIC_ECHO)])
+    # (every topic is created again as upstream's pre-create step would, one partition
+    # each, before any client's metadata request lets the broker create it with its
+    # own default; so the new records take the offsets of the old ones)
+    kafka.ensure_topics(
+        {s.topic for c in registry.consumers().values() for s in c.subscriptions.values()}
+        | registry.produced_topics()
+    )
     client = type(kafka_client)(stack.bootstrap)
     try:
         for seq in range(6, 11):
@@ -54,6 +59,11 @@ def test_records_after_a_broker_restart_are_all_handled(kafka_client, stack, ten
         assert PartitionEpoch.objects.filter(
             consumer_group="Echo Service", topic=wire.topic_name(COMMAND_TOPIC_ECHO), epoch__gte=1
         ).exists()
+        # and the pipeline is whole again for the tests after this one: a fresh key's
+        # ping is answered (every group has rejoined the restarted broker)
+        pongs = client.reader(EVENT_TOPIC_ECHO)
+        client.produce(COMMAND_TOPIC_ECHO, ping(8302, 1), key=wire.key_u32(8302), headers=headers)
+        pongs.wait_for(lambda r: json.loads(r.value).get("id") == 8302, timeout=60)
     finally:
         client.close()
     assert stack["bridge"].alive and stack["relay"].alive
