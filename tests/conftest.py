@@ -7,6 +7,7 @@ own tenant so tests never see each other's messages.
 
 from __future__ import annotations
 
+import time
 import uuid
 from urllib.parse import quote
 
@@ -19,6 +20,31 @@ from tests.fake_services import FakeServices
 from tests.kafka_helpers import KafkaClient
 from tests.rest_server import RestClient, RestServer
 from tests.stack import Stack, wait_for_log
+
+
+def _flush_with_retries() -> None:
+    """A transactional test's teardown TRUNCATEs every table; on PostgreSQL that can
+    deadlock with a write of the e2e stack's processes (beat's periodic work) running
+    at the same moment. The flush is rolled back whole then, so trying again is safe."""
+    from django.core.management.base import CommandError
+    from django.db import OperationalError
+    from django.test import testcases
+
+    original = testcases.TransactionTestCase._fixture_teardown
+
+    def teardown(self) -> None:
+        for attempt in range(5):
+            try:
+                return original(self)
+            except (CommandError, OperationalError):
+                if attempt == 4:
+                    raise
+                time.sleep(0.2 * (attempt + 1))
+
+    testcases.TransactionTestCase._fixture_teardown = teardown
+
+
+_flush_with_retries()
 
 
 def _database_url() -> str:

@@ -87,11 +87,16 @@ class Stack:
         database_url: str,
         settings_module: str,
         extra_env: dict[str, str] | None = None,
+        *,
+        kafka_port: int | None = None,
+        redis_port: int | None = None,
     ) -> None:
+        """The session's stack uses the test run's ports; a test may start a private
+        one on ports of its own (e.g. to restart its broker without disturbing others)."""
         self.dir = base_dir
         self.dir.mkdir(parents=True, exist_ok=True)
-        self.kafka_port = int(os.environ["ATLAS_TEST_KAFKA_PORT"])
-        self.redis_port = int(os.environ["ATLAS_TEST_REDIS_PORT"])
+        self.kafka_port = kafka_port or int(os.environ["ATLAS_TEST_KAFKA_PORT"])
+        self.redis_port = redis_port or int(os.environ["ATLAS_TEST_REDIS_PORT"])
         self.bootstrap = f"127.0.0.1:{self.kafka_port}"
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.marker_dir = self.dir / "markers"
@@ -106,6 +111,9 @@ class Stack:
             "ECHO_MARKER_DIR": str(self.marker_dir),
             "INVITE_TIMEOUT_SECONDS": os.environ.get("E2E_INVITE_TIMEOUT_SECONDS", "6"),
             "PYTHONUNBUFFERED": "1",
+            # tests.settings derives BOOTSTRAP_SERVERS and REDIS_URL from these
+            "ATLAS_TEST_KAFKA_PORT": str(self.kafka_port),
+            "ATLAS_TEST_REDIS_PORT": str(self.redis_port),
             **(extra_env or {}),
         }
         self.kafka: subprocess.Popen | None = None

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from django.db import connection
@@ -117,3 +118,31 @@ def at_most_queries(limit: int) -> Iterator[CaptureQueriesContext]:
     if count > limit:
         listing = "\n".join(q["sql"] for q in captured.captured_queries)
         raise AssertionError(f"{count} queries, at most {limit} allowed:\n{listing}")
+
+
+def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
+    """Run each call in its own thread and connection, released at once by a barrier."""
+    barrier = threading.Barrier(len(calls))
+    results: list[object] = [None] * len(calls)
+    failures: list[BaseException] = []
+
+    def run(index: int, call: Callable[[], object]) -> None:
+        try:
+            barrier.wait(timeout=timeout)
+            results[index] = call()
+        except BaseException as exc:
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [
+        threading.Thread(target=run, args=(i, call), name=f"race-{i}")
+        for i, call in enumerate(calls)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout)
+    assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
+    assert not failures, failures
+    return results

@@ -8,51 +8,21 @@ interleave and the unique constraint, row locks and SKIP LOCKED do the work.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from invites import services
 from invites.models import Invite
 from project.tenancy.models import TenantSequence
 from tests.invites.support import create, events, new_tenant, value
+from tests.support import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 OLD = dt.timedelta(seconds=181)
-
-
-def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
-    """Run each call in its own thread and connection, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call), name=f"race-{i}")
-        for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
-    assert not errors, errors
-    return results
 
 
 def sweep_until_done(batch_size: int) -> int:

@@ -8,47 +8,18 @@ do the work: capacity 3, one messenger per character, one CREATE per character.
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from messengers import messages, services
 from messengers.models import Member, Messenger
 from tests.messengers.support import FIRST, STATUS, looked, new_tenant, values
+from tests.support import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
-    """Run each call in its own thread and connection, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call), name=f"race-{i}")
-        for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
-    assert not errors, errors
-    return results
 
 
 def create(tenant, actor: int) -> Callable[[], object]:

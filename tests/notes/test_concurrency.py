@@ -7,42 +7,16 @@ do the work.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from notes import services
 from notes.models import Note
 from tests.notes.support import create, new_tenant, sagas, statuses
+from tests.support import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
-    """Run each call in its own thread and connection, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
-    assert not errors, errors
-    return results
 
 
 def test_racing_discards_of_one_note_delete_it_once_and_award_fame_once():

@@ -9,51 +9,21 @@ as the inbox does: its events are emitted; a transient failure is retried.
 
 from __future__ import annotations
 
-import threading
 import time
 from collections import Counter
-from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
 from parties import services
 from parties.models import Character, Party
 from project.messaging import errors
 from tests.parties.support import as_inbox, cache, new_tenant, statuses
+from tests.support import run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 P1 = 1_000_000_000
 FULL = "THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY"
-
-
-def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
-    """Run each call in its own thread and connection, released at once by a barrier."""
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-    failures: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except BaseException as exc:
-            failures.append(exc)
-        finally:
-            connection.close()
-
-    threads = [
-        threading.Thread(target=run, args=(i, call), name=f"race-{i}")
-        for i, call in enumerate(calls)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
-    assert not failures, failures
-    return results
 
 
 def handled(service, **kwargs) -> object:

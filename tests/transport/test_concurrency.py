@@ -9,13 +9,12 @@ running in the same session never takes these routes.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 import uuid
 from collections.abc import Callable
 
 import pytest
-from django.db import connection
 
+from tests.support import run_together
 from tests.transport.support import emitted, new_tenant, types
 from transport import clock, config, messages, services, tick
 
@@ -25,30 +24,6 @@ pytestmark = pytest.mark.django_db(transaction=True)
 def future_midnight() -> dt.datetime:
     today = clock.now().replace(hour=0, minute=0, second=0, microsecond=0)
     return today + dt.timedelta(days=30)
-
-
-def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) -> list[object]:
-    barrier = threading.Barrier(len(calls))
-    results: list[object] = [None] * len(calls)
-    errors: list[BaseException] = []
-
-    def run(index: int, call: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=timeout)
-            results[index] = call()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout)
-    assert not any(thread.is_alive() for thread in threads)
-    assert not errors, errors
-    return results
 
 
 def test_concurrent_starts_never_overfill_an_instance():
