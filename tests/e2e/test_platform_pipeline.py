@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from project.messaging import inbox, wire
+from project.messaging import inbox, kafka, registry, wire
 from project.messaging.models import InboxMessage, OutboxMessage
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
@@ -317,6 +317,13 @@ def test_processes_survive_a_broker_outage(kafka_client, stack, tenant_headers):
     # given the broker dies and comes back empty while bridge and relay keep running
     stack.stop_kafka()
     stack.start_kafka()
+    # Topics back at once with one partition each, before the processes' metadata
+    # requests let the broker create them with its own default count (the tests of
+    # later modules read partition 0).
+    kafka.ensure_topics(
+        {sub.topic for c in registry.consumers().values() for sub in c.subscriptions.values()}
+        | registry.produced_topics()
+    )
     client = type(kafka_client)(stack.bootstrap)
     try:
         # when a command is produced once the bridge re-created its topics
