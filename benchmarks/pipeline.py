@@ -169,8 +169,7 @@ def main() -> None:
         from django.conf import settings
 
         settings.BOOTSTRAP_SERVERS = [stack.bootstrap]
-        topics = {s.topic for c in registry.consumers().values() for s in c.subscriptions.values()}
-        kafka.ensure_topics(topics | registry.produced_topics() | {"BENCH_RAW_IN", "BENCH_RAW_OUT"})
+        kafka.ensure_topics(registry.all_topics() | {"BENCH_RAW_IN", "BENCH_RAW_OUT"})
         for name in ("worker", "bridge", "relay"):
             stack[name].start()
         wait_for_log(stack["relay"], "relay is the leader", timeout=60)

@@ -76,8 +76,7 @@ def main() -> int:
         from django.conf import settings
 
         settings.BOOTSTRAP_SERVERS = [stack.bootstrap]
-        topics = {s.topic for c in registry.consumers().values() for s in c.subscriptions.values()}
-        kafka.ensure_topics(topics | registry.produced_topics())
+        kafka.ensure_topics(registry.all_topics())
         for name in names:
             stack[name].start()
         wait_for_log(stack["relay"], "relay is the leader", timeout=60)

@@ -74,8 +74,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory, fake_services_se
     )
     try:
         the_stack.start_infrastructure()
-        topics = {s.topic for c in registry.consumers().values() for s in c.subscriptions.values()}
-        kafka.ensure_topics(topics | registry.produced_topics())
+        kafka.ensure_topics(registry.all_topics())
         the_stack.start_processes()
         wait_for_log(the_stack["bridge"], "subscribed to")
         wait_for_log(the_stack["relay"], "relay is the leader")

@@ -14,10 +14,8 @@ import logging
 import threading
 import time
 
-from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
-from kafka import errors as kafka_errors
 from kafka.errors import KafkaError
 
 from project.messaging import epochs, inbox, kafka, kafka_records, registry
@@ -28,19 +26,9 @@ from project.tenancy.rows import tenant_row
 
 logger = logging.getLogger(__name__)
 
-# What a client raises when no broker answers (at construction: a bootstrap timeout).
-_UNREACHABLE = (
-    kafka_errors.BrokerNotAvailableError,
-    kafka_errors.KafkaConnectionError,
-    kafka_errors.KafkaTimeoutError,
-)
-
-
 # After SIGTERM the threads have this long to store and commit their batch; one
 # blocked on an unreachable broker is abandoned (uncommitted records come again).
 STOP_GRACE_SECONDS = 5
-# "Kafka cannot be reached" is said once, then at most this often.
-UNREACHABLE_REPEAT_SECONDS = 60
 
 
 class AppBridge(threading.Thread):
@@ -51,19 +39,12 @@ class AppBridge(threading.Thread):
         self.stored = 0
 
     def run(self) -> None:
-        said = 0.0
+        unreachable = kafka.UnreachableNotice(self.name)
         while not self.stop_event.is_set():
             try:
                 self._consume()
-            except _UNREACHABLE as exc:
-                if time.monotonic() - said > UNREACHABLE_REPEAT_SECONDS:
-                    logger.error(
-                        "%s: Kafka cannot be reached at %s (%s); retrying every 2 s",
-                        self.name,
-                        ",".join(settings.BOOTSTRAP_SERVERS),
-                        exc,
-                    )
-                    said = time.monotonic()
+            except kafka.UNREACHABLE as exc:
+                unreachable.report(exc)
                 self.stop_event.wait(2)
             except Exception:
                 logger.exception("%s: consumer loop failed; restarting in 2 s", self.name)
@@ -197,7 +178,7 @@ def build_row(spec: registry.Consumer, record) -> InboxMessage | None:
             [(kafka_records.printable_name(name), value) for name, value in headers]
         ),
         value=record.value,
-        message_type=decoded.type.replace("\x00", "\\x00")[:64],
+        message_type=decoded.stored_type,
         tenant=tenant_row(decoded.tenant) if decoded.tenant else None,
         ordering_key=ordering_key(spec.app, key),
         state=InboxMessage.State.DEAD if decoded.error else InboxMessage.State.PENDING,

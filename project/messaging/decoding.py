@@ -24,6 +24,11 @@ class Decoded:
     error: str = ""
 
     @property
+    def stored_type(self) -> str:
+        """The type as the inbox column holds it: bounded, NUL shown (PostgreSQL refuses it)."""
+        return self.type.replace("\x00", "\\x00")[:64]
+
+    @property
     def skipped(self) -> bool:
         return self.handler is None and not self.error
 

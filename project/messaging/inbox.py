@@ -357,7 +357,7 @@ def replay(rows: Iterable[InboxMessage], *, by: str = "") -> int:
             not_before=None,
             enqueued_at=timezone.now(),
             tenant=tenant_row(decoded.tenant) if decoded and decoded.tenant else row.tenant,
-            message_type=decoded.type.replace("\x00", "\\x00")[:64] if decoded else "",
+            message_type=decoded.stored_type if decoded else "",
         )
         Replay.objects.create(message=row, by=by, outcome=Replay.Outcome.QUEUED)
         ids.append((row.id, row.ordering_key))

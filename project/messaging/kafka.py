@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import time
 
 from django.conf import settings
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
+from kafka import errors as kafka_errors
 from kafka.admin import NewTopic
 from kafka.errors import KafkaError, TopicAlreadyExistsError
 
 from project.messaging import kafka_records  # noqa: F401 - header names read leniently
 
 logger = logging.getLogger(__name__)
+
+
+# What a client raises when no broker answers (at construction: a bootstrap timeout).
+UNREACHABLE = (
+    kafka_errors.BrokerNotAvailableError,
+    kafka_errors.KafkaConnectionError,
+    kafka_errors.KafkaTimeoutError,
+)
+
+
+class UnreachableNotice:
+    """Says "Kafka cannot be reached" once, then at most every ``repeat`` seconds,
+    instead of a traceback on every retry."""
+
+    def __init__(self, who: str, repeat: float = 60.0) -> None:
+        self.who = who
+        self.repeat = repeat
+        self.said = -repeat
+
+    def report(self, exc: BaseException) -> None:
+        if time.monotonic() - self.said > self.repeat:
+            logger.error(
+                "%s: Kafka cannot be reached at %s (%s); retrying every 2 s",
+                self.who,
+                ",".join(settings.BOOTSTRAP_SERVERS),
+                exc,
+            )
+            self.said = time.monotonic()
 
 
 def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:

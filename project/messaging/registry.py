@@ -261,3 +261,9 @@ def get(app: str) -> Consumer:
 
 def produced_topics() -> set[str]:
     return {wire.topic_name(token) for c in _consumers.values() for token in c.produces}
+
+
+def all_topics() -> set[str]:
+    """Every topic the apps consume or produce (what upstream's pre-create step makes)."""
+    consumed = {s.topic for c in _consumers.values() for s in c.subscriptions.values()}
+    return consumed | produced_topics()

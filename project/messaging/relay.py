@@ -18,7 +18,6 @@ import fcntl
 import logging
 import os
 import threading
-import time
 from collections.abc import Iterator
 
 import psycopg
@@ -34,13 +33,6 @@ from project.observability import observe
 
 logger = logging.getLogger(__name__)
 
-# What a client raises when no broker answers (at construction: a bootstrap timeout).
-_UNREACHABLE = (
-    kafka_errors.BrokerNotAvailableError,
-    kafka_errors.KafkaConnectionError,
-    kafka_errors.KafkaTimeoutError,
-)
-
 ADVISORY_LOCK_KEY = 0x41544C53  # "ATLS"
 # Test hook: die after the broker acknowledged a batch, before marking it sent.
 FAULT_ENV = "OUTBOX_RELAY_FAULT"
@@ -50,7 +42,7 @@ class Relay:
     def __init__(self, stop: threading.Event) -> None:
         self.stop = stop
         self.published = 0
-        self.said_unreachable = 0.0
+        self.unreachable = kafka.UnreachableNotice("relay")
 
     def run(self) -> None:
         while not self.stop.is_set():
@@ -60,14 +52,8 @@ class Relay:
                 logger.info("relay is the leader; publishing")
                 try:
                     self._publish_until_stopped(leader)
-                except _UNREACHABLE as exc:
-                    if time.monotonic() - self.said_unreachable > 60:
-                        logger.error(
-                            "Kafka cannot be reached at %s (%s); retrying every 2 s",
-                            ",".join(settings.BOOTSTRAP_SERVERS),
-                            exc,
-                        )
-                        self.said_unreachable = time.monotonic()
+                except kafka.UNREACHABLE as exc:
+                    self.unreachable.report(exc)
                     self.stop.wait(2)
                 except Exception:
                     logger.exception("relay loop failed; restarting in 2 s")

@@ -320,10 +320,7 @@ def test_processes_survive_a_broker_outage(kafka_client, stack, tenant_headers):
     # Topics back at once with one partition each, before the processes' metadata
     # requests let the broker create them with its own default count (the tests of
     # later modules read partition 0).
-    kafka.ensure_topics(
-        {sub.topic for c in registry.consumers().values() for sub in c.subscriptions.values()}
-        | registry.produced_topics()
-    )
+    kafka.ensure_topics(registry.all_topics())
     client = type(kafka_client)(stack.bootstrap)
     try:
         # when a command is produced once the bridge re-created its topics
