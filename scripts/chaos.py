@@ -22,7 +22,6 @@ import collections
 import json
 import os
 import random
-import signal
 import sys
 import tempfile
 import threading
@@ -56,7 +55,6 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from project import embedded
     from project.messaging import kafka, registry, wire
     from project.messaging.models import OutboxMessage
     from project.tenancy import TenantKey
@@ -104,14 +102,9 @@ def main() -> int:
                         own_deaths[name] += 1
                         stack[name].start()
                 if time.monotonic() > next_redis:
-                    os.killpg(stack.redis.pid, signal.SIGKILL)
-                    stack.redis.wait(10)
+                    stack.stop_redis()
                     time.sleep(rng.uniform(2, 4))
-                    stack.redis = embedded.start(
-                        embedded.redis_command(stack.redis_port, stack.dir / "redis"),
-                        log=stack.dir / "redis.log",
-                        port=stack.redis_port,
-                    )
+                    stack.start_redis()
                     redis_outages += 1
                     next_redis = time.monotonic() + args.redis_every
 

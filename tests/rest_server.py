@@ -10,13 +10,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 
 from project import embedded
 from project.tenancy import TenantKey
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -50,17 +50,16 @@ class RestServer:
         self._wait_listening()
 
     def _wait_listening(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while True:
+        def listening() -> bool:
             if self.process.poll() is not None:
                 raise AssertionError(f"gunicorn exited:\n{self.log_path.read_text()[-3000:]}")
             try:
                 httpx.get(f"{self.url}/api/", timeout=1)
-                return
             except httpx.TransportError:
-                if time.monotonic() > deadline:
-                    raise AssertionError("gunicorn did not listen in time") from None
-                time.sleep(0.05)
+                return False
+            return True
+
+        wait_until(listening, timeout=timeout, what="gunicorn to listen")
 
     def close(self) -> None:
         self.process.terminate()

@@ -184,13 +184,23 @@ class Stack:
             self.kafka.wait(10)
             self.kafka = None
 
-    def start_infrastructure(self) -> None:
-        self.start_kafka()
+    def start_redis(self) -> None:
         self.redis = embedded.start(
             embedded.redis_command(self.redis_port, self.dir / "redis"),
             log=self.dir / "redis.log",
             port=self.redis_port,
         )
+
+    def stop_redis(self) -> None:
+        """SIGKILL: an outage, not a shutdown."""
+        if self.redis is not None:
+            os.killpg(self.redis.pid, signal.SIGKILL)
+            self.redis.wait(10)
+            self.redis = None
+
+    def start_infrastructure(self) -> None:
+        self.start_kafka()
+        self.start_redis()
 
     def start_processes(self) -> None:
         for process in self.processes.values():

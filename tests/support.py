@@ -81,13 +81,17 @@ class Emitted:
         return str(self.value.get("type", ""))
 
 
-def emitted(token: str, tenant: Tenant | TenantKey | None = None) -> list[Emitted]:
-    """Records buffered for topic ``token`` (of one tenant), in emission order."""
+def _outbox(token: str, tenant: Tenant | TenantKey | None):
     rows = OutboxMessage.objects.filter(topic=wire.topic_name(token)).order_by("id")
     if isinstance(tenant, Tenant):
         rows = rows.filter(tenant=tenant)
     elif isinstance(tenant, TenantKey):
         rows = rows.filter(tenant__uuid=tenant.id)
+    return rows
+
+
+def emitted(token: str, tenant: Tenant | TenantKey | None = None) -> list[Emitted]:
+    """Records buffered for topic ``token`` (of one tenant), in emission order."""
     return [
         Emitted(
             row.topic,
@@ -95,18 +99,13 @@ def emitted(token: str, tenant: Tenant | TenantKey | None = None) -> list[Emitte
             json.loads(bytes(row.value)),
             {name: value for name, value in row.header_list},
         )
-        for row in rows
+        for row in _outbox(token, tenant)
     ]
 
 
 def emitted_bytes(token: str, tenant: Tenant | TenantKey | None = None) -> list[bytes]:
     """The exact value bytes, for byte-for-byte assertions."""
-    rows = OutboxMessage.objects.filter(topic=wire.topic_name(token)).order_by("id")
-    if isinstance(tenant, Tenant):
-        rows = rows.filter(tenant=tenant)
-    elif isinstance(tenant, TenantKey):
-        rows = rows.filter(tenant__uuid=tenant.id)
-    return [bytes(row.value) for row in rows]
+    return [bytes(row.value) for row in _outbox(token, tenant)]
 
 
 @contextlib.contextmanager

@@ -13,13 +13,10 @@ import uuid
 import pytest
 from kafka import KafkaProducer
 
-from project import embedded
 from project.messaging import wire
 from project.messaging.models import InboxMessage, PartitionEpoch
-from tests.conftest import _database_url
 from tests.echo.handlers import COMMAND_TOPIC_ECHO
 from tests.echo.models import Effect
-from tests.stack import Stack, wait_for_log
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -50,27 +47,6 @@ def send(bootstrap: str, tenant_key, seq_range) -> None:
             partition=0,
         ).get(timeout=20)
     producer.close()
-
-
-@pytest.fixture
-def private_stack(stack, tmp_path):
-    """Broker, Redis, bridge and worker of this test's own, on the test database."""
-    own = Stack(
-        tmp_path,
-        _database_url(),
-        "tests.settings",
-        kafka_port=embedded.free_port(),
-        redis_port=embedded.free_port(),
-    )
-    try:
-        own.start_infrastructure()
-        own["bridge"].start()
-        own["worker"].start()
-        wait_for_log(own["bridge"], "subscribed to", timeout=60)
-        wait_for_log(own["worker"], "ready.", timeout=60)
-        yield own
-    finally:
-        own.close()
 
 
 def test_records_after_a_broker_restart_are_all_handled(private_stack, transactional_db,

@@ -6,45 +6,20 @@ Runs on a private broker, Redis, bridge and worker, so the session's Redis stays
 
 from __future__ import annotations
 
-import os
-import signal
 import uuid
 
 import pytest
 from kafka import KafkaProducer
 
-from project import embedded
 from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.conftest import _database_url
 from tests.echo.handlers import COMMAND_TOPIC_ECHO
 from tests.echo.models import Effect
-from tests.stack import Stack, wait_for_log
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
 
 TOPIC = wire.topic_name(COMMAND_TOPIC_ECHO)
-
-
-@pytest.fixture
-def private_stack(stack, tmp_path):
-    own = Stack(
-        tmp_path,
-        _database_url(),
-        "tests.settings",
-        kafka_port=embedded.free_port(),
-        redis_port=embedded.free_port(),
-    )
-    try:
-        own.start_infrastructure()
-        own["bridge"].start()
-        own["worker"].start()
-        wait_for_log(own["bridge"], "subscribed to", timeout=60)
-        wait_for_log(own["worker"], "ready.", timeout=60)
-        yield own
-    finally:
-        own.close()
 
 
 def test_the_bridge_stores_records_through_a_redis_outage(
@@ -68,8 +43,7 @@ def test_the_bridge_stores_records_through_a_redis_outage(
         wait_until(lambda: handled(8401), timeout=60, what="the first ping handled")
 
         # when Redis goes away and more commands arrive
-        os.killpg(own.redis.pid, signal.SIGKILL)
-        own.redis.wait(10)
+        own.stop_redis()
         for id_ in (8402, 8403):
             send(id_)
 
@@ -91,11 +65,7 @@ def test_the_bridge_stores_records_through_a_redis_outage(
         assert "consumer loop failed" not in own["bridge"].output()
 
         # when Redis is back, the rows are handled (swept and re-enqueued)
-        own.redis = embedded.start(
-            embedded.redis_command(own.redis_port, own.dir / "redis"),
-            log=own.dir / "redis.log",
-            port=own.redis_port,
-        )
+        own.start_redis()
         wait_until(lambda: handled(8402) and handled(8403), timeout=90, what="both handled after")
         assert Effect.objects.filter(tenant__uuid=tenant_key.id).count() == 3
         assert own["bridge"].alive

@@ -39,6 +39,7 @@ class Record:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    timestamp: int | None = None  # the Kafka record timestamp (ms)
 
 
 def _listening(port: int) -> bool:

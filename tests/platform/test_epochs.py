@@ -10,6 +10,7 @@ from project.messaging import bridge, epochs, inbox, registry, wire
 from project.messaging.models import InboxMessage, PartitionEpoch
 from tests.echo.handlers import COMMAND_TOPIC_ECHO
 from tests.echo.models import Effect
+from tests.platform.conftest import Record
 
 pytestmark = pytest.mark.django_db
 
@@ -17,17 +18,9 @@ COMMANDS = wire.topic_name(COMMAND_TOPIC_ECHO)
 GROUP = "Echo Service"
 
 
-class Rec:
-    """A consumed record with a Kafka timestamp, as kafka-python gives it."""
-
-    def __init__(self, offset: int, value: bytes, headers, timestamp: int) -> None:
-        self.topic, self.partition, self.offset = COMMANDS, 0, offset
-        self.key, self.value, self.headers, self.timestamp = (
-            b"\x01" + b"\0" * 7,
-            value,
-            headers,
-            timestamp,
-        )
+def Rec(offset: int, value: bytes, headers, timestamp: int) -> Record:
+    """A consumed record of partition 0 of the echo commands, with its Kafka timestamp."""
+    return Record(COMMANDS, 0, offset, b"\x01" + b"\0" * 7, value, headers, timestamp)
 
 
 def ping(seq: int) -> bytes:
