@@ -163,105 +163,23 @@ def on_gm_changed(message: registry.Message) -> None:
     )
 
 
-@consumer.event(
-    CHARACTERS,
-    character_status.LOGOUT,
-    _SCHEMAS[character_status.LOGOUT],
-    prepare=prepare.character,
-)
-def on_logout(message: registry.Message) -> None:
-    services.character_logout(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        fetched=Prepared.from_message(message).fetched,
-    )
+# The rest take the looked-up character and the event's own fields.
+FETCHED = {"fetched": lambda message: Prepared.from_message(message).fetched}
 
-
-@consumer.event(
-    CHARACTERS,
-    character_status.CHANNEL_CHANGED,
-    _SCHEMAS[character_status.CHANNEL_CHANGED],
-    prepare=prepare.character,
-)
-def on_channel_changed(message: registry.Message) -> None:
-    services.character_channel_changed(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        channel_id=message.args["channel_id"],
-        fetched=Prepared.from_message(message).fetched,
-    )
-
-
-@consumer.event(
-    CHARACTERS,
-    character_status.MAP_CHANGED,
-    _SCHEMAS[character_status.MAP_CHANGED],
-    prepare=prepare.character,
-)
-def on_map_changed(message: registry.Message) -> None:
-    services.character_map_changed(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        target_map_id=message.args["target_map_id"],
-        fetched=Prepared.from_message(message).fetched,
-    )
-
-
-@consumer.event(
-    CHARACTERS,
-    character_status.LEVEL_CHANGED,
-    _SCHEMAS[character_status.LEVEL_CHANGED],
-    prepare=prepare.character,
-)
-def on_level_changed(message: registry.Message) -> None:
-    services.character_level_changed(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        current=message.args["current"],
-        fetched=Prepared.from_message(message).fetched,
-    )
-
-
-@consumer.event(
-    CHARACTERS,
-    character_status.JOB_CHANGED,
-    _SCHEMAS[character_status.JOB_CHANGED],
-    prepare=prepare.character,
-)
-def on_job_changed(message: registry.Message) -> None:
-    services.character_job_changed(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        job_id=message.args["job_id"],
-        fetched=Prepared.from_message(message).fetched,
-    )
-
-
-@consumer.event(
-    CHARACTERS,
-    character_status.NAME_CHANGED,
-    _SCHEMAS[character_status.NAME_CHANGED],
-    prepare=prepare.character,
-)
-def on_name_changed(message: registry.Message) -> None:
-    services.character_name_changed(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        new_name=message.args["new_name"],
-        fetched=Prepared.from_message(message).fetched,
-    )
-
-
-@consumer.event(
-    CHARACTERS,
-    character_status.DELETED,
-    _SCHEMAS[character_status.DELETED],
-    prepare=prepare.character,
-)
-def on_deleted(message: registry.Message) -> None:
-    services.character_deleted(
-        tenant=message.tenant,
-        character_id=message.args["character_id"],
-        transaction_id=message.args["transaction_id"],
-        fetched=Prepared.from_message(message).fetched,
+for _type, _service in [
+    (character_status.LOGOUT, services.character_logout),
+    (character_status.CHANNEL_CHANGED, services.character_channel_changed),
+    (character_status.MAP_CHANGED, services.character_map_changed),
+    (character_status.LEVEL_CHANGED, services.character_level_changed),
+    (character_status.JOB_CHANGED, services.character_job_changed),
+    (character_status.NAME_CHANGED, services.character_name_changed),
+    (character_status.DELETED, services.character_deleted),
+]:
+    consumer.event(
+        CHARACTERS,
+        _type,
+        _SCHEMAS[_type],
+        prepare=prepare.character,
+        service=_service,
+        extra=FETCHED,
     )

@@ -101,17 +101,24 @@ PrepareFunc = Callable[[Message], Any]
 _CONTEXT_PARAMETERS = frozenset({"tenant", "prepared", "message"})
 
 
-def service_handler(service: Callable[..., Any], schema: type[GoSchema]) -> HandlerFunc:
+ExtraArgs = dict[str, Callable[["Message"], Any]]
+
+
+def service_handler(
+    service: Callable[..., Any], schema: type[GoSchema], extra: ExtraArgs | None = None
+) -> HandlerFunc:
     """A handler that calls ``service`` with ``tenant=`` and the fields it declares.
 
     Checked once, at registration: every required keyword of the service must be a
-    field of the schema (or ``tenant``/``prepared``/``message``), so a misspelt
-    parameter fails at start-up, not on the first record.
+    field of the schema (or ``tenant``/``prepared``/``message``, or a name of
+    ``extra``: values computed from the message, e.g. a decoded prepare result), so a
+    misspelt parameter fails at start-up, not on the first record.
     """
+    extra = extra or {}
     parameters = inspect.signature(service).parameters
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         raise ValueError(f"{service.__qualname__}: declare its parameters, no **kwargs")
-    available = schema_arg_names(schema) | _CONTEXT_PARAMETERS
+    available = schema_arg_names(schema) | _CONTEXT_PARAMETERS | set(extra)
     missing = [
         name
         for name, p in parameters.items()
@@ -121,7 +128,7 @@ def service_handler(service: Callable[..., Any], schema: type[GoSchema]) -> Hand
         raise ValueError(
             f"{service.__qualname__} needs {missing}, which {schema.__name__} does not have"
         )
-    wanted = [name for name in parameters if name not in _CONTEXT_PARAMETERS]
+    wanted = [name for name in parameters if name not in _CONTEXT_PARAMETERS and name not in extra]
     context = [name for name in parameters if name in _CONTEXT_PARAMETERS]
 
     def handle(message: Message) -> None:
@@ -129,6 +136,8 @@ def service_handler(service: Callable[..., Any], schema: type[GoSchema]) -> Hand
         kwargs = {name: args[name] for name in wanted if name in args}
         for name in context:
             kwargs[name] = _context_value(message, name)
+        for name, compute in extra.items():
+            kwargs[name] = compute(message)
         service(**kwargs)
 
     handle.__qualname__ = f"service_handler({service.__qualname__})"
@@ -192,9 +201,10 @@ class Consumer:
         *,
         service: Callable[..., Any] | None = None,
         prepare: PrepareFunc | None = None,
+        extra: ExtraArgs | None = None,
     ) -> Callable:
         """Handle ``type_`` on command topic ``token``; with ``service``, no function needed."""
-        return self._register(token, "command", type_, schema, service, prepare)
+        return self._register(token, "command", type_, schema, service, prepare, extra)
 
     def event(
         self,
@@ -204,9 +214,10 @@ class Consumer:
         *,
         service: Callable[..., Any] | None = None,
         prepare: PrepareFunc | None = None,
+        extra: ExtraArgs | None = None,
     ) -> Callable:
         """Handle ``type_`` on event topic ``token``; with ``service``, no function needed."""
-        return self._register(token, "event", type_, schema, service, prepare)
+        return self._register(token, "event", type_, schema, service, prepare, extra)
 
     def _register(
         self,
@@ -216,6 +227,7 @@ class Consumer:
         schema: type[GoSchema],
         service: Callable[..., Any] | None,
         prepare: PrepareFunc | None,
+        extra: ExtraArgs | None = None,
     ) -> Callable:
         subscription = self.subscriptions.setdefault(token, Subscription(self.app, token, kind))
         if subscription.kind != kind:
@@ -228,7 +240,7 @@ class Consumer:
             return func
 
         if service is not None:
-            decorate(service_handler(service, schema))
+            decorate(service_handler(service, schema, extra))
         return decorate
 
     def subscription_for_topic(self, topic: str) -> Subscription | None:

@@ -79,3 +79,26 @@ def test_a_service_with_kwargs_is_refused():
 
     with pytest.raises(ValueError, match="no \\*\\*kwargs"):
         registry.service_handler(service, Command)
+
+
+def test_extra_arguments_are_computed_from_the_message():
+    calls = []
+
+    def service(*, tenant, target_id: int, fetched) -> None:
+        calls.append((tenant, target_id, fetched))
+
+    handler = registry.service_handler(
+        service, Command, {"fetched": lambda m: m.prepared["level"] * 2}
+    )
+    handler(
+        registry.Message(
+            tenant="T",
+            data={"worldId": 0, "type": "X", "body": {"targetId": 4}},
+            key=None,
+            inbox_id=1,
+            environment="",
+            trace=None,
+            prepared={"level": 21},
+        )
+    )
+    assert calls == [("T", 4, 42)]
