@@ -1,14 +1,17 @@
 """Throughput and latency of the whole pipeline, next to raw kafka-python.
 
-    .venv/bin/python -m benchmarks.pipeline [--messages 5000] [--keys 100] [--workers 2]
+    .venv/bin/python -m benchmarks.pipeline [--messages 6000] [--rate 200] [--keys 100]
+    .venv/bin/python -m benchmarks.pipeline --rate 0      # all at once: throughput
 
 Starts its own broker, Redis, worker, bridge and relay on a fresh database
 (SQLite in a temp dir unless DATABASE_URL is set), drives N PING commands of the
 test-only echo subscription through Kafka → bridge → inbox → worker → outbox →
 relay → Kafka, and measures from produce to the PONG being received. In the same
 run it measures a raw baseline: one kafka-python process consuming the same
-number of records and re-producing each with no processing. Prints messages/s
-and latency percentiles for both.
+number of records and re-producing each with no processing, with the bridge's
+consumer and the relay's producer settings (``kafka.consumer``/``kafka.producer``),
+so both paths have the same two consumer hops. Prints messages/s, latency
+percentiles and CPU milliseconds per message for both.
 """
 
 from __future__ import annotations
@@ -59,9 +62,14 @@ def report(name: str, count: int, sent: dict, received: dict) -> dict:
 def collect(
     bootstrap: str, topic: str, expected: int, received: dict, ready: threading.Event, decode
 ) -> None:
+    from django.conf import settings
     from kafka import KafkaConsumer, TopicPartition
 
-    consumer = KafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = KafkaConsumer(
+        bootstrap_servers=bootstrap,
+        enable_auto_commit=False,
+        fetch_max_wait_ms=settings.KAFKA_FETCH_MAX_WAIT_MS,
+    )
     partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic)]
     consumer.assign(partitions)
     consumer.seek_to_end(*partitions)
@@ -73,7 +81,9 @@ def collect(
         for batch in consumer.poll(timeout_ms=100).values():
             now = time.monotonic()
             for record in batch:
-                received.setdefault(decode(record), now)
+                ident = decode(record)
+                if ident is not None:
+                    received.setdefault(ident, now)
     consumer.close()
 
 
@@ -102,13 +112,15 @@ def produce(
 
 RAW_FORWARDER = """
 import sys
-from kafka import KafkaConsumer, KafkaProducer
+import django
+django.setup()
+from django.conf import settings
+from project.messaging import kafka
 bootstrap, source, target, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
-consumer = KafkaConsumer(source, bootstrap_servers=bootstrap, group_id="raw-forwarder",
-    enable_auto_commit=False, auto_offset_reset="earliest", session_timeout_ms=6000,
-    heartbeat_interval_ms=1000, max_poll_records=500)
-producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=2,
-    max_in_flight_requests_per_connection=1, enable_idempotence=False)
+settings.BOOTSTRAP_SERVERS = [bootstrap]
+consumer = kafka.consumer("raw-forwarder")
+consumer.subscribe([source])
+producer = kafka.producer()
 print("ready", flush=True)
 seen = 0
 while seen < count:
@@ -139,10 +151,20 @@ def cpu_seconds(pgid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--messages", type=int, default=5000)
+    parser.add_argument("--messages", type=int, default=6000)
     parser.add_argument("--keys", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker concurrency")
-    parser.add_argument("--rate", type=float, default=None, help="produce rate limit, msg/s")
+    parser.add_argument("--pool", default=None, help="Celery worker pool (default: the stack's)")
+    parser.add_argument(
+        "--rate", type=float, default=200.0, help="offered rate, msg/s (0: all at once)"
+    )
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="sample bridge, worker and relay with py-spy during the measured run and "
+        "write their collapsed stacks and top functions to this folder",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="atlas-bench-"))
@@ -163,6 +185,8 @@ def main() -> None:
     stack = Stack(workdir, os.environ["DATABASE_URL"], "tests.settings")
     worker = stack["worker"]
     worker.command[worker.command.index("-c") + 1] = str(args.workers)
+    if args.pool:
+        worker.command[worker.command.index("-P") + 1] = args.pool
     worker.command[worker.command.index("-l") + 1] = os.environ.get("BENCH_WORKER_LOG", "warning")
     try:
         stack.start_infrastructure()
@@ -195,6 +219,10 @@ def main() -> None:
         )
         names = ("bridge", "worker", "relay")
         before = {n: cpu_seconds(stack[n].popen.pid) for n in names}
+        profilers = _start_profilers(stack, names, args.profile) if args.profile else []
+        from django.utils import timezone
+
+        pipeline_started = timezone.now()
         pipeline = _run(
             stack.bootstrap,
             wire.topic_name(COMMAND_TOPIC_ECHO),
@@ -206,6 +234,8 @@ def main() -> None:
             "pipeline",
         )
         used = {n: cpu_seconds(stack[n].popen.pid) - before[n] for n in names}
+        _stop_profilers(profilers)
+        _stages(pipeline_started)
         print(
             "  CPU ms per message: "
             + ", ".join(f"{n} {used[n] * 1000 / args.messages:.2f}" for n in names)
@@ -223,6 +253,8 @@ def main() -> None:
             ],
             stdout=subprocess.PIPE,
             text=True,
+            env={**os.environ, "PYTHONPATH": str(ROOT)},
+            start_new_session=True,
         )
         assert forwarder.stdout.readline().strip() == "ready"
         _run(
@@ -236,6 +268,7 @@ def main() -> None:
             "warm-up",
             quiet=True,
         )
+        raw_before = cpu_seconds(forwarder.pid)
         raw = _run(
             stack.bootstrap,
             "BENCH_RAW_IN",
@@ -246,30 +279,112 @@ def main() -> None:
             args.rate,
             "raw",
         )
+        raw_used = cpu_seconds(forwarder.pid) - raw_before
+        print(f"  CPU ms per message: forwarder {raw_used * 1000 / args.messages:.2f}")
         forwarder.wait(60)
         print(f"pipeline / raw throughput: {pipeline['rate'] / raw['rate']:.2f}")
     finally:
         stack.close()
 
 
+def _stages(since) -> None:
+    """Where the time goes between the two Kafka hops, from the rows' timestamps."""
+    from project.messaging.models import InboxMessage, OutboxMessage
+
+    def line(name: str, pairs) -> str:
+        spans = [(end - start).total_seconds() * 1000 for start, end in pairs if end and start]
+        if not spans:
+            return f"{name} -"
+        return (
+            f"{name} p50 {percentile(spans, 50):.1f} p95 {percentile(spans, 95):.1f} "
+            f"p99 {percentile(spans, 99):.1f}"
+        )
+
+    inbox = InboxMessage.objects.filter(app="echo", created_at__gte=since)
+    outbox = OutboxMessage.objects.filter(created_at__gte=since)
+    print(
+        "  stages ms: "
+        + line("stored → handled", inbox.values_list("created_at", "handled_at"))
+        + " | "
+        + line("outbox row → sent", outbox.values_list("created_at", "sent_at"))
+    )
+
+
+def _start_profilers(stack, names, folder: Path) -> list:
+    """py-spy (``pip install py-spy``) on each process and its children, idle frames left out."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = Path(sys.executable).with_name("py-spy")
+    return [
+        (
+            name,
+            folder / f"{name}.txt",
+            subprocess.Popen(
+                [
+                    str(spy),
+                    "record",
+                    "--pid",
+                    str(stack[name].popen.pid),
+                    "--subprocesses",
+                    "--gil",
+                    "--format",
+                    "raw",
+                    "--rate",
+                    "100",
+                    "--output",
+                    str(folder / f"{name}.txt"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            ),
+        )
+        for name in names
+    ]
+
+
+def _stop_profilers(profilers: list) -> None:
+    import signal
+    from collections import Counter
+
+    for _, _, spy in profilers:
+        spy.send_signal(signal.SIGINT)
+    for name, path, spy in profilers:
+        spy.wait(60)
+        inclusive: Counter = Counter()
+        total = 0
+        for line in path.read_text().splitlines():
+            stack, _, count = line.rpartition(" ")
+            frames = {
+                f.split(" (")[0] + " " + f.split(" (")[-1].split(":")[0].rsplit("/", 1)[-1]
+                for f in stack.split(";")[1:]
+            }
+            total += int(count)
+            for frame in frames:
+                inclusive[frame] += int(count)
+        top = "\n".join(
+            f"  {count * 100 / total:5.1f}%  {frame}" for frame, count in inclusive.most_common(60)
+        )
+        (path.with_suffix(".top")).write_text(f"{total} samples\n{top}\n")
+        print(f"  profile of {name}: {path.with_suffix('.top')}")
+
+
 def _run(bootstrap, source, target, count, keys, headers, rate, name, quiet=False) -> dict:
-    run_id = uuid.uuid4().hex[:8]
     values = []
     for i in range(count):
         key_id = 1 + i % keys
-        ident = (run_id, i)
+        ident = str(uuid.uuid4())
         body = {
-            "transactionId": str(uuid.uuid4()),
+            "transactionId": ident,
             "type": "PING",
             "body": {"id": key_id, "seq": i},
-            "run": run_id,
         }
         values.append((ident, key_id.to_bytes(4, "little") + b"\0" * 4, json.dumps(body).encode()))
 
-    def decode(record) -> tuple:
-        value = json.loads(record.value)
-        seq = value["seq"] if "seq" in value else value["body"]["seq"]  # PONG or forwarded PING
-        return (value.get("run", run_id), seq)
+    ours = {ident for ident, _, _ in values}
+
+    def decode(record) -> str | None:
+        """This run's message that a PONG (or a forwarded PING) answers; None for another's."""
+        ident = json.loads(record.value).get("transactionId")
+        return ident if ident in ours else None
 
     sent: dict = {}
     received: dict = {}
@@ -281,7 +396,6 @@ def _run(bootstrap, source, target, count, keys, headers, rate, name, quiet=Fals
     ready.wait(30)
     produce(bootstrap, source, values, headers, sent, rate)
     reader.join()
-    received = {k: v for k, v in received.items() if k[0] == run_id}
     if quiet:
         return {}
     return report(name, count, sent, received)

@@ -145,6 +145,17 @@ KAFKA_TOPIC_PARTITIONS = env.integer("KAFKA_TOPIC_PARTITIONS", 1)
 # short timeout keeps start-up quick; real Kafka is fine with it too.
 KAFKA_SESSION_TIMEOUT_MS = env.integer("KAFKA_SESSION_TIMEOUT_MS", 6000)
 KAFKA_HEARTBEAT_INTERVAL_MS = env.integer("KAFKA_HEARTBEAT_INTERVAL_MS", 1000)
+# The bridge commits its consumers' offsets at most this often while records flow
+# (and when they stop); the inbox recognises records read again after a restart.
+KAFKA_COMMIT_INTERVAL_MS = env.integer("KAFKA_COMMIT_INTERVAL_MS", 1000)
+# How long a fetch may wait for records. Tansu (the embedded broker) answers a
+# fetch only when this wait is over, even when records came meanwhile, so it is
+# also the latency each consumer hop adds (half of it on average); a real Kafka
+# answers as soon as records come. The first wait applies while records flow,
+# the second to a consumer idle for 2 s (an idle poll costs CPU in the bridge and
+# the broker). See README "Latency and the cost of a message".
+KAFKA_FETCH_MAX_WAIT_MS = env.integer("KAFKA_FETCH_MAX_WAIT_MS", 10)
+KAFKA_FETCH_IDLE_WAIT_MS = env.integer("KAFKA_FETCH_IDLE_WAIT_MS", 100)
 ATLAS_ENVIRONMENT = env.text("ATLAS_ENVIRONMENT")
 
 # --- Inbox / outbox ----------------------------------------------------------
@@ -233,9 +244,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_SOFT_TIME_LIMIT = env.number("CELERY_TASK_SOFT_TIME_LIMIT", 60.0)
 CELERY_TASK_TIME_LIMIT = env.number("CELERY_TASK_TIME_LIMIT", 90.0)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
-# Flower shows tasks as they run; each event costs the worker a Redis publish.
+# Flower shows tasks as they run; each event costs the worker a Redis publish
+# (buffered, sent in batches). The "sent" event would cost the bridge a publish of
+# its own per task, unbuffered: off unless CELERY_TASK_SENT_EVENTS is set.
 CELERY_WORKER_SEND_TASK_EVENTS = env.flag("CELERY_TASK_EVENTS", True)
-CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS
+CELERY_TASK_SEND_SENT_EVENT = CELERY_WORKER_SEND_TASK_EVENTS and env.flag(
+    "CELERY_TASK_SENT_EVENTS", False
+)
 # Lookups of other services (a handler's prepare step) wait on the network: their
 # own queue, served by a thread-pool worker (runstack's "lookups").
 CELERY_TASK_ROUTES = {"project.messaging.tasks.prepare_inbox_task": {"queue": "lookups"}}

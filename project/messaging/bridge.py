@@ -1,8 +1,9 @@
 """The Kafka → inbox bridge: one consumer-group loop per app.
 
 For each polled batch: decode every record, store the inbox rows (handled and
-dead alike) in one transaction, commit the Kafka offsets only after that commit,
-then enqueue tasks. A crash before the offset commit redelivers records whose
+dead alike) in one transaction, enqueue tasks, and commit the Kafka offsets only
+after the rows are committed (at most once a second while records flow, see
+``OffsetCommits``). A crash before the offset commit redelivers records whose
 rows already exist; the unique constraint makes that a no-op and the rows are
 enqueued again.
 """
@@ -14,6 +15,7 @@ import logging
 import threading
 import time
 
+from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
@@ -61,11 +63,15 @@ class AppBridge(threading.Thread):
         topics_checked = time.monotonic()
         assigned: set = set()
         topic_ids: dict = {}
+        positions = epochs.Positions()
+        offsets = OffsetCommits(client, self.name)
+        fetch_wait = kafka.FetchWait(client)
         try:
             while not self.stop_event.is_set():
                 batch = client.poll(timeout_ms=500)
-                assigned = self._check_new_partitions(client, assigned)
+                assigned = self._check_new_partitions(client, assigned, positions)
                 recreated = self._check_topic_ids(client, topic_ids)
+                positions.forget((tp.topic, tp.partition) for tp in recreated)
                 polled_ns = observe.clock()
                 observe.polled(self.spec.group, client)
                 records = [
@@ -74,22 +80,19 @@ class AppBridge(threading.Thread):
                     if tp not in recreated  # read again from the start of the new log
                     for record in part
                 ]
+                fetch_wait.polled(bool(records))
                 if not records:
+                    offsets.commit(idle=True)
                     if not client.assignment() and time.monotonic() - topics_checked > 5:
                         # A broker that lost its topics (restarted, memory storage)
                         # leaves us with nothing assigned: create them again.
                         kafka.ensure_topics(set(topics) | registry.produced_topics())
                         topics_checked = time.monotonic()
                     continue
-                new_ids = self._store_until_done(records)
+                new_ids = self._store_until_done(records, positions)
                 if new_ids is None:
                     return  # stopping; offsets stay uncommitted, records come again
                 observe.consumed(self.spec, records, polled_ns)
-                try:
-                    client.commit()
-                except KafkaError as exc:
-                    # Rebalanced away: the new owner re-reads; stored rows dedupe.
-                    logger.warning("%s: offset commit failed: %s", self.name, exc)
                 try:
                     inbox.enqueue(new_ids)
                 except Exception as exc:  # Redis away: the rows are stored, the sweeper
@@ -97,10 +100,13 @@ class AppBridge(threading.Thread):
                     logger.warning(
                         "%s: cannot enqueue tasks (%s); the sweeper will", self.name, exc
                     )
+                offsets.stored()
+                offsets.commit(idle=False)
+            offsets.commit(idle=True)
         finally:
             client.close(autocommit=False)
 
-    def _check_new_partitions(self, client, assigned: set) -> set:
+    def _check_new_partitions(self, client, assigned: set, positions: epochs.Positions) -> set:
         """Partitions assigned since the last poll: is their log the one we stored?
 
         Their records of this poll are not stored yet, so a log found to be new gets
@@ -109,6 +115,7 @@ class AppBridge(threading.Thread):
         now = set(client.assignment())
         new = now - assigned
         if new:
+            positions.forget((tp.topic, tp.partition) for tp in new)
             try:
                 ends = client.end_offsets(list(new))
             except KafkaError as exc:
@@ -143,17 +150,51 @@ class AppBridge(threading.Thread):
                 client.seek_to_beginning(tp)
         return recreated
 
-    def _store_until_done(self, records: list) -> list[int] | None:
+    def _store_until_done(
+        self, records: list, positions: epochs.Positions
+    ) -> list[tuple[int, str]] | None:
         delay = 0.5
         while not self.stop_event.is_set():
             try:
                 close_old_connections()
-                return store(self.spec, records)
+                return store(self.spec, records, positions)
             except Exception:
                 logger.exception("%s: storing %d records failed", self.name, len(records))
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 10)
         return None
+
+
+class OffsetCommits:
+    """Commits the consumer's positions once their records are stored, at most every
+    ``KAFKA_COMMIT_INTERVAL_MS`` while records flow, and at once when the partitions
+    go quiet or the bridge stops.
+
+    A commit is only a bookmark: stored records that come again (a restart, a
+    rebalance before the commit) are recognised by the inbox and cost nothing but
+    a re-read, so one round trip to the broker per batch buys nothing.
+    """
+
+    def __init__(self, client, who: str) -> None:
+        self.client = client
+        self.who = who
+        self.pending = False
+        self.last = time.monotonic()
+
+    def stored(self) -> None:
+        self.pending = True
+
+    def commit(self, *, idle: bool) -> None:
+        interval = settings.KAFKA_COMMIT_INTERVAL_MS / 1000
+        if not self.pending or (not idle and time.monotonic() - self.last < interval):
+            return
+        self.pending = False
+        self.last = time.monotonic()
+        try:
+            self.client.commit()
+        except KafkaError as exc:
+            # Rebalanced away: the new owner re-reads; stored rows dedupe.
+            logger.warning("%s: offset commit failed: %s", self.who, exc)
 
 
 def build_row(spec: registry.Consumer, record) -> InboxMessage | None:
@@ -235,8 +276,15 @@ def ordering_key(app: str, key: bytes | None) -> str:
     return f"{app}:{text}"
 
 
-def store(spec: registry.Consumer, records: list) -> list[int]:
-    """Store a batch; return the ids to enqueue (newest pending row per key)."""
+def store(
+    spec: registry.Consumer, records: list, positions: epochs.Positions | None = None
+) -> list[tuple[int, str]]:
+    """Store a batch; return what to enqueue: (newest pending id, ordering key) per key.
+
+    With ``positions`` (the bridge's own), a batch that continues where this
+    process last stored its partitions is inserted in one statement that returns
+    the ids; anything else, a conflict included, takes the checked path.
+    """
     rows = [row for row in (build_row(spec, r) for r in records) if row is not None]
     observe.stored(spec.app, records, rows)
     for row in rows:
@@ -246,6 +294,29 @@ def store(spec: registry.Consumer, records: list) -> list[int]:
             )
     if not rows:
         return []
+    if positions is not None and positions.fresh(rows):
+        try:
+            with transaction.atomic(durable=True):
+                InboxMessage.objects.bulk_create(rows)
+        except DatabaseError:
+            for row in rows:
+                row.pk = None
+                row._state.adding = True
+        else:
+            positions.stored(rows)
+            return inbox.newest_per_key(
+                (row.id, row.ordering_key)
+                for row in rows
+                if row.state == InboxMessage.State.PENDING
+            )
+    pending = _store_checked(spec, rows)
+    if positions is not None:
+        positions.stored(rows)
+    return pending
+
+
+def _store_checked(spec: registry.Consumer, rows: list[InboxMessage]) -> list[tuple[int, str]]:
+    """Epochs checked against what is stored, conflicts ignored, a refused row isolated."""
     try:
         with transaction.atomic(durable=True):
             epochs.assign(spec.group, rows)

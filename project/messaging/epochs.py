@@ -16,12 +16,17 @@ would skip them. Three checks move a partition to a new epoch:
   (``assign``).
 
 A redelivered record (same offset, same record) stays a no-op.
+
+Checking costs two queries per polled batch; ``Positions`` lets a bridge skip
+them for the common batch, the one that continues the partition where this
+process last stored it (see ``Positions``).
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Iterable
 
 from django.db.models import Max
 
@@ -116,3 +121,35 @@ def _fingerprint(row: InboxMessage) -> tuple:
 
 def _bytes(raw: bytes | memoryview | None) -> bytes | None:
     return bytes(raw) if raw is not None else None
+
+
+class Positions:
+    """What one bridge knows it stored: per partition, the epoch and the highest offset.
+
+    A record above that offset cannot be one this process stored, so the batch is
+    inserted as it is (``fresh``); the unique constraint still stands guard, and a
+    conflict (another process stored it, or the log is not the one we read) sends
+    the batch through the full check. A partition newly assigned is forgotten
+    (``forget``): its first batch is always checked.
+    """
+
+    def __init__(self) -> None:
+        self._known: dict[tuple[str, int], tuple[int, int]] = {}
+
+    def fresh(self, rows: list[InboxMessage]) -> bool:
+        """Give every row its epoch if all continue a known partition; else change nothing."""
+        for row in rows:
+            known = self._known.get((row.topic, row.partition))
+            if known is None or row.offset <= known[1]:
+                return False
+        for row in rows:
+            row.epoch = self._known[(row.topic, row.partition)][0]
+        return True
+
+    def stored(self, rows: list[InboxMessage]) -> None:
+        for row in sorted(rows, key=lambda r: (r.epoch, r.offset)):
+            self._known[(row.topic, row.partition)] = (row.epoch, row.offset)
+
+    def forget(self, partitions: Iterable[tuple[str, int]]) -> None:
+        for partition in partitions:
+            self._known.pop(partition, None)

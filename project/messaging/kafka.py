@@ -55,9 +55,8 @@ def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
         session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
         heartbeat_interval_ms=settings.KAFKA_HEARTBEAT_INTERVAL_MS,
         max_poll_records=500,
-        # Tansu answers a fetch only when this wait is over if nothing new came;
-        # 100 ms instead of kafka-python's 500 ms bounds the latency it adds.
-        fetch_max_wait_ms=100,
+        fetch_max_wait_ms=max(settings.KAFKA_FETCH_MAX_WAIT_MS, settings.KAFKA_FETCH_IDLE_WAIT_MS),
+        metrics_enabled=False,  # kafka-python's own sensors: a cost on every fetch, unread
         reconnect_backoff_max_ms=2000,
         bootstrap_timeout_ms=5000,
         # Topics are created by ensure_topics with the configured partition count,
@@ -87,7 +86,45 @@ def producer() -> KafkaProducer:
         allow_auto_create_topics=False,
         max_block_ms=10000,
         bootstrap_timeout_ms=5000,
+        metrics_enabled=False,
     )
+
+
+class FetchWait:
+    """The consumer's fetch wait: short while records flow, longer once they stop.
+
+    On the embedded broker an empty fetch is answered only when its wait is over,
+    so the wait is both the latency a consumer hop adds and what an idle consumer
+    costs (a bridge polls one consumer per app). A consumer that had records in
+    the last ``IDLE_AFTER_SECONDS`` fetches with ``KAFKA_FETCH_MAX_WAIT_MS``; an idle
+    one with ``KAFKA_FETCH_IDLE_WAIT_MS``, so the first record after a quiet spell
+    waits at most that long and the ones after it the short wait.
+    """
+
+    IDLE_AFTER_SECONDS = 2.0
+
+    def __init__(self, client: KafkaConsumer) -> None:
+        # kafka-python reads this entry for every fetch request it builds.
+        self._config = getattr(getattr(client, "_fetcher", None), "config", None)
+        self.busy_ms = settings.KAFKA_FETCH_MAX_WAIT_MS
+        self.idle_ms = max(self.busy_ms, settings.KAFKA_FETCH_IDLE_WAIT_MS)
+        self.last_records = time.monotonic()
+        self._set(self.busy_ms)
+
+    def polled(self, records: bool) -> None:
+        now = time.monotonic()
+        if records:
+            self.last_records = now
+        busy = now - self.last_records < self.IDLE_AFTER_SECONDS
+        self._set(self.busy_ms if busy else self.idle_ms)
+
+    @property
+    def current_ms(self) -> int | None:
+        return None if self._config is None else self._config.get("fetch_max_wait_ms")
+
+    def _set(self, wait_ms: int) -> None:
+        if self._config is not None:
+            self._config["fetch_max_wait_ms"] = wait_ms
 
 
 def ensure_topics(names: set[str] | list[str]) -> None:

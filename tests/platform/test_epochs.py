@@ -86,3 +86,52 @@ def test_a_log_ending_before_a_stored_offset_is_a_new_log(tenant_key):
     # then its records at offsets 0 and 1 are new, even with identical timestamps
     handle([Rec(0, ping(10), headers, 1000), Rec(1, ping(11), headers, 1001)])
     assert seqs(tenant_key)[-2:] == [10, 11]
+
+
+def handle_with(positions: epochs.Positions, records) -> None:
+    for inbox_id, key in bridge.store(registry.get("echo"), records, positions):
+        inbox.process(inbox_id, key)
+
+
+def test_a_batch_continuing_a_known_partition_is_one_insert(tenant_key):
+    from tests.support import at_most_queries
+
+    positions = epochs.Positions()
+    headers = tenant_key.kafka_headers()
+    handle_with(positions, [Rec(0, ping(1), headers, 1000)])  # first batch: checked
+    with at_most_queries(3) as captured:  # a savepoint inside the test's transaction
+        ids = bridge.store(registry.get("echo"), [Rec(1, ping(2), headers, 1001)], positions)
+    statements = [q["sql"].split()[0] for q in captured.captured_queries]
+    assert [s for s in statements if s not in {"SAVEPOINT", "RELEASE"}] == ["INSERT"]
+    ((inbox_id, _),) = ids
+    assert InboxMessage.objects.get(id=inbox_id).offset == 1
+
+
+def test_a_conflict_on_the_quick_path_is_checked_and_deduplicated(tenant_key):
+    # given offset 1 stored by another bridge process (this one only stored offset 0)
+    headers = tenant_key.kafka_headers()
+    record = Rec(1, ping(2), headers, 1001)
+    handle([record])
+    positions = epochs.Positions()
+    handle_with(positions, [Rec(0, ping(1), headers, 1000)])
+
+    # when this process reads offset 1 too, then a new offset
+    handle_with(positions, [record])
+    handle_with(positions, [Rec(2, ping(3), headers, 1002)])
+
+    # then each record had one effect and the epoch did not move
+    assert sorted(seqs(tenant_key)) == [1, 2, 3]
+    assert epochs.current(GROUP, COMMANDS, 0) == 0
+
+
+def test_a_reused_offset_after_the_quick_path_starts_a_new_epoch(tenant_key):
+    positions = epochs.Positions()
+    headers = tenant_key.kafka_headers()
+    handle_with(positions, [Rec(0, ping(1), headers, 1000)])
+    handle_with(positions, [Rec(1, ping(2), headers, 1001)])  # quick path
+    handle_with(positions, [Rec(0, ping(3), headers, 5000)])  # the log started again
+    assert seqs(tenant_key) == [1, 2, 3]
+    assert epochs.current(GROUP, COMMANDS, 0) == 1
+    handle_with(positions, [Rec(1, ping(4), headers, 5001)])  # continues the new epoch
+    assert seqs(tenant_key) == [1, 2, 3, 4]
+    assert InboxMessage.objects.filter(topic=COMMANDS, epoch=1).count() == 2
