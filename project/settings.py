@@ -231,6 +231,8 @@ REDIS_URL = env.redis_url(env.text("REDIS_URL"))
 if env.text("REDIS_PASSWORD") and "@" not in REDIS_URL:
     REDIS_URL = REDIS_URL.replace("://", f"://:{env.text('REDIS_PASSWORD')}@", 1)
 CELERY_BROKER_URL = REDIS_URL
+if REDIS_URL.startswith("redis://"):  # see project/celery_redis.py (TLS and sockets: kombu's own)
+    CELERY_BROKER_TRANSPORT = "project.celery_redis:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 # A task is acknowledged only after it ran; a killed worker's task is redelivered

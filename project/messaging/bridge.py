@@ -20,6 +20,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
 
+from project.db import statements
 from project.messaging import epochs, inbox, kafka, kafka_records, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
@@ -297,7 +298,7 @@ def store(
     if positions is not None and positions.fresh(rows):
         try:
             with transaction.atomic(durable=True):
-                InboxMessage.objects.bulk_create(rows)
+                statements.insert(transaction.get_connection(), _ROW_FIELDS, rows)
         except DatabaseError:
             for row in rows:
                 row.pk = None
@@ -313,6 +314,9 @@ def store(
     if positions is not None:
         positions.stored(rows)
     return pending
+
+
+_ROW_FIELDS = tuple(f.name for f in InboxMessage._meta.concrete_fields if not f.primary_key)
 
 
 def _store_checked(spec: registry.Consumer, rows: list[InboxMessage]) -> list[tuple[int, str]]:

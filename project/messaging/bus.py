@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import functools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from project.db import statements
 from project.messaging import coordination, wire
 from project.messaging.models import OutboxMessage, store_headers
 from project.tenancy.models import Tenant
@@ -76,38 +76,14 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
         tenant=tenant,
         created_at=timezone.now(),
     )
-    _insert(connection, row)
+    statements.insert(connection, _INSERTED, [row])
     if not any(func is wake_relay for _, func, _ in connection.run_on_commit):
         transaction.on_commit(wake_relay)
     return row
 
 
+# bus.emit writes these; the others take their database defaults.
 _INSERTED = ("topic", "key", "value", "headers", "message_type", "tenant", "created_at")
-
-
-@functools.cache
-def _insert_statement(vendor: str, quote: Callable[[str], str]) -> tuple[str, list]:
-    """The INSERT and its fields, built once per database backend."""
-    fields = [OutboxMessage._meta.get_field(name) for name in _INSERTED]
-    sql = "INSERT INTO {} ({}) VALUES ({}) RETURNING {}".format(
-        quote(OutboxMessage._meta.db_table),
-        ", ".join(quote(field.column) for field in fields),
-        ", ".join(["%s"] * len(fields)),
-        quote(OutboxMessage._meta.pk.column),
-    )
-    return sql, fields
-
-
-def _insert(connection, row: OutboxMessage) -> None:
-    """One prepared INSERT: every produced record passes here, and the ORM's
-    generic ``save`` machinery costs about as much as the rest of a handler."""
-    sql, fields = _insert_statement(connection.vendor, connection.ops.quote_name)
-    params = [field.get_db_prep_save(field.pre_save(row, True), connection) for field in fields]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row.pk = cursor.fetchone()[0]
-    row._state.adding = False
-    row._state.db = connection.alias
 
 
 def wake_relay() -> None:

@@ -13,7 +13,6 @@ per row is what keeps a SQLite database, which serialises writers, fast.
 
 from __future__ import annotations
 
-import functools
 import logging
 import traceback
 from collections.abc import Iterable
@@ -23,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from project.db import statements
 from project.messaging import bus, coordination, errors, registry, wire
 from project.messaging.decoding import Decoded, decode
 from project.messaging.models import InboxMessage, Replay
@@ -99,42 +99,22 @@ def process_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
 
 
 def _lock_pending(ordering_key: str) -> list[InboxMessage]:
-    """The key's oldest pending rows, locked (``FOR UPDATE`` where the database has it).
-
-    Every task runs this for every key; the ORM compiles the same query each
-    time for about three times what running it costs, so the ORM's own SQL is
-    compiled once per database and run as a raw query (which still converts the
-    columns as the ORM does).
-    """
-    connection = transaction.get_connection()
-    sql = _pending_statement(connection.alias, connection.vendor, settings.INBOX_BATCH)
-    return list(InboxMessage.objects.raw(sql, [ordering_key, State.PENDING]))
+    """The key's oldest pending rows, locked (``FOR UPDATE`` where the database has it)."""
+    return statements.select(_pending_rows, [ordering_key, State.PENDING])
 
 
-@functools.cache
-def _pending_statement(alias: str, vendor: str, batch: int) -> str:
-    query = (
-        InboxMessage.objects.using(alias)
-        .select_for_update()
+def _pending_rows():
+    return (
+        InboxMessage.objects.select_for_update()
         .filter(ordering_key="", state=State.PENDING)
-        .order_by("id")[:batch]
-        .query
+        .order_by("id")[: settings.INBOX_BATCH]
     )
-    sql, params = query.get_compiler(using=alias).as_sql()
-    assert len(params) == 2, params  # ordering_key, state: the raw query's parameters
-    return sql
 
 
 def _mark_done(ids: list[int], now) -> None:
-    """Mark handled rows done: one UPDATE per batch, written once per database (as above)."""
-    connection = transaction.get_connection()
-    table = connection.ops.quote_name(InboxMessage._meta.db_table)
-    placeholders = ", ".join(["%s"] * len(ids))
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET state = %s, handled_at = %s WHERE id IN ({placeholders})",
-            [State.DONE.value, connection.ops.adapt_datetimefield_value(now), *ids],
-        )
+    statements.update(
+        transaction.get_connection(), InboxMessage, ids, state=State.DONE, handled_at=now
+    )
 
 
 def _handle_batch(rows: list[InboxMessage]) -> float | None:

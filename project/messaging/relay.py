@@ -27,6 +27,7 @@ from django.utils import timezone
 from kafka import errors as kafka_errors
 from kafka.errors import KafkaError
 
+from project.db import statements
 from project.messaging import coordination, kafka, registry
 from project.messaging.models import OutboxMessage, load_headers
 from project.observability import observe
@@ -67,11 +68,7 @@ class Relay:
             while not self.stop.is_set():
                 leader.check()
                 close_old_connections()
-                rows = list(
-                    OutboxMessage.objects.filter(sent_at=None, parked_at=None)
-                    .order_by("id")
-                    .only("id", "topic", "key", "value", "headers")[: settings.OUTBOX_RELAY_BATCH]
-                )
+                rows = statements.select(_unsent_rows, [])
                 if not rows:
                     wakeups.wait(settings.OUTBOX_RELAY_POLL_SECONDS, self.stop)
                     continue
@@ -140,10 +137,20 @@ class Relay:
             os._exit(3)
         if acked:
             with transaction.atomic():
-                OutboxMessage.objects.filter(id__in=acked).update(sent_at=timezone.now())
+                statements.update(
+                    transaction.get_connection(), OutboxMessage, acked, sent_at=timezone.now()
+                )
             self.published += len(acked)
         observe.published(rows, acked, started_ns)
         return done
+
+
+def _unsent_rows():
+    return (
+        OutboxMessage.objects.filter(sent_at=None, parked_at=None)
+        .order_by("id")
+        .only("id", "topic", "key", "value", "headers")[: settings.OUTBOX_RELAY_BATCH]
+    )
 
 
 # Errors no retry can cure: the record itself is wrong for this broker.
