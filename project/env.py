@@ -79,7 +79,10 @@ def database(url: str, sqlite_default: Path) -> dict:
             "HOST": unquote(parsed.hostname or ""),
             "PORT": str(port or ""),
             "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
+            # A health check is a SELECT 1 round trip before the first query of every
+            # task and every bridge batch. Without it a connection the server dropped
+            # fails its next query once (a transient failure: retried) and is replaced.
+            "CONN_HEALTH_CHECKS": False,
         }
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported; use "
