@@ -76,152 +76,58 @@ def _looked_up(message: registry.Message) -> lookups.Looked:
     return lookups.from_json(message.prepared)
 
 
+# Every service takes the prepare step's result, decoded, as ``looked_up``.
+LOOKED_UP = {"looked_up": _looked_up}
+
 # --- COMMAND_TOPIC_MESSENGER --------------------------------------------------------------
 
-
-@consumer.command(
-    messages.COMMAND_TOPIC_MESSENGER,
-    messages.COMMAND_CREATE,
-    messages.CreateCommand,
-    prepare=looking_up("actor_id"),
-)
-def on_create(message: registry.Message) -> None:
-    args = message.args
-    services.messenger_create(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        actor_id=args["actor_id"],
-        looked_up=_looked_up(message),
+for _type, _schema, _prepare, _service in [
+    (messages.COMMAND_CREATE, messages.CreateCommand, looking_up("actor_id"),
+     services.messenger_create),
+    (messages.COMMAND_JOIN, messages.JoinCommand, looking_up("actor_id"),
+     services.messenger_join),
+    (messages.COMMAND_LEAVE, messages.LeaveCommand, looking_up("actor_id"),
+     services.messenger_leave),
+    (messages.COMMAND_REQUEST_INVITE, messages.RequestInviteCommand,
+     looking_up("actor_id", "character_id"), services.messenger_request_invite),
+]:  # fmt: skip
+    consumer.command(
+        messages.COMMAND_TOPIC_MESSENGER,
+        _type,
+        _schema,
+        prepare=_prepare,
+        service=_service,
+        extra=LOOKED_UP,
     )
-
-
-@consumer.command(
-    messages.COMMAND_TOPIC_MESSENGER,
-    messages.COMMAND_JOIN,
-    messages.JoinCommand,
-    prepare=looking_up("actor_id"),
-)
-def on_join(message: registry.Message) -> None:
-    args = message.args
-    services.messenger_join(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        actor_id=args["actor_id"],
-        messenger_id=args["messenger_id"],
-        looked_up=_looked_up(message),
-    )
-
-
-@consumer.command(
-    messages.COMMAND_TOPIC_MESSENGER,
-    messages.COMMAND_LEAVE,
-    messages.LeaveCommand,
-    prepare=looking_up("actor_id"),
-)
-def on_leave(message: registry.Message) -> None:
-    args = message.args
-    services.messenger_leave(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        actor_id=args["actor_id"],
-        messenger_id=args["messenger_id"],
-        looked_up=_looked_up(message),
-    )
-
-
-@consumer.command(
-    messages.COMMAND_TOPIC_MESSENGER,
-    messages.COMMAND_REQUEST_INVITE,
-    messages.RequestInviteCommand,
-    prepare=looking_up("actor_id", "character_id"),
-)
-def on_request_invite(message: registry.Message) -> None:
-    args = message.args
-    services.messenger_request_invite(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        actor_id=args["actor_id"],
-        character_id=args["character_id"],
-        looked_up=_looked_up(message),
-    )
-
 
 # --- EVENT_TOPIC_CHARACTER_STATUS ----------------------------------------------------------
 
-
-@consumer.event(
-    messages.EVENT_TOPIC_CHARACTER_STATUS,
-    messages.CHARACTER_LOGIN,
-    messages.CharacterLoginEvent,
-    prepare=prepare_login,
-)
-def on_login(message: registry.Message) -> None:
-    args = message.args
-    services.character_login(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        character_id=args["character_id"],
-        channel_id=args["channel_id"],
-        looked_up=_looked_up(message),
+for _type, _schema, _prepare, _service in [
+    (messages.CHARACTER_LOGIN, messages.CharacterLoginEvent, prepare_login,
+     services.character_login),
+    (messages.CHARACTER_LOGOUT, messages.CharacterLogoutEvent, looking_up("character_id"),
+     services.character_logout),
+    (messages.CHARACTER_DELETED, messages.CharacterDeletedEvent, looking_up("character_id"),
+     services.character_logout),
+    (messages.CHARACTER_CHANNEL_CHANGED, messages.CharacterChannelChangedEvent,
+     looking_up("character_id"), services.character_channel_changed),
+]:  # fmt: skip
+    consumer.event(
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        _type,
+        _schema,
+        prepare=_prepare,
+        service=_service,
+        extra=LOOKED_UP,
     )
-
-
-def _on_leaving(message: registry.Message) -> None:
-    args = message.args
-    services.character_logout(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        character_id=args["character_id"],
-        looked_up=_looked_up(message),
-    )
-
-
-consumer.event(
-    messages.EVENT_TOPIC_CHARACTER_STATUS,
-    messages.CHARACTER_LOGOUT,
-    messages.CharacterLogoutEvent,
-    prepare=looking_up("character_id"),
-)(_on_leaving)
-consumer.event(
-    messages.EVENT_TOPIC_CHARACTER_STATUS,
-    messages.CHARACTER_DELETED,
-    messages.CharacterDeletedEvent,
-    prepare=looking_up("character_id"),
-)(_on_leaving)
-
-
-@consumer.event(
-    messages.EVENT_TOPIC_CHARACTER_STATUS,
-    messages.CHARACTER_CHANNEL_CHANGED,
-    messages.CharacterChannelChangedEvent,
-    prepare=looking_up("character_id"),
-)
-def on_channel_changed(message: registry.Message) -> None:
-    args = message.args
-    services.character_channel_changed(
-        tenant=message.tenant,
-        character_id=args["character_id"],
-        channel_id=args["channel_id"],
-        looked_up=_looked_up(message),
-    )
-
 
 # --- EVENT_TOPIC_INVITE_STATUS -----------------------------------------------------------
 
-
-@consumer.event(
+consumer.event(
     messages.EVENT_TOPIC_INVITE_STATUS,
     messages.INVITE_ACCEPTED,
     messages.InviteStatusEvent,
     prepare=prepare_invite_status,
+    service=services.invite_accepted,
+    extra=LOOKED_UP,
 )
-def on_invite_accepted(message: registry.Message) -> None:
-    args = message.args
-    services.invite_accepted(
-        tenant=message.tenant,
-        transaction_id=args["transaction_id"],
-        invite_type=args["invite_type"],
-        reference_id=args["reference_id"],
-        target_id=args["target_id"],
-        looked_up=_looked_up(message),
-    )
