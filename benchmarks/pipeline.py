@@ -112,6 +112,7 @@ def produce(
 
 RAW_FORWARDER = """
 import sys
+import time
 import django
 django.setup()
 from django.conf import settings
@@ -120,16 +121,22 @@ bootstrap, source, target, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sy
 settings.BOOTSTRAP_SERVERS = [bootstrap]
 consumer = kafka.consumer("raw-forwarder")
 consumer.subscribe([source])
+fetch_wait = kafka.FetchWait(consumer)  # as the bridge: the short wait while records flow
 producer = kafka.producer()
 print("ready", flush=True)
 seen = 0
+committed = time.monotonic()
 while seen < count:
-    for batch in consumer.poll(timeout_ms=200).values():
+    batches = consumer.poll(timeout_ms=200)
+    fetch_wait.polled(bool(batches))
+    for batch in batches.values():
         for record in batch:
             producer.send(target, key=record.key, value=record.value, headers=record.headers)
             seen += 1
     producer.flush()
-    consumer.commit()
+    if time.monotonic() - committed > settings.KAFKA_COMMIT_INTERVAL_MS / 1000:
+        consumer.commit()  # as the bridge: at most once per commit interval
+        committed = time.monotonic()
 """
 
 
