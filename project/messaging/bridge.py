@@ -18,7 +18,7 @@ from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
 
-from project.messaging import epochs, inbox, kafka, kafka_records, registry
+from project.messaging import epochs, inbox, kafka, kafka_records, liveness, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
 from project.observability import observe
@@ -37,6 +37,7 @@ class AppBridge(threading.Thread):
         self.spec = consumer
         self.stop_event = stop
         self.stored = 0
+        self.assignment_watch = liveness.AssignmentWatch.for_consumer(self.name, consumer)
 
     def run(self) -> None:
         unreachable = kafka.UnreachableNotice(self.name)
@@ -64,6 +65,8 @@ class AppBridge(threading.Thread):
         try:
             while not self.stop_event.is_set():
                 batch = client.poll(timeout_ms=500)
+                if self.assignment_watch.rejoin_needed(client):
+                    return  # nobody consumes: a new consumer joins afresh (see liveness)
                 assigned = self._check_new_partitions(client, assigned)
                 recreated = self._check_topic_ids(client, topic_ids)
                 polled_ns = observe.clock()
@@ -98,7 +101,7 @@ class AppBridge(threading.Thread):
                         "%s: cannot enqueue tasks (%s); the sweeper will", self.name, exc
                     )
         finally:
-            client.close(autocommit=False)
+            liveness.close(client)  # no LeaveGroup half-way through a join
 
     def _check_new_partitions(self, client, assigned: set) -> set:
         """Partitions assigned since the last poll: is their log the one we stored?
