@@ -231,8 +231,6 @@ REDIS_URL = env.redis_url(env.text("REDIS_URL"))
 if env.text("REDIS_PASSWORD") and "@" not in REDIS_URL:
     REDIS_URL = REDIS_URL.replace("://", f"://:{env.text('REDIS_PASSWORD')}@", 1)
 CELERY_BROKER_URL = REDIS_URL
-if REDIS_URL.startswith("redis://"):  # see project/celery_redis.py (TLS and sockets: kombu's own)
-    CELERY_BROKER_TRANSPORT = "project.celery_redis:Transport"
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
 # A task is acknowledged only after it ran; a killed worker's task is redelivered
@@ -241,6 +239,19 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.integer("CELERY_WORKER_PREFETCH_MULTIPLIER", 4)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis outage of any length is ridden out: the worker reconnects for as long as
+# it takes (Celery's default gives up after 100 attempts, about 50 min), and kombu's
+# Redis transport is used with the fix of project.redis_transport (a lost connection
+# noticed while tasks were unacknowledged ended the worker with an AttributeError),
+# which also keeps one publishing client per channel (TLS and sockets: kombu's own).
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+if REDIS_URL.startswith("redis://"):
+    CELERY_BROKER_TRANSPORT = "project.redis_transport:Transport"
+# Tasks running when the connection is lost run to the end: their inbox transaction
+# commits, and the acknowledgement that can no longer be sent does not matter (a
+# redelivered task finds its rows done). Explicit, as Celery 6 is to change it.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # A task still running after this raises SoftTimeLimitExceeded inside it; after the
 # hard limit its process is ended (prefork). See project.celery.AtlasTask.
 CELERY_TASK_SOFT_TIME_LIMIT = env.number("CELERY_TASK_SOFT_TIME_LIMIT", 60.0)

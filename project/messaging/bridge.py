@@ -21,7 +21,7 @@ from django.utils import timezone
 from kafka.errors import KafkaError
 
 from project.db import statements
-from project.messaging import epochs, inbox, kafka, kafka_records, registry
+from project.messaging import epochs, inbox, kafka, kafka_records, liveness, registry
 from project.messaging.decoding import decode
 from project.messaging.models import InboxMessage, store_headers
 from project.observability import observe
@@ -40,6 +40,7 @@ class AppBridge(threading.Thread):
         self.spec = consumer
         self.stop_event = stop
         self.stored = 0
+        self.assignment_watch = liveness.AssignmentWatch.for_consumer(self.name, consumer)
 
     def run(self) -> None:
         unreachable = kafka.UnreachableNotice(self.name)
@@ -70,6 +71,8 @@ class AppBridge(threading.Thread):
         try:
             while not self.stop_event.is_set():
                 batch = client.poll(timeout_ms=500)
+                if self.assignment_watch.rejoin_needed(client):
+                    return  # nobody consumes: a new consumer joins afresh (see liveness)
                 assigned = self._check_new_partitions(client, assigned, positions)
                 recreated = self._check_topic_ids(client, topic_ids)
                 positions.forget((tp.topic, tp.partition) for tp in recreated)
@@ -105,7 +108,7 @@ class AppBridge(threading.Thread):
                 offsets.commit(idle=False)
             offsets.commit(idle=True)
         finally:
-            client.close(autocommit=False)
+            liveness.close(client)  # no LeaveGroup half-way through a join
 
     def _check_new_partitions(self, client, assigned: set, positions: epochs.Positions) -> set:
         """Partitions assigned since the last poll: is their log the one we stored?

@@ -221,8 +221,10 @@ def test_an_unreachable_broker_is_said_plainly_ready_is_not_printed_and_stop_is_
     try:
         # then it says Kafka cannot be reached, the web server is up, and ready is not said
         wait_until(
-            lambda: "cannot be reached" in output.text()
-            and http_status(f"http://127.0.0.1:{ports['web']}/admin/login/") == 200,
+            lambda: (
+                "cannot be reached" in output.text()
+                and http_status(f"http://127.0.0.1:{ports['web']}/admin/login/") == 200
+            ),
             timeout=60,
             interval=0.2,
             what="the unreachable-Kafka message and the web server",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from project.celery import app
-from project.celery_redis import Channel
+from project.redis_transport import Channel
 
 
 @pytest.fixture
