@@ -7,6 +7,7 @@ nothing assigned rejoins when nobody consumes a partition with records waiting.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import uuid
 
@@ -116,14 +117,24 @@ def test_a_member_without_partitions_rejoins_only_when_nobody_consumes(stack, tr
     try:
         first.subscribe([topic])
         second.subscribe([topic])
+
         # given two members of a group, one of them holding the only partition
-        deadline = time.monotonic() + 60
-        while not (first.assignment() or second.assignment()) or (
-            first.assignment() and second.assignment()
-        ):
-            assert time.monotonic() < deadline, "the group did not settle"
-            first.poll(timeout_ms=200)
-            second.poll(timeout_ms=200)
+        # (each polls in its own thread: a join blocks until every member rejoins,
+        # so members polled in turn from one thread can keep the group from settling)
+        def settled() -> bool:
+            return bool(first.assignment()) != bool(second.assignment())
+
+        def poll_until_settled(consumer) -> None:
+            deadline = time.monotonic() + 60
+            while not settled() and time.monotonic() < deadline:
+                consumer.poll(timeout_ms=200)
+
+        pollers = [threading.Thread(target=poll_until_settled, args=(c,)) for c in (first, second)]
+        for poller in pollers:
+            poller.start()
+        for poller in pollers:
+            poller.join()
+        assert settled(), "the group did not settle"
         holder, idle = (first, second) if first.assignment() else (second, first)
         watch = liveness.AssignmentWatch(
             "test", group, [topic], offset_reset="earliest", session_timeout_s=6,
