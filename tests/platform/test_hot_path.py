@@ -79,3 +79,28 @@ def test_a_task_time_limit_and_database_errors_are_transient():
     assert errors.is_transient(db.OperationalError("database is locked"))
     assert errors.is_transient(db.IntegrityError("duplicate key"))
     assert not errors.is_transient(db.DataError("value too long"))
+
+
+def test_the_compiled_lock_of_pending_rows_locks_where_the_database_can(tenant_key):
+    from django.db import connection
+
+    with transaction.atomic(), at_most_queries(1) as captured:
+        inbox._lock_pending("echo:00")
+    (query,) = captured.captured_queries
+    assert ("FOR UPDATE" in query["sql"]) == connection.features.has_select_for_update
+    assert "ORDER BY" in query["sql"] and "LIMIT" in query["sql"]
+
+
+def test_compiled_statements_return_instances_as_the_orm_does(tenant_key):
+    # given a stored, pending ping
+    ((inbox_id, key),) = bridge.store(registry.get("echo"), [ping_record(tenant_key, 0, 7)])
+    expected = InboxMessage.objects.get(id=inbox_id)
+
+    # when it is read through the compiled statement
+    with transaction.atomic():
+        (row,) = inbox._lock_pending(key)
+
+    # then every field holds what the ORM reads (converted: bytes, JSON, datetimes)
+    for field in InboxMessage._meta.concrete_fields:
+        assert getattr(row, field.attname) == getattr(expected, field.attname), field.name
+    assert row.header_list == expected.header_list
