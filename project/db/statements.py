@@ -16,11 +16,10 @@ from collections.abc import Callable, Sequence
 from typing import NamedTuple
 
 from django.db import models, transaction
-from django.db.backends.base.base import BaseDatabaseWrapper
 
 
 @functools.cache
-def _statement(
+def _insert_statement(
     model: type[models.Model], names: tuple[str, ...], vendor: str, rows: int, quote
 ) -> tuple[str, list]:
     fields = [model._meta.get_field(name) for name in names]
@@ -34,9 +33,7 @@ def _statement(
     return sql, fields
 
 
-def insert(
-    connection: BaseDatabaseWrapper, names: tuple[str, ...], objs: Sequence[models.Model]
-) -> None:
+def insert(names: tuple[str, ...], objs: Sequence[models.Model]) -> None:
     """Insert ``objs`` (one model) in one statement, writing the fields ``names``; set their pks.
 
     Fields left out take their database default. Rows come back in the order of
@@ -44,8 +41,11 @@ def insert(
     """
     if not objs:
         return
+    connection = transaction.get_connection()
     model = type(objs[0])
-    sql, fields = _statement(model, names, connection.vendor, len(objs), connection.ops.quote_name)
+    sql, fields = _insert_statement(
+        model, names, connection.vendor, len(objs), connection.ops.quote_name
+    )
     params = [
         field.get_db_prep_save(field.pre_save(obj, True), connection)
         for obj in objs
@@ -116,12 +116,11 @@ def _compiled(build: Callable[[], models.QuerySet], alias: str, vendor: str) -> 
     )
 
 
-def update(
-    connection: BaseDatabaseWrapper, model: type[models.Model], ids: Sequence[int], **values
-) -> None:
+def update(model: type[models.Model], ids: Sequence[int], **values) -> None:
     """``UPDATE model SET values WHERE id IN ids``, values prepared by their fields."""
     if not ids:
         return
+    connection = transaction.get_connection()
     sql, fields = _update_statement(
         model, tuple(values), connection.vendor, len(ids), connection.ops.quote_name
     )

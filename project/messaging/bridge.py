@@ -55,11 +55,9 @@ class AppBridge(threading.Thread):
                 self.stop_event.wait(2)
 
     def _consume(self) -> None:
-        topics = sorted(s.topic for s in self.spec.subscriptions.values())
+        topics = self.spec.topics
         kafka.ensure_topics(set(topics) | registry.produced_topics())
-        reset = {s.start for s in self.spec.subscriptions.values()}
-        offset_reset = "latest" if reset == {"latest"} else "earliest"
-        client = kafka.consumer(self.spec.group, offset_reset=offset_reset)
+        client = kafka.consumer(self.spec.group, offset_reset=self.spec.offset_reset)
         client.subscribe(topics)
         logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, topics)
         topics_checked = time.monotonic()
@@ -301,7 +299,7 @@ def store(
     if positions is not None and positions.fresh(rows):
         try:
             with transaction.atomic(durable=True):
-                statements.insert(transaction.get_connection(), _ROW_FIELDS, rows)
+                statements.insert(_ROW_FIELDS, rows)
         except DatabaseError:
             for row in rows:
                 row.pk = None

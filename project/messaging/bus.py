@@ -76,7 +76,7 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
         tenant=tenant,
         created_at=timezone.now(),
     )
-    statements.insert(connection, _INSERTED, [row])
+    statements.insert(_INSERTED, [row])
     if not any(func is wake_relay for _, func, _ in connection.run_on_commit):
         transaction.on_commit(wake_relay)
     return row

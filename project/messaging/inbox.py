@@ -111,12 +111,6 @@ def _pending_rows():
     )
 
 
-def _mark_done(ids: list[int], now) -> None:
-    statements.update(
-        transaction.get_connection(), InboxMessage, ids, state=State.DONE, handled_at=now
-    )
-
-
 def _handle_batch(rows: list[InboxMessage]) -> float | None:
     """Handle rows in order inside the caller's transaction; stop at a failure.
 
@@ -179,7 +173,7 @@ def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
         else:
             done.append(row.id)
     if done:
-        _mark_done(done, now)
+        statements.update(InboxMessage, done, state=State.DONE, handled_at=now)
     if prepare_row is not None:
         raise _PrepareFirst(prepare_row)
     return delay

@@ -80,12 +80,11 @@ class AssignmentWatch:
         """The watch of a bridge thread for ``spec`` (a ``registry.Consumer``)."""
         from django.conf import settings
 
-        starts = {s.start for s in spec.subscriptions.values()}
         return cls(
             name,
             spec.group,
-            [s.topic for s in spec.subscriptions.values()],
-            offset_reset="latest" if starts == {"latest"} else "earliest",
+            spec.topics,
+            offset_reset=spec.offset_reset,
             session_timeout_s=settings.KAFKA_SESSION_TIMEOUT_MS / 1000,
         )
 

@@ -193,6 +193,18 @@ class Consumer:
         """Upstream's group id unless ``KAFKA_CONSUMER_GROUP`` overrides it."""
         return settings.KAFKA_CONSUMER_GROUP or self.default_group
 
+    @property
+    def topics(self) -> list[str]:
+        """The topic names the group subscribes to, sorted."""
+        return sorted({s.topic for s in self.subscriptions.values()})
+
+    @property
+    def offset_reset(self) -> str:
+        """Where a partition without a committed offset starts: ``latest`` only when
+        every subscription asks for it (a topic read from the start wins)."""
+        starts = {s.start for s in self.subscriptions.values()}
+        return "latest" if starts == {"latest"} else "earliest"
+
     def command(
         self,
         token: str,

@@ -137,9 +137,7 @@ class Relay:
             os._exit(3)
         if acked:
             with transaction.atomic():
-                statements.update(
-                    transaction.get_connection(), OutboxMessage, acked, sent_at=timezone.now()
-                )
+                statements.update(OutboxMessage, acked, sent_at=timezone.now())
             self.published += len(acked)
         observe.published(rows, acked, started_ns)
         return done

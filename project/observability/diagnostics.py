@@ -78,7 +78,7 @@ def consumers() -> dict:
     """The document of ``GET /api/debug/consumers``."""
     groups: dict[str, dict] = {}
     for app, consumer in sorted(registry.consumers().items()):
-        topics = sorted({s.topic for s in consumer.subscriptions.values()})
+        topics = consumer.topics
         if not topics:
             continue
         entry = groups.setdefault(

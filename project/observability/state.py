@@ -95,7 +95,7 @@ class KafkaState:
     def collect(self):
         groups: dict[str, set[str]] = {}
         for consumer in registry.consumers().values():
-            topics = {s.topic for s in consumer.subscriptions.values()}
+            topics = set(consumer.topics)
             if topics:
                 groups.setdefault(consumer.group, set()).update(topics)
         snapshot = kafka_state.snapshot({g: sorted(t) for g, t in groups.items()})
