@@ -166,6 +166,11 @@ def main() -> None:
         "--rate", type=float, default=200.0, help="offered rate, msg/s (0: all at once)"
     )
     parser.add_argument(
+        "--bridge-apps",
+        default=None,
+        help="consume only for these apps (e.g. echo): what the other, idle consumers cost",
+    )
+    parser.add_argument(
         "--profile",
         type=Path,
         default=None,
@@ -195,6 +200,8 @@ def main() -> None:
     if args.pool:
         worker.command[worker.command.index("-P") + 1] = args.pool
     worker.command[worker.command.index("-l") + 1] = os.environ.get("BENCH_WORKER_LOG", "warning")
+    if args.bridge_apps:
+        stack["bridge"].command += ["--apps", args.bridge_apps]
     try:
         stack.start_infrastructure()
         from django.conf import settings

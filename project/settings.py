@@ -156,6 +156,11 @@ KAFKA_COMMIT_INTERVAL_MS = env.integer("KAFKA_COMMIT_INTERVAL_MS", 1000)
 # the broker). See README "Latency and the cost of a message".
 KAFKA_FETCH_MAX_WAIT_MS = env.integer("KAFKA_FETCH_MAX_WAIT_MS", 10)
 KAFKA_FETCH_IDLE_WAIT_MS = env.integer("KAFKA_FETCH_IDLE_WAIT_MS", 100)
+# After a poll that brought few records while records flow, the bridge waits up
+# to this long for the fetch already on its way and stores its records with
+# them: every batch costs a transaction, a task, a worker and a relay wake-up
+# whatever its size (bridge.Linger). 0: each poll is stored at once.
+KAFKA_BRIDGE_LINGER_MS = env.integer("KAFKA_BRIDGE_LINGER_MS", 20)
 ATLAS_ENVIRONMENT = env.text("ATLAS_ENVIRONMENT")
 
 # --- Inbox / outbox ----------------------------------------------------------

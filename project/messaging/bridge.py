@@ -66,9 +66,10 @@ class AppBridge(threading.Thread):
         positions = epochs.Positions()
         offsets = OffsetCommits(client, self.name)
         fetch_wait = kafka.FetchWait(client)
+        linger = Linger()
         try:
             while not self.stop_event.is_set():
-                batch = client.poll(timeout_ms=500)
+                batch = linger.gather(client, client.poll(timeout_ms=500))
                 if self.assignment_watch.rejoin_needed(client):
                     return  # nobody consumes: a new consumer joins afresh (see liveness)
                 assigned = self._check_new_partitions(client, assigned, positions)
@@ -165,6 +166,53 @@ class AppBridge(threading.Thread):
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 10)
         return None
+
+
+class Linger:
+    """After a small batch, wait up to ``KAFKA_BRIDGE_LINGER_MS`` for the next fetch
+    and take its records with it, when records flow fast enough for some to come.
+
+    At a modest rate each poll brings a record or two, and every batch costs a
+    poll, a transaction, a task, a worker wake-up and a relay wake-up whatever
+    its size: letting the records right behind the first catch up shares those
+    costs among them (a producer's linger, on the consumer side), for at most
+    the linger in added latency. It pays only when at least one more record is
+    expected within the linger, so a trickle (a quiet server) is stored at once;
+    so is a batch of ``LINGER_ENOUGH`` records (a burst, a backlog).
+    """
+
+    # The arrival rate is smoothed over about this long.
+    RATE_WINDOW_SECONDS = 1.0
+
+    def __init__(self) -> None:
+        self.rate = 0.0  # records per second
+        self._since = time.monotonic()
+
+    def gather(self, client, batch: dict) -> dict:
+        linger = settings.KAFKA_BRIDGE_LINGER_MS / 1000
+        count = sum(len(part) for part in batch.values())
+        if count and count < LINGER_ENOUGH and linger > 0 and self.rate * linger >= 1:
+            # The fetch kafka-python sent behind this batch brings the records
+            # that came meanwhile: wait for it, at most the linger.
+            more = client.poll(timeout_ms=round(linger * 1000), max_records=LINGER_ENOUGH - count)
+            if more:
+                batch = {tp: list(part) for tp, part in batch.items()}
+                for tp, part in more.items():
+                    batch.setdefault(tp, []).extend(part)
+                    count += len(part)
+        self._observe(count)
+        return batch
+
+    def _observe(self, count: int) -> None:
+        now = time.monotonic()
+        elapsed = max(now - self._since, 0.001)
+        self._since = now
+        weight = min(1.0, elapsed / self.RATE_WINDOW_SECONDS)
+        self.rate += weight * (count / elapsed - self.rate)
+
+
+# A batch this large already shares its costs well: store it at once.
+LINGER_ENOUGH = 100
 
 
 class OffsetCommits:

@@ -80,3 +80,75 @@ def test_offsets_are_committed_at_most_once_an_interval_and_when_idle(stack, set
     finally:
         producer.close()
         consumer.close()
+
+
+def test_the_bridge_lingers_after_a_small_batch_for_the_records_behind_it(stack, settings):
+    from project.messaging import bridge
+
+    topic = f"LINGER_{uuid.uuid4().hex[:8]}"
+    kafka.ensure_topics([topic])
+    consumer = kafka.consumer(f"linger-{uuid.uuid4().hex[:8]}")
+    # A long fetch wait, so the fetch kafka-python sends behind the first batch is
+    # still open when the second record is produced (Tansu answers at its end).
+    consumer._fetcher.config["fetch_max_wait_ms"] = 1000
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    try:
+        consumer.subscribe([topic])
+        producer.send(topic, b"first").get(timeout=10)
+        first = wait_until(lambda: consumer.poll(timeout_ms=200), timeout=30, what="the first")
+        producer.send(topic, b"second").get(timeout=10)
+
+        linger = bridge.Linger()
+        linger.rate = 1000.0  # records flowing
+        settings.KAFKA_BRIDGE_LINGER_MS = 0
+        assert linger.gather(consumer, first) is first  # no linger: the batch as polled
+
+        settings.KAFKA_BRIDGE_LINGER_MS = 1500
+        linger.rate = 1000.0
+        merged = linger.gather(consumer, first)
+        assert [r.value for part in merged.values() for r in part] == [b"first", b"second"]
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def test_a_batch_large_enough_or_a_trickle_is_not_held_back(stack, settings, monkeypatch):
+    import time
+
+    from project.messaging import bridge
+
+    topic = f"LINGER_{uuid.uuid4().hex[:8]}"
+    kafka.ensure_topics([topic])
+    consumer = kafka.consumer(f"linger-{uuid.uuid4().hex[:8]}")
+    producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
+    try:
+        consumer.subscribe([topic])
+        for value in (b"a", b"b"):
+            producer.send(topic, value).get(timeout=10)
+        batch = wait_until(
+            lambda: _poll_all(consumer, 2), timeout=30, what="both records in one poll"
+        )
+        settings.KAFKA_BRIDGE_LINGER_MS = 5000
+        linger = bridge.Linger()
+        started = time.monotonic()
+        # a trickle: no record is expected within the linger
+        assert linger.rate * 5 < 1
+        assert linger.gather(consumer, batch) is batch
+        # a flowing stream, but the batch is large enough
+        monkeypatch.setattr(bridge, "LINGER_ENOUGH", 2)
+        linger.rate = 1000.0
+        assert linger.gather(consumer, batch) is batch
+        assert time.monotonic() - started < 1
+    finally:
+        producer.close()
+        consumer.close()
+
+
+def _poll_all(consumer, count: int) -> dict | None:
+    """One poll's batch if it holds ``count`` records; otherwise seek back and try again."""
+    batch = consumer.poll(timeout_ms=200)
+    if sum(map(len, batch.values())) >= count:
+        return batch
+    for tp in batch:
+        consumer.seek_to_beginning(tp)
+    return None
