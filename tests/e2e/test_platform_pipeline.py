@@ -7,6 +7,7 @@ writes an Effect row and emits PONG on EVENT_TOPIC_ECHO keyed by the ping id.
 from __future__ import annotations
 
 import json
+import signal
 import struct
 import uuid
 
@@ -315,12 +316,19 @@ def test_processes_survive_a_broker_outage(kafka_client, stack, tenant_headers):
     so after the restart the bridge and relay must also re-create their topics."""
     kafka_client.close()
     # given the broker dies and comes back empty while bridge and relay keep running
-    stack.stop_kafka()
-    stack.start_kafka()
-    # Topics back at once with one partition each, before the processes' metadata
-    # requests let the broker create them with its own default count (the tests of
-    # later modules read partition 0).
-    kafka.ensure_topics(registry.all_topics())
+    # (held still while it is away: a metadata request of theirs reaching the new
+    # broker before the topics exist again lets it create them with its own default
+    # partition count, and the tests of later modules read partition 0)
+    kafka_processes = [stack["bridge"], stack["relay"]]
+    for process in kafka_processes:
+        process.signal(signal.SIGSTOP)
+    try:
+        stack.stop_kafka()
+        stack.start_kafka()
+        kafka.ensure_topics(registry.all_topics())
+    finally:
+        for process in kafka_processes:
+            process.signal(signal.SIGCONT)
     client = type(kafka_client)(stack.bootstrap)
     try:
         # when a command is produced once the bridge re-created its topics
@@ -334,6 +342,9 @@ def test_processes_survive_a_broker_outage(kafka_client, stack, tenant_headers):
         # then it is handled and the relay publishes the event
         pongs = client.reader(EVENT_TOPIC_ECHO, from_beginning=True)
         pongs.wait_for(pong_for(9999), timeout=60)
+        # and the topics are back as this project creates them: one partition each
+        for token in (COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO):
+            assert client.producer.partitions_for(wire.topic_name(token)) == {0}
     finally:
         client.close()
     assert stack["bridge"].alive and stack["relay"].alive
