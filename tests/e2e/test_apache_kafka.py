@@ -1,0 +1,357 @@
+"""What only a real Apache Kafka cluster can show: a group of two bridges sharing the
+partitions, a rebalance in the middle of a burst, the broker killed and restarted
+with its log on disk, and a cluster of three brokers losing one.
+
+Each test runs on a broker, Redis, bridge, worker and relay of its own (the session's
+stack stays untouched) and checks the same three things: every acknowledged command
+had its effect exactly once, in the order of its key, and its event was published.
+Run with ``bin/test --kafka`` (CI does); on the embedded broker they are skipped.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import defaultdict
+
+import pytest
+from kafka import KafkaAdminClient, KafkaProducer
+
+from project import apache_kafka, embedded
+from project.messaging import wire
+from project.messaging.models import OutboxMessage, PartitionEpoch
+from tests.conftest import _database_url
+from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO
+from tests.echo.models import Effect
+from tests.kafka_helpers import TopicReader, value_of
+from tests.stack import BROKER, Process, Stack, wait_for_log
+from tests.waiting import wait_until
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.skipif(BROKER != "kafka", reason="needs Apache Kafka: bin/test --kafka"),
+]
+
+TOPIC = wire.topic_name(COMMAND_TOPIC_ECHO)
+GROUP = "Echo Service"
+KEYS = list(range(9100, 9112))
+
+
+def ping(key: int, seq: int) -> bytes:
+    body = {"id": key, "seq": seq}
+    return wire.dumps({"transactionId": str(uuid.uuid4()), "type": "PING", "body": body})
+
+
+class Load(threading.Thread):
+    """PINGs for a dozen keys, seq 1, 2, 3 … per key, at about ``rate`` a second.
+
+    Each send is acknowledged (all in-sync replicas) before the next, so a key's
+    records are in the log in seq order; the producer is idempotent and retries
+    through a broker outage (up to two minutes), so none is written twice.
+    """
+
+    def __init__(self, bootstrap: str, tenant_key, *, rate: float = 100) -> None:
+        super().__init__(daemon=True)
+        self.producer = KafkaProducer(
+            bootstrap_servers=bootstrap.split(","),
+            acks="all",
+            enable_idempotence=True,
+            request_timeout_ms=10_000,
+            delivery_timeout_ms=120_000,
+        )
+        self.headers = tenant_key.kafka_headers()
+        self.interval = 1 / rate
+        self.acked: dict[int, int] = dict.fromkeys(KEYS, 0)
+        self.halt = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        seq = 0
+        try:
+            while not self.halt.is_set():
+                seq += 1
+                for key in KEYS:
+                    self._send(key, seq)
+                    self.acked[key] = seq
+                    time.sleep(self.interval)
+        except BaseException as exc:
+            self.error = exc
+
+    def _send(self, key: int, seq: int) -> None:
+        future = self.producer.send(
+            TOPIC, key=wire.key_u32(key), value=ping(key, seq), headers=self.headers
+        )
+        future.get(timeout=130)
+
+    @property
+    def count(self) -> int:
+        return sum(self.acked.values())
+
+    def finish(self) -> dict[int, int]:
+        self.halt.set()
+        self.join(150)
+        self.producer.close()
+        assert self.error is None, f"the load's producer failed: {self.error!r}"
+        return dict(self.acked)
+
+
+def burst(bootstrap: str, tenant_key, per_key: int) -> dict[int, int]:
+    """``per_key`` PINGs for each key, sent at once (kept in order per key)."""
+    producer = KafkaProducer(
+        bootstrap_servers=bootstrap.split(","), acks="all", enable_idempotence=True, linger_ms=5
+    )
+    futures = []
+    for seq in range(1, per_key + 1):
+        for key in KEYS:
+            body = {
+                "transactionId": str(uuid.uuid4()),
+                "type": "PING",
+                "body": {"id": key, "seq": seq},
+            }
+            futures.append(
+                producer.send(
+                    TOPIC,
+                    key=wire.key_u32(key),
+                    value=wire.dumps(body),
+                    headers=tenant_key.kafka_headers(),
+                )
+            )
+    producer.flush(60)
+    for future in futures:
+        future.get(timeout=1)
+    producer.close()
+    return dict.fromkeys(KEYS, per_key)
+
+
+def effects(tenant_key) -> dict[int, list[int]]:
+    seqs: dict[int, list[int]] = defaultdict(list)
+    rows = Effect.objects.filter(tenant__uuid=tenant_key.id).order_by("id")
+    for key, seq in rows.values_list("key_id", "seq"):
+        seqs[key].append(seq)
+    return seqs
+
+
+def handled_count(tenant_key) -> int:
+    return Effect.objects.filter(tenant__uuid=tenant_key.id).count()
+
+
+def assert_each_once_in_order(stack: Stack, tenant_key, acked: dict[int, int]) -> None:
+    """Every acknowledged PING handled exactly once, in seq order per key, and its PONG
+    published (at least once: a relay that lost a broker mid-send sends again)."""
+    expected = sum(acked.values())
+    wait_until(
+        lambda: handled_count(tenant_key) >= expected,
+        timeout=120,
+        interval=0.5,
+        what=f"{expected} PINGs handled",
+    )
+    seqs = effects(tenant_key)
+    for key, last in acked.items():
+        assert seqs[key] == list(range(1, last + 1)), f"key {key}: {seqs[key]}"
+    assert handled_count(tenant_key) == expected
+    pongs = TopicReader(stack.bootstrap, EVENT_TOPIC_ECHO, from_beginning=True)
+    try:
+        wanted = {(key, seq) for key, last in acked.items() for seq in range(1, last + 1)}
+
+        def published() -> set[tuple[int, int]]:
+            pongs.drain(0.3)
+            return {(value_of(r)["id"], value_of(r)["seq"]) for r in pongs.records} & wanted
+
+        try:
+            wait_until(lambda: published() == wanted, timeout=90, interval=0, what="every PONG")
+        except AssertionError:
+            outbox = OutboxMessage.objects.filter(tenant__uuid=tenant_key.id)
+            raise AssertionError(
+                f"{len(published())} of {len(wanted)} PONGs published; outbox rows: "
+                f"{outbox.count()}, unsent {outbox.filter(sent_at=None).count()}; relay:\n"
+                + stack["relay"].output()[-2000:]
+            ) from None
+    finally:
+        pongs.close()
+
+
+def members(bootstrap: str, group: str = GROUP) -> dict[str, set[tuple[str, int]]]:
+    """Member id -> the partitions the group coordinator assigned it."""
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="atlas-test")
+    try:
+        described = admin.describe_groups([group])[group]
+    finally:
+        admin.close()
+    if described["group_state"] != "Stable":
+        return {}
+    return {
+        member["member_id"]: {
+            (assigned["topic"], partition)
+            for assigned in (member["member_assignment"] or {}).get("assigned_partitions", [])
+            for partition in assigned["partitions"]
+        }
+        for member in described["members"]
+    }
+
+
+def shared_by(bootstrap: str, count: int) -> dict[str, set] | None:
+    """The group's members when exactly ``count`` hold partitions of the command topic."""
+    now = members(bootstrap)
+    holding = [m for m, parts in now.items() if any(t == TOPIC for t, _ in parts)]
+    return now if len(now) == count and len(holding) == count else None
+
+
+@pytest.fixture
+def relay_of(stack):
+    """Make the relay of a test's own stack the leader: relays elect one per database,
+    and the session's, which shares the test database, would publish to its broker."""
+    owners: list[Stack] = []
+
+    def lead(own: Stack) -> None:
+        stack["relay"].stop()
+        own["relay"].start()
+        wait_for_log(own["relay"], "relay is the leader", timeout=60)
+        owners.append(own)
+
+    yield lead
+    for own in owners:
+        own["relay"].stop()
+    if owners:
+        stack["relay"].start()
+        wait_for_log(stack["relay"], "relay is the leader", timeout=60)
+
+
+def second_bridge(stack: Stack) -> Process:
+    return Process("bridge-2", stack["bridge"].command, stack.env, stack.dir).start()
+
+
+def test_two_bridges_share_the_partitions_and_one_takes_over_when_killed(
+    private_stack, relay_of, transactional_db, tenant_key
+):
+    own = private_stack
+    relay_of(own)
+    other = second_bridge(own)
+    try:
+        # given two bridges in one group, each holding some of the 3 partitions
+        wait_until(lambda: shared_by(own.bootstrap, 2), timeout=90, interval=0.5, what="2 bridges")
+        load = Load(own.bootstrap, tenant_key)
+        load.start()
+        wait_until(lambda: handled_count(tenant_key) >= 200, timeout=60, what="200 handled")
+
+        # when one of them is killed outright while commands keep coming
+        own["bridge"].kill()
+        wait_until(lambda: shared_by(own.bootstrap, 1), timeout=60, interval=0.5, what="takeover")
+        wait_until(lambda: load.count >= 600, timeout=60, what="600 sent")
+        acked = load.finish()
+
+        # then the other holds every partition, and nothing was lost or applied twice
+        (survivor,) = members(own.bootstrap).values()
+        assert {p for t, p in survivor if t == TOPIC} == {0, 1, 2}
+        assert_each_once_in_order(own, tenant_key, acked)
+        assert other.alive
+    finally:
+        other.stop()
+
+
+def test_a_rebalance_in_the_middle_of_a_burst_loses_and_repeats_nothing(
+    private_stack, relay_of, transactional_db, tenant_key
+):
+    own = private_stack
+    relay_of(own)
+    wait_until(lambda: shared_by(own.bootstrap, 1), timeout=60, interval=0.5, what="1 bridge")
+    # given a burst of 3,600 commands being worked through by one bridge
+    acked = burst(own.bootstrap, tenant_key, per_key=300)
+    wait_until(lambda: handled_count(tenant_key) >= 100, timeout=60, what="the burst under way")
+    assert handled_count(tenant_key) < 3600, "the burst was over before the rebalance"
+
+    # when a second bridge joins the group, and later leaves it, in the middle of it
+    other = second_bridge(own)
+    try:
+        wait_until(lambda: shared_by(own.bootstrap, 2), timeout=60, interval=0.2, what="2 bridges")
+    finally:
+        other.stop()
+
+    # then every command was handled once, in order, and its event published
+    assert_each_once_in_order(own, tenant_key, acked)
+
+
+def test_the_broker_killed_and_restarted_under_load_keeps_its_log(
+    private_stack, relay_of, transactional_db, tenant_key
+):
+    own = private_stack
+    relay_of(own)
+    load = Load(own.bootstrap, tenant_key)
+    load.start()
+    wait_until(lambda: handled_count(tenant_key) >= 200, timeout=60, what="200 handled")
+
+    # when the broker is killed (-9) under load and started again on its data
+    own.stop_kafka()
+    time.sleep(2)  # an outage of some length: the load's sends wait for the broker
+    own.start_kafka()
+    before = load.count
+    wait_until(lambda: load.count >= before + 300, timeout=120, what="300 sent after")
+    acked = load.finish()
+
+    # then nothing was lost or applied twice, and the log was the same one throughout:
+    # offsets went on, no partition started a new epoch (unlike the memory-only broker)
+    assert_each_once_in_order(own, tenant_key, acked)
+    assert not PartitionEpoch.objects.filter(consumer_group=GROUP, epoch__gte=1).exists()
+    assert own["bridge"].alive and own["relay"].alive
+
+
+@pytest.fixture
+def three_brokers(stack, relay_of, tmp_path):
+    """Three KRaft nodes (each broker and controller), topics replicated three times
+    with ``min.insync.replicas=2``, and a bridge, worker and relay of their own."""
+    cluster = apache_kafka.LocalKafka(
+        tmp_path / "kafka",
+        [embedded.free_port() for _ in range(3)],
+        [embedded.free_port() for _ in range(3)],
+        log_dir=tmp_path,
+    )
+    own = Stack(
+        tmp_path,
+        _database_url(),
+        "tests.settings",
+        redis_port=embedded.free_port(),
+        broker=cluster,
+        extra_env={"KAFKA_TOPIC_REPLICATION_FACTOR": "3"},
+    )
+    own["bridge"].command += ["--apps", "echo"]  # the group under test, no other joins
+    try:
+        own.start_infrastructure()
+        for name in ("bridge", "worker"):
+            own[name].start()
+        wait_for_log(own["bridge"], "subscribed to", timeout=90)
+        wait_for_log(own["worker"], "ready.", timeout=60)
+        relay_of(own)
+        yield own, cluster
+    finally:
+        own.close()
+
+
+def test_a_cluster_of_three_goes_on_when_a_broker_is_killed(three_brokers, transactional_db,
+                                                           tenant_key):  # fmt: skip
+    own, cluster = three_brokers
+    wait_until(lambda: shared_by(own.bootstrap, 1), timeout=90, interval=0.5, what="the bridge")
+    described = _describe(own.bootstrap, TOPIC)
+    assert [len(p["replica_nodes"]) for p in described["partitions"]] == [3, 3, 3]
+    load = Load(own.bootstrap, tenant_key)
+    load.start()
+    wait_until(lambda: handled_count(tenant_key) >= 200, timeout=60, what="200 handled")
+
+    # when one broker is killed (-9) under load and stays down
+    cluster.kill_node(0)
+    before = load.count
+    wait_until(lambda: load.count >= before + 400, timeout=120, what="400 sent after the kill")
+    acked = load.finish()
+
+    # then the pipeline went on with two: everything handled once, in order, published
+    assert_each_once_in_order(own, tenant_key, acked)
+    assert not cluster.alive(0)
+    assert own["bridge"].alive and own["relay"].alive
+
+
+def _describe(bootstrap: str, topic: str) -> dict:
+    admin = KafkaAdminClient(bootstrap_servers=bootstrap.split(","), client_id="atlas-test")
+    try:
+        (described,) = admin.describe_topics([topic])
+        return described
+    finally:
+        admin.close()
