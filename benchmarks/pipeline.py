@@ -1,9 +1,11 @@
 """Throughput and latency of the whole pipeline, next to raw kafka-python.
 
-    .venv/bin/python -m benchmarks.pipeline [--messages 6000] [--rate 200] [--keys 100]
+    .venv/bin/python -m benchmarks.pipeline [--broker tansu|kafka] [--messages 6000]
+                                            [--rate 200] [--keys 100]
     .venv/bin/python -m benchmarks.pipeline --rate 0      # all at once: throughput
 
-Starts its own broker, Redis, worker, bridge and relay on a fresh database
+Starts its own broker (Tansu, or a local Apache Kafka node with ``--broker kafka``,
+topics of 3 partitions), Redis, worker, bridge and relay on a fresh database
 (SQLite in a temp dir unless DATABASE_URL is set), drives N PING commands of the
 test-only echo subscription through Kafka → bridge → inbox → worker → outbox →
 relay → Kafka, and measures from produce to the PONG being received. In the same
@@ -158,6 +160,9 @@ def cpu_seconds(pgid: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--broker", choices=("tansu", "kafka"), default="tansu", help="the broker to run on"
+    )
     parser.add_argument("--messages", type=int, default=6000)
     parser.add_argument("--keys", type=int, default=100)
     parser.add_argument("--workers", type=int, default=2, help="Celery worker concurrency")
@@ -182,6 +187,7 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="atlas-bench-"))
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     os.environ["DJANGO_SETTINGS_MODULE"] = "tests.settings"
+    os.environ["ATLAS_TEST_BROKER"] = args.broker  # tests.settings: partitions; Stack: broker
     os.environ["ATLAS_DATA_DIR"] = str(workdir / "data")
     import django
 
@@ -194,7 +200,7 @@ def main() -> None:
     from tests.stack import Stack, wait_for_log
 
     call_command("migrate", verbosity=0)
-    stack = Stack(workdir, os.environ["DATABASE_URL"], "tests.settings")
+    stack = Stack(workdir, os.environ["DATABASE_URL"], "tests.settings", broker=args.broker)
     worker = stack["worker"]
     worker.command[worker.command.index("-c") + 1] = str(args.workers)
     if args.pool:
@@ -228,8 +234,9 @@ def main() -> None:
         )
 
         print(
-            f"{args.messages} messages over {args.keys} keys, "
-            f"{args.workers} worker processes, database {settings.DATABASES['default']['ENGINE']}"
+            f"{args.messages} messages over {args.keys} keys, {args.workers} worker processes, "
+            f"database {settings.DATABASES['default']['ENGINE']}, broker {args.broker} "
+            f"({settings.KAFKA_TOPIC_PARTITIONS} partition(s) a topic)"
         )
         names = ("bridge", "worker", "relay")
         before = {n: cpu_seconds(stack[n].popen.pid) for n in names}
@@ -296,7 +303,10 @@ def main() -> None:
         raw_used = cpu_seconds(forwarder.pid) - raw_before
         print(f"  CPU ms per message: forwarder {raw_used * 1000 / args.messages:.2f}")
         forwarder.wait(60)
-        print(f"pipeline / raw throughput: {pipeline['rate'] / raw['rate']:.2f}")
+        print(
+            f"pipeline / raw throughput: {pipeline['rate'] / raw['rate']:.2f}; "
+            f"p99: {pipeline['p99'] / raw['p99']:.2f}"
+        )
     finally:
         stack.close()
 

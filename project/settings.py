@@ -132,7 +132,9 @@ LOGGING = {
     "loggers": {
         "kafka": {"level": KAFKA_LOG_LEVEL or "WARNING"},
         "kafka.net": {"level": KAFKA_LOG_LEVEL or "CRITICAL"},
-        "kafka.cluster": {"level": KAFKA_LOG_LEVEL or "ERROR"},
+        # It also says "Topic … not found" ten times a second while a producer waits
+        # for a missing topic; ensure_topics names such a topic once, with its setting.
+        "kafka.cluster": {"level": KAFKA_LOG_LEVEL or "CRITICAL"},
     },
 }
 

@@ -32,6 +32,10 @@ logger = logging.getLogger(__name__)
 # After SIGTERM the threads have this long to store and commit their batch; one
 # blocked on an unreachable broker is abandoned (uncommitted records come again).
 STOP_GRACE_SECONDS = 5
+# A topic that does not exist and cannot be created is left out of the subscription
+# (kafka-python would otherwise never complete the group's join, and no topic of
+# the app would be consumed); it is looked for again this often.
+MISSING_TOPICS_RECHECK_SECONDS = 30
 
 
 class AppBridge(threading.Thread):
@@ -56,11 +60,15 @@ class AppBridge(threading.Thread):
 
     def _consume(self) -> None:
         topics = self.spec.topics
-        kafka.ensure_topics(set(topics) | registry.produced_topics())
+        missing = set(kafka.ensure_topics(set(topics) | registry.produced_topics()))
+        subscribed = [t for t in topics if t not in missing]
+        if not subscribed:  # each said in a line of its own; look again later
+            self.stop_event.wait(MISSING_TOPICS_RECHECK_SECONDS)
+            return
         client = kafka.consumer(self.spec.group, offset_reset=self.spec.offset_reset)
-        client.subscribe(topics)
-        logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, topics)
-        topics_checked = time.monotonic()
+        _subscribe(client, subscribed)
+        logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, subscribed)
+        topics_checked = missing_checked = time.monotonic()
         assigned: set = set()
         topic_ids: dict = {}
         positions = epochs.Positions()
@@ -84,6 +92,11 @@ class AppBridge(threading.Thread):
                     for record in part
                 ]
                 fetch_wait.polled(bool(records))
+                if len(subscribed) < len(topics) and (
+                    time.monotonic() - missing_checked > MISSING_TOPICS_RECHECK_SECONDS
+                ):
+                    subscribed = self._subscribe_to_new(client, topics, subscribed)
+                    missing_checked = time.monotonic()
                 if not records:
                     offsets.commit(idle=True)
                     if not client.assignment() and time.monotonic() - topics_checked > 5:
@@ -108,6 +121,16 @@ class AppBridge(threading.Thread):
             offsets.commit(idle=True)
         finally:
             liveness.close(client)  # no LeaveGroup half-way through a join
+
+    def _subscribe_to_new(self, client, topics: list[str], subscribed: list[str]) -> list[str]:
+        """Subscribe to those of the missing topics that exist now (created by the
+        operator, or creatable after all); the rest stay missing."""
+        missing = set(kafka.ensure_topics(set(topics) - set(subscribed)))
+        now = [t for t in topics if t not in missing]
+        if now != subscribed:
+            _subscribe(client, now)
+            logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, now)
+        return now
 
     def _check_new_partitions(self, client, assigned: set, positions: epochs.Positions) -> set:
         """Partitions assigned since the last poll: is their log the one we stored?
@@ -166,6 +189,19 @@ class AppBridge(threading.Thread):
                 self.stop_event.wait(delay)
                 delay = min(delay * 2, 10)
         return None
+
+
+def _subscribe(client, topics: list[str]) -> None:
+    """Subscribe, with the topics' partitions known before the group is joined.
+
+    kafka-python joins as soon as it is asked to and assigns from the metadata it
+    has; on Apache Kafka, whose join of a new group is immediate, a leader that had
+    no metadata for a topic yet assigned none of its partitions to anyone, until a
+    metadata refresh minutes later. Reading them first is one metadata request.
+    """
+    client.subscribe(topics)
+    for topic in topics:
+        client.partitions_for_topic(topic)
 
 
 class Linger:

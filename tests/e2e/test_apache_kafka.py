@@ -1,6 +1,7 @@
 """What only a real Apache Kafka cluster can show: a group of two bridges sharing the
 partitions, a rebalance in the middle of a burst, the broker killed and restarted
-with its log on disk, and a cluster of three brokers losing one.
+with its log on disk, a cluster of three brokers losing one, and a topic the
+cluster refuses to create.
 
 Each test runs on a broker, Redis, bridge, worker and relay of its own (the session's
 stack stays untouched) and checks the same three things: every acknowledged command
@@ -10,6 +11,7 @@ Run with ``bin/test --kafka`` (CI does); on the embedded broker they are skipped
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 import uuid
@@ -22,9 +24,9 @@ from project import apache_kafka, embedded
 from project.messaging import wire
 from project.messaging.models import OutboxMessage, PartitionEpoch
 from tests.conftest import _database_url
-from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO
+from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
-from tests.kafka_helpers import TopicReader, value_of
+from tests.kafka_helpers import KafkaClient, TopicReader, value_of
 from tests.stack import BROKER, Process, Stack, wait_for_log
 from tests.waiting import wait_until
 
@@ -279,6 +281,7 @@ def test_the_broker_killed_and_restarted_under_load_keeps_its_log(
     load = Load(own.bootstrap, tenant_key)
     load.start()
     wait_until(lambda: handled_count(tenant_key) >= 200, timeout=60, what="200 handled")
+    epochs_before = partition_epochs()
 
     # when the broker is killed (-9) under load and started again on its data
     own.stop_kafka()
@@ -291,8 +294,13 @@ def test_the_broker_killed_and_restarted_under_load_keeps_its_log(
     # then nothing was lost or applied twice, and the log was the same one throughout:
     # offsets went on, no partition started a new epoch (unlike the memory-only broker)
     assert_each_once_in_order(own, tenant_key, acked)
-    assert not PartitionEpoch.objects.filter(consumer_group=GROUP, epoch__gte=1).exists()
+    assert partition_epochs() == epochs_before
     assert own["bridge"].alive and own["relay"].alive
+
+
+def partition_epochs() -> dict[int, int]:
+    rows = PartitionEpoch.objects.filter(consumer_group=GROUP, topic=TOPIC)
+    return dict(rows.values_list("partition", "epoch"))
 
 
 @pytest.fixture
@@ -355,3 +363,47 @@ def _describe(bootstrap: str, topic: str) -> dict:
         return described
     finally:
         admin.close()
+
+
+def test_a_topic_that_cannot_be_created_is_said_in_one_line(stack, transactional_db, tenant_key):
+    suffix = uuid.uuid4().hex[:8]
+    missing, present = f"ECHO_MISSING_{suffix}", wire.topic_name(EVENT_TOPIC_ECHO_INPUT)
+    client = KafkaClient(stack.bootstrap)
+    # given a bridge whose command topic is missing and that may only create topics
+    # with three replicas, which a single broker cannot hold (in a group of its own,
+    # so that it, not the session's bridge, consumes the echo app's other topic)
+    bridge = Process(
+        "bridge-missing",
+        [sys.executable, "manage.py", "kafka_bridge", "--apps", "echo"],
+        {
+            **stack.env,
+            COMMAND_TOPIC_ECHO: missing,
+            "KAFKA_TOPIC_REPLICATION_FACTOR": "3",
+            "KAFKA_CONSUMER_GROUP": f"missing-topic-{suffix}",
+        },
+        stack.dir,
+    ).start()
+    try:
+        # then it says so in one line naming the topic, its setting and the cause
+        line = f"topic '{missing}' (set by COMMAND_TOPIC_ECHO) does not exist and cannot be created"
+        wait_for_log(bridge, line, timeout=60)
+        said = [text for text in bridge.output().splitlines() if line in text]
+        assert len(said) == 1 and "InvalidReplicationFactor" in said[0], said
+        # and it goes on with the topic it has: a SEEN event there is handled
+        body = {"characterId": 4711, "type": "SEEN"}
+        client.producer.send(
+            present, value=wire.dumps(body), headers=tenant_key.kafka_headers()
+        ).get(timeout=20)
+        try:
+            wait_until(
+                lambda: Effect.objects.filter(tenant__uuid=tenant_key.id, key_id=4711).exists(),
+                timeout=60,
+                what="the SEEN event handled",
+            )
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the bridge said:\n{bridge.output()[-3000:]}") from None
+        assert bridge.alive
+        assert sum(line in text for text in bridge.output().splitlines()) == 1
+    finally:
+        bridge.stop()
+        client.close()

@@ -24,9 +24,11 @@ class Topic:
 
 
 @pytest.fixture
-def topic(stack):
-    """A fresh topic, a bridge-configured consumer (not subscribed yet) and a producer."""
+def topic(stack, settings):
+    """A fresh topic of one partition on any broker, a bridge-configured consumer (not
+    subscribed yet) and a producer."""
     name = f"FETCH_{uuid.uuid4().hex[:8]}"
+    settings.KAFKA_TOPIC_PARTITIONS = 1
     kafka.ensure_topics([name])
     consumer = kafka.consumer(f"fetch-{uuid.uuid4().hex[:8]}")
     producer = KafkaProducer(bootstrap_servers=stack.bootstrap)
