@@ -85,27 +85,22 @@ def install(*, say=None) -> Path:
         (say or _stderr)(f"fetching Apache Kafka {version()} from Maven Central (once) into {lib}")
         partial = lib.parent / "lib.partial"
         shutil.rmtree(partial, ignore_errors=True)
-        done = subprocess.run(
-            [
-                mvn,
-                "-q",
-                "-B",
-                "-f",
-                str(POM),
-                "dependency:copy-dependencies",
-                f"-DoutputDirectory={partial}",
-                "-DincludeScope=runtime",
-            ],
-            capture_output=True,
-            text=True,
+        fetch = [mvn, "-q", "-B", "-f", str(POM), "dependency:copy-dependencies"]
+        _run(
+            [*fetch, f"-DoutputDirectory={partial}", "-DincludeScope=runtime"],
+            failure="mvn could not fetch Apache Kafka's jars",
         )
-        if done.returncode != 0:
-            tail = (done.stdout + done.stderr).strip()[-2000:]
-            raise KafkaSetupError(f"mvn could not fetch Apache Kafka's jars:\n{tail}")
         shutil.rmtree(lib, ignore_errors=True)
         partial.rename(lib)
         stamp.write_text(wanted)
     return lib
+
+
+def _run(command: list[str], *, failure: str) -> None:
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        tail = (done.stdout + done.stderr).strip()[-2000:]
+        raise KafkaSetupError(f"{failure}:\n{tail}")
 
 
 def _stamped(stamp: Path, wanted: str) -> bool:
@@ -127,7 +122,12 @@ def java() -> str:
 
 
 def new_cluster_id() -> str:
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random id in Kafka's form: 16 bytes, URL-safe base64 without padding, and
+    never starting with "-" (the storage tool would read it as an option)."""
+    while True:
+        made = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not made.startswith("-"):
+            return made
 
 
 @dataclass(frozen=True)
@@ -189,26 +189,12 @@ class Node:
         self.config_path.write_text("\n".join(lines) + "\n")
         if (self.data_dir / "meta.properties").exists():
             return
-        done = subprocess.run(
-            [
-                java(),
-                *_log_options(),
-                "-cp",
-                str(install() / "*"),
-                STORAGE_TOOL,
-                "format",
-                "--cluster-id",
-                cluster_id,
-                "--config",
-                str(self.config_path),
-                "--ignore-formatted",
-            ],
-            capture_output=True,
-            text=True,
+        tool = [java(), *_log_options(), "-cp", str(install() / "*"), STORAGE_TOOL, "format"]
+        config = ["--config", str(self.config_path), "--ignore-formatted"]
+        _run(
+            [*tool, "--cluster-id", cluster_id, *config],
+            failure=f"formatting {self.data_dir} failed",
         )
-        if done.returncode != 0:
-            tail = (done.stdout + done.stderr).strip()[-2000:]
-            raise KafkaSetupError(f"formatting {self.data_dir} failed:\n{tail}")
 
     def command(self) -> list[str]:
         """The JVM's command line (``prepare`` first)."""

@@ -143,7 +143,7 @@ class AppBridge(threading.Thread):
         if new:
             positions.forget((tp.topic, tp.partition) for tp in new)
             try:
-                ends = client.end_offsets(list(new))
+                ends = client.end_offsets(list(new), timeout_ms=kafka.REQUEST_TIMEOUT_MS)
             except KafkaError as exc:
                 logger.warning("%s: cannot read end offsets: %s", self.name, exc)
                 return assigned  # try again on the next poll

@@ -44,6 +44,12 @@ class UnreachableNotice:
             self.said = time.monotonic()
 
 
+# A consumer's own requests (metadata, offsets, commits) give up after this long;
+# kafka-python's default, 305 s, would leave a bridge thread blocked for minutes on
+# a request that was lost in a rebalance or a broker restart.
+REQUEST_TIMEOUT_MS = 15_000
+
+
 def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
     return KafkaConsumer(
         bootstrap_servers=settings.BOOTSTRAP_SERVERS,
@@ -52,6 +58,7 @@ def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
         enable_auto_commit=False,
         auto_offset_reset=offset_reset,
         session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
+        request_timeout_ms=max(REQUEST_TIMEOUT_MS, settings.KAFKA_SESSION_TIMEOUT_MS + 5000),
         heartbeat_interval_ms=settings.KAFKA_HEARTBEAT_INTERVAL_MS,
         max_poll_records=500,
         fetch_max_wait_ms=max(settings.KAFKA_FETCH_MAX_WAIT_MS, settings.KAFKA_FETCH_IDLE_WAIT_MS),

@@ -11,6 +11,8 @@ Run with ``bin/test --kafka`` (CI does); on the embedded broker they are skipped
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
 import threading
 import time
@@ -223,6 +225,24 @@ def second_bridge(stack: Stack) -> Process:
     return Process("bridge-2", stack["bridge"].command, stack.env, stack.dir).start()
 
 
+def wait_for_group(bootstrap: str, count: int, bridges: list[Process], what: str) -> None:
+    """Until ``count`` bridges share the partitions; else fail with where each bridge's
+    threads were (SIGUSR1: the bridge prints its stacks)."""
+    try:
+        wait_until(lambda: shared_by(bootstrap, count), timeout=90, interval=0.5, what=what)
+    except AssertionError as exc:
+        for bridge in bridges:
+            bridge.signal(signal.SIGUSR1)
+        with contextlib.suppress(AssertionError):
+            wait_until(
+                lambda: all("most recent call first" in b.output() for b in bridges),
+                timeout=5,
+                what="the stacks",
+            )
+        said = "\n".join(f"--- {b.name}:\n{b.output()[-6000:]}" for b in bridges)
+        raise AssertionError(f"{exc}; group {members(bootstrap)}\n{said}") from None
+
+
 def test_two_bridges_share_the_partitions_and_one_takes_over_when_killed(
     private_stack, relay_of, transactional_db, tenant_key
 ):
@@ -231,14 +251,14 @@ def test_two_bridges_share_the_partitions_and_one_takes_over_when_killed(
     other = second_bridge(own)
     try:
         # given two bridges in one group, each holding some of the 3 partitions
-        wait_until(lambda: shared_by(own.bootstrap, 2), timeout=90, interval=0.5, what="2 bridges")
+        wait_for_group(own.bootstrap, 2, [own["bridge"], other], "2 bridges")
         load = Load(own.bootstrap, tenant_key)
         load.start()
         wait_until(lambda: handled_count(tenant_key) >= 200, timeout=60, what="200 handled")
 
         # when one of them is killed outright while commands keep coming
         own["bridge"].kill()
-        wait_until(lambda: shared_by(own.bootstrap, 1), timeout=60, interval=0.5, what="takeover")
+        wait_for_group(own.bootstrap, 1, [other], "the takeover")
         wait_until(lambda: load.count >= 600, timeout=60, what="600 sent")
         acked = load.finish()
 
@@ -265,7 +285,7 @@ def test_a_rebalance_in_the_middle_of_a_burst_loses_and_repeats_nothing(
     # when a second bridge joins the group, and later leaves it, in the middle of it
     other = second_bridge(own)
     try:
-        wait_until(lambda: shared_by(own.bootstrap, 2), timeout=60, interval=0.2, what="2 bridges")
+        wait_for_group(own.bootstrap, 2, [own["bridge"], other], "2 bridges")
     finally:
         other.stop()
 

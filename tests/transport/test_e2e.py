@@ -8,6 +8,7 @@ import itertools
 import uuid
 
 import pytest
+from django.conf import settings
 
 from project.messaging import wire
 from project.messaging.models import InboxMessage
@@ -264,7 +265,8 @@ def test_a_stopped_beat_catches_up_without_skipping_or_repeating(
     kafka_client, tenant_key, fake_services, stack
 ):
     """Beat stops for two cycles of a 6-second shuttle; once it is back, every
-    departure of the gap is announced exactly once, in order, with its own instant."""
+    departure of the gap is announced exactly once, with its own instant (in order,
+    where the status topic has one partition)."""
     status = kafka_client.reader(messages.EVENT_TOPIC_TRANSPORT_STATUS)
     tenant = tenant_row(tenant_key)
     shuttle = config.RouteConfig(
@@ -324,7 +326,10 @@ def test_a_stopped_beat_catches_up_without_skipping_or_repeating(
     seen = departures()
     assert len(seen) == len(set(seen)), seen  # nothing twice
     instants = [dt.datetime.fromisoformat(s.replace("Z", "+00:00")) for s in seen]
-    assert instants == sorted(instants)
+    if settings.KAFKA_TOPIC_PARTITIONS == 1:
+        assert instants == sorted(instants)
+    # each voyage is a key of its own: over several partitions they arrive in any order
+    instants.sort()
     gaps = {(b - a).total_seconds() for a, b in itertools.pairwise(instants)}
     assert gaps == {6.0}, seen  # no departure skipped, across the stop
     assert instants[-1] > resumed - dt.timedelta(seconds=7)

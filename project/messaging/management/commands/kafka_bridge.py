@@ -1,5 +1,8 @@
 """``manage.py kafka_bridge [--apps invites,parties]``: Kafka → inbox → Celery."""
 
+import faulthandler
+import signal
+
 from django.core.management.base import BaseCommand, CommandParser
 
 from project.messaging import bridge, registry
@@ -17,6 +20,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: object, apps: str, **options: object) -> None:
+        # SIGUSR1 prints every thread's stack: where a consumer thread waits, live.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
         chosen = [a.strip() for a in apps.split(",") if a.strip()]
         if not chosen:
             chosen = [name for name, c in registry.consumers().items() if c.subscriptions]
