@@ -165,6 +165,13 @@ def main() -> None:
     )
     parser.add_argument("--messages", type=int, default=6000)
     parser.add_argument("--keys", type=int, default=100)
+    parser.add_argument(
+        "--warmup",
+        type=int,
+        default=2000,
+        help="messages through each path at the offered rate before it is measured "
+        "(a new broker's JVM compiles its hot code in its first minute)",
+    )
     parser.add_argument("--workers", type=int, default=2, help="Celery worker concurrency")
     parser.add_argument("--pool", default=None, help="Celery worker pool (default: the stack's)")
     parser.add_argument(
@@ -220,15 +227,16 @@ def main() -> None:
         tenant = TenantKey(uuid.uuid4(), "GMS", 83, 1)
         headers = tenant.kafka_headers()
 
-        # Warm up: the bridge's group join (about half the session timeout on Tansu).
+        # Warm up: the bridge's group join (about half the session timeout on Tansu),
+        # the broker's JIT, the processes' caches.
         _run(
             stack.bootstrap,
             wire.topic_name(COMMAND_TOPIC_ECHO),
             wire.topic_name(EVENT_TOPIC_ECHO),
-            20,
+            args.warmup,
             args.keys,
             headers,
-            None,
+            args.rate,
             "warm-up",
             quiet=True,
         )
@@ -240,6 +248,7 @@ def main() -> None:
         )
         names = ("bridge", "worker", "relay")
         before = {n: cpu_seconds(stack[n].popen.pid) for n in names}
+        broker_before = sum(cpu_seconds(pid) for pid in stack.broker.pids)
         profilers = _start_profilers(stack, names, args.profile) if args.profile else []
         from django.utils import timezone
 
@@ -255,11 +264,12 @@ def main() -> None:
             "pipeline",
         )
         used = {n: cpu_seconds(stack[n].popen.pid) - before[n] for n in names}
+        used["broker"] = sum(cpu_seconds(pid) for pid in stack.broker.pids) - broker_before
         _stop_profilers(profilers)
         _stages(pipeline_started)
         print(
             "  CPU ms per message: "
-            + ", ".join(f"{n} {used[n] * 1000 / args.messages:.2f}" for n in names)
+            + ", ".join(f"{n} {used[n] * 1000 / args.messages:.2f}" for n in (*names, "broker"))
         )
 
         forwarder = subprocess.Popen(
@@ -270,7 +280,7 @@ def main() -> None:
                 stack.bootstrap,
                 "BENCH_RAW_IN",
                 "BENCH_RAW_OUT",
-                str(args.messages + 20),
+                str(args.messages + args.warmup),
             ],
             stdout=subprocess.PIPE,
             text=True,
@@ -282,14 +292,15 @@ def main() -> None:
             stack.bootstrap,
             "BENCH_RAW_IN",
             "BENCH_RAW_OUT",
-            20,
+            args.warmup,
             args.keys,
             headers,
-            None,
+            args.rate,
             "warm-up",
             quiet=True,
         )
         raw_before = cpu_seconds(forwarder.pid)
+        raw_broker_before = sum(cpu_seconds(pid) for pid in stack.broker.pids)
         raw = _run(
             stack.bootstrap,
             "BENCH_RAW_IN",
@@ -301,7 +312,11 @@ def main() -> None:
             "raw",
         )
         raw_used = cpu_seconds(forwarder.pid) - raw_before
-        print(f"  CPU ms per message: forwarder {raw_used * 1000 / args.messages:.2f}")
+        raw_broker = sum(cpu_seconds(pid) for pid in stack.broker.pids) - raw_broker_before
+        print(
+            f"  CPU ms per message: forwarder {raw_used * 1000 / args.messages:.2f}, "
+            f"broker {raw_broker * 1000 / args.messages:.2f}"
+        )
         forwarder.wait(60)
         print(
             f"pipeline / raw throughput: {pipeline['rate'] / raw['rate']:.2f}; "

@@ -258,6 +258,10 @@ class LocalKafka:
     def bootstrap(self) -> str:
         return ",".join(node.bootstrap for node in self.nodes)
 
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.processes.values()]
+
     def start(self, *, timeout: float = 90.0) -> None:
         identity = cluster_id(self.directory)
         for node in self.nodes:

@@ -110,6 +110,11 @@ class Broker(Protocol):
 
     bootstrap: str
 
+    @property
+    def pids(self) -> list[int]:
+        """Its processes (each leads a process group): what the benchmark measures."""
+        ...
+
     def start(self) -> None: ...
 
     def kill(self) -> None: ...
@@ -140,6 +145,10 @@ class Tansu:
             self.process.wait(10)
         self.process = None
 
+    @property
+    def pids(self) -> list[int]:
+        return [self.process.pid] if self.process is not None else []
+
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGTERM)
@@ -166,6 +175,10 @@ class ApacheKafka:
     @property
     def bootstrap(self) -> str:
         return self.local.bootstrap
+
+    @property
+    def pids(self) -> list[int]:
+        return [process.pid for process in self.local.processes.values()]
 
     def start(self) -> None:
         self.local.start()

@@ -47,6 +47,7 @@ def test_the_fetch_wait_follows_the_records(topic, monkeypatch):
     busy, idle = settings.KAFKA_FETCH_MAX_WAIT_MS, settings.KAFKA_FETCH_IDLE_WAIT_MS
     assert busy < idle
     assert wait.current_ms == busy  # a consumer starts as if records flowed
+    assert wait.current_min_bytes == settings.KAFKA_FETCH_MIN_BYTES > 1
 
     def poll() -> bool:
         records = consumer.poll(timeout_ms=200)
@@ -55,10 +56,11 @@ def test_the_fetch_wait_follows_the_records(topic, monkeypatch):
 
     # no record for a while: the idle wait
     wait_until(lambda: not poll() and wait.current_ms == idle, timeout=30, what="idle wait")
-    # a record comes: back to the short wait at once
+    assert wait.current_min_bytes == 1  # the first record after it is answered at once
+    # a record comes: back to the short wait, gathering a few records, at once
     topic.producer.send(topic.name, b"x").get(timeout=10)
     wait_until(poll, timeout=30, what="the record")
-    assert wait.current_ms == busy
+    assert (wait.current_ms, wait.current_min_bytes) == (busy, settings.KAFKA_FETCH_MIN_BYTES)
 
 
 def test_offsets_are_committed_at_most_once_an_interval_and_when_idle(topic, settings):
