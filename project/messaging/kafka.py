@@ -233,11 +233,16 @@ class MissingTopicNotice:
         from project.messaging import registry
 
         setting = registry.setting_of(topic)
-        where = f"set by {setting}" if setting != topic else f"the default of setting {setting}"
+        if setting is None:
+            named, fix = "", "create it on the cluster"
+        else:
+            how = f"set by {setting}" if setting != topic else f"the default of {setting}"
+            named = f" ({how})"
+            fix = f"create it on the cluster or point {setting} at an existing topic"
         logger.error(
-            "topic %r (%s) does not exist and cannot be created (%s); create it on the "
-            "cluster or point %s at an existing topic; records for it wait until then",
-            topic, where, reason, setting,
+            "topic %r%s does not exist and cannot be created (%s); %s; records for it "
+            "wait until then",
+            topic, named, reason, fix,
         )  # fmt: skip
 
 

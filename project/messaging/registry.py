@@ -287,14 +287,14 @@ def produced_topics() -> set[str]:
     return {wire.topic_name(token) for c in _consumers.values() for token in c.produces}
 
 
-def setting_of(topic: str) -> str:
+def setting_of(topic: str) -> str | None:
     """The setting (environment variable, upstream's token) that names ``topic``."""
     tokens = {s.token for c in _consumers.values() for s in c.subscriptions.values()}
     tokens |= {token for c in _consumers.values() for token in c.produces}
     for token in sorted(tokens):
         if wire.topic_name(token) == topic:
             return token
-    return topic
+    return None
 
 
 def all_topics() -> set[str]:

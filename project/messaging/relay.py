@@ -8,7 +8,8 @@ a second of the leader's exit.
 
 Rows are marked sent only after the broker acknowledged them, so a crash between
 publish and mark publishes them again (at least once); on the wire each key sees
-its records in outbox order.
+its records in outbox order. Rows for a topic the cluster will not create wait,
+in order, while the other topics' rows go on (``kafka.ensure_topics`` says why).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ import fcntl
 import logging
 import os
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Collection, Iterator
 
 import psycopg
 from django.conf import settings
@@ -37,6 +39,9 @@ logger = logging.getLogger(__name__)
 ADVISORY_LOCK_KEY = 0x41544C53  # "ATLS"
 # Test hook: die after the broker acknowledged a batch, before marking it sent.
 FAULT_ENV = "OUTBOX_RELAY_FAULT"
+# Rows for a topic that does not exist and cannot be created wait (unsent, in
+# order) while the other topics' rows go on; the topic is looked for this often.
+MISSING_TOPICS_RECHECK_SECONDS = 30
 
 
 class Relay:
@@ -61,14 +66,21 @@ class Relay:
                     self.stop.wait(2)
 
     def _publish_until_stopped(self, leader: Leader) -> None:
-        kafka.ensure_topics(registry.produced_topics())
+        missing = set(kafka.ensure_topics(registry.produced_topics()))
+        missing_checked = time.monotonic()
         producer = kafka.producer()
         wakeups = coordination.RelayWakeups()
         try:
             while not self.stop.is_set():
                 leader.check()
                 close_old_connections()
-                rows = statements.select(_unsent_rows, [])
+                if missing and time.monotonic() - missing_checked > MISSING_TOPICS_RECHECK_SECONDS:
+                    missing = set(kafka.ensure_topics(missing))  # created meanwhile?
+                    missing_checked = time.monotonic()
+                if missing:  # their rows wait; the other topics' rows go on
+                    rows = list(_unsent_rows(excluding=missing))
+                else:
+                    rows = statements.select(_unsent_rows, [])
                 if not rows:
                     wakeups.wait(settings.OUTBOX_RELAY_POLL_SECONDS, self.stop)
                     continue
@@ -76,7 +88,8 @@ class Relay:
                 if sent < len(rows):
                     producer.close(timeout=1)
                     self.stop.wait(1)
-                    kafka.ensure_topics({row.topic for row in rows[sent:]})
+                    missing |= set(kafka.ensure_topics({row.topic for row in rows[sent:]}))
+                    missing_checked = time.monotonic()
                     producer = kafka.producer()
         finally:
             producer.close(timeout=5)
@@ -143,12 +156,13 @@ class Relay:
         return done
 
 
-def _unsent_rows():
-    return (
-        OutboxMessage.objects.filter(sent_at=None, parked_at=None)
-        .order_by("id")
-        .only("id", "topic", "key", "value", "headers")[: settings.OUTBOX_RELAY_BATCH]
-    )
+def _unsent_rows(excluding: Collection[str] = ()):
+    unsent = OutboxMessage.objects.filter(sent_at=None, parked_at=None)
+    if excluding:
+        unsent = unsent.exclude(topic__in=sorted(excluding))
+    return unsent.order_by("id").only("id", "topic", "key", "value", "headers")[
+        : settings.OUTBOX_RELAY_BATCH
+    ]
 
 
 # Errors no retry can cure: the record itself is wrong for this broker.

@@ -1,7 +1,8 @@
 """What only a real Apache Kafka cluster can show: a group of two bridges sharing the
 partitions, a rebalance in the middle of a burst, the broker killed and restarted
 with its log on disk, a cluster of three brokers losing one, and a topic the
-cluster refuses to create.
+cluster refuses to create (the bridge goes on with its other topics, the relay with
+the other topics' rows).
 
 Each test runs on a broker, Redis, bridge, worker and relay of its own (the session's
 stack stays untouched) and checks the same three things: every acknowledged command
@@ -20,11 +21,13 @@ import uuid
 from collections import defaultdict
 
 import pytest
+from django.db import transaction
 from kafka import KafkaAdminClient, KafkaProducer
 
 from project import apache_kafka, embedded
-from project.messaging import wire
+from project.messaging import bus, wire
 from project.messaging.models import OutboxMessage, PartitionEpoch
+from project.tenancy.rows import tenant_row
 from tests.conftest import _database_url
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
@@ -427,3 +430,42 @@ def test_a_topic_that_cannot_be_created_is_said_in_one_line(stack, transactional
     finally:
         bridge.stop()
         client.close()
+
+
+def test_the_relay_keeps_a_missing_topics_rows_and_publishes_the_others(
+    stack, transactional_db, tenant_key
+):
+    suffix = uuid.uuid4().hex[:8]
+    nowhere = f"ECHO_NOWHERE_{suffix}"
+    pongs = TopicReader(stack.bootstrap, EVENT_TOPIC_ECHO)
+    # given a relay that may only create topics with three replicas, on one broker
+    relay = Process(
+        "relay-missing",
+        [sys.executable, "manage.py", "outbox_relay"],
+        {**stack.env, "KAFKA_TOPIC_REPLICATION_FACTOR": "3"},
+        stack.dir,
+    )
+    stack["relay"].stop()
+    relay.start()
+    try:
+        wait_for_log(relay, "relay is the leader", timeout=60)
+        # when a row for a topic that does not exist comes before one for a topic that does
+        tenant = tenant_row(tenant_key)
+        with transaction.atomic():
+            stuck = bus.emit(tenant=tenant, topic=nowhere, key=b"k", value={"id": 1})
+            bus.emit(tenant=tenant, topic=EVENT_TOPIC_ECHO, key=b"k", value={"id": 4712, "seq": 2})
+
+        # then the relay says which topic and why, in one line, publishes the other row
+        line = f"topic '{nowhere}' does not exist and cannot be created"
+        wait_for_log(relay, line, timeout=60)
+        pongs.wait_for(lambda r: value_of(r).get("id") == 4712, timeout=60)
+        # and keeps the stuck row, unsent and not parked, for when the topic exists
+        stuck.refresh_from_db()
+        assert stuck.sent_at is None and stuck.parked_at is None
+        assert relay.output().count(line) == 1
+    finally:
+        pongs.close()
+        relay.stop()
+        OutboxMessage.objects.filter(topic=nowhere).delete()  # not for the session's relay
+        stack["relay"].start()
+        wait_for_log(stack["relay"], "relay is the leader", timeout=60)
