@@ -294,7 +294,7 @@ def test_bridge_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
     # then every command has exactly one effect and one event, in order per key
     wait_until(lambda: Effect.objects.count() >= 300, timeout=90, what="300 effects")
     seqs = list(Effect.objects.order_by("seq").values_list("seq", flat=True))
-    assert seqs == list(range(300))
+    assert seqs == list(range(300)), _twice(seqs)
     for key in range(20_000, 20_010):
         ordered = list(
             Effect.objects.filter(key_id=key).order_by("id").values_list("seq", flat=True)
@@ -310,6 +310,21 @@ def test_bridge_killed_mid_stream_loses_nothing_and_applies_nothing_twice(
 
     wait_until(lambda: len(seen()) >= 300, timeout=60, what="300 distinct pongs")
     assert seen() == set(range(300))
+
+
+def _twice(seqs: list[int]) -> str:
+    """For a failure: the inbox rows behind each effect that happened twice."""
+    doubled = sorted({seq for seq in seqs if seqs.count(seq) > 1})
+    lines = []
+    for effect in Effect.objects.filter(seq__in=doubled).order_by("seq", "id"):
+        row = InboxMessage.objects.filter(id=effect.inbox_id).first()
+        where = (
+            f"{row.topic}[{row.partition}] epoch {row.epoch} offset {row.offset} {row.state}"
+            if row
+            else "no inbox row"
+        )
+        lines.append(f"seq {effect.seq}: effect {effect.id}, inbox row {effect.inbox_id}: {where}")
+    return "effects twice:\n" + "\n".join(lines)
 
 
 def test_processes_survive_a_broker_outage(kafka_client, stack, tenant_headers):
