@@ -331,7 +331,8 @@ class LocalKafka:
 
 def wait_ready(bootstrap: str, *, brokers: int = 1, timeout: float = 90.0) -> None:
     """Until the cluster's metadata lists ``brokers`` brokers (a listening port alone
-    is not enough: a node accepts connections before it has joined the quorum)."""
+    is not enough: a node accepts connections before it has joined the quorum) and a
+    group coordinator answers."""
     from kafka import KafkaAdminClient
     from kafka.errors import KafkaError
 
@@ -352,6 +353,10 @@ def wait_ready(bootstrap: str, *, brokers: int = 1, timeout: float = 90.0) -> No
         try:
             seen = len(admin.describe_cluster().get("brokers", []))
             if seen >= brokers:
+                # and a group coordinator answers: the first lookup creates the
+                # offsets topic, and kafka-python's consumers were seen to wait on a
+                # coordinator for good when their first lookup met that moment
+                admin.list_group_offsets("atlas-kafka-ready")
                 return
             last = f"{seen} of {brokers} brokers registered"
         except KafkaError as exc:
