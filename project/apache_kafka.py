@@ -289,21 +289,9 @@ class LocalKafka:
         """SIGKILL: a crash, not a shutdown."""
         self._signal(self.nodes[index].node_id, signal.SIGKILL, wait=10)
 
-    def stop_node(self, index: int, *, grace: float = 30.0) -> None:
-        self._signal(self.nodes[index].node_id, signal.SIGTERM, wait=grace)
-
     def kill(self) -> None:
         for node in self.nodes:
             self._signal(node.node_id, signal.SIGKILL, wait=10)
-
-    def stop(self, *, grace: float = 30.0) -> None:
-        """SIGTERM to every node at once (a controlled shutdown), SIGKILL after ``grace``."""
-        running = [n.node_id for n in self.nodes if self._alive(n.node_id)]
-        for node_id in running:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.processes[node_id].pid, signal.SIGTERM)
-        for node_id in running:
-            self._wait_or_kill(node_id, grace)
 
     def alive(self, index: int) -> bool:
         return self._alive(self.nodes[index].node_id)

@@ -119,8 +119,6 @@ class Broker(Protocol):
 
     def kill(self) -> None: ...
 
-    def stop(self) -> None: ...
-
 
 class Tansu:
     """The embedded broker, memory only: a restart starts it empty."""
@@ -149,15 +147,6 @@ class Tansu:
     def pids(self) -> list[int]:
         return [self.process.pid] if self.process is not None else []
 
-    def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self.process = None
-
 
 class ApacheKafka:
     """One local Apache Kafka node (``project.apache_kafka``), data kept in ``directory``."""
@@ -185,9 +174,6 @@ class ApacheKafka:
 
     def kill(self) -> None:
         self.local.kill()
-
-    def stop(self) -> None:
-        self.local.stop()
 
 
 def broker(kind: str, port: int, directory: Path) -> Tansu | ApacheKafka:

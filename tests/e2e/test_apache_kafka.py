@@ -307,8 +307,7 @@ def test_the_broker_killed_and_restarted_under_load_keeps_its_log(
     epochs_before = partition_epochs()
 
     # when the broker is killed (-9) under load and started again on its data
-    own.stop_kafka()
-    time.sleep(2)  # an outage of some length: the load's sends wait for the broker
+    own.stop_kafka()  # down until its JVM is up again: the load's sends wait meanwhile
     own.start_kafka()
     before = load.count
     wait_until(lambda: load.count >= before + 300, timeout=120, what="300 sent after")
