@@ -91,6 +91,7 @@ class InboxMessageAdmin(_MessageAdmin):
         "enqueued_at",
         "created_at",
         "handled_at",
+        "failure_announced_at",
         "headers_table",
         "value_text",
     )
@@ -106,10 +107,19 @@ class InboxMessageAdmin(_MessageAdmin):
         dead = list(queryset.filter(state=InboxMessage.State.DEAD))
         with transaction.atomic():
             queued = inbox.replay(dead, by=request.user.get_username())
-        invalid = len(dead) - queued
+        announced = [row for row in dead if row.failure_announced_at is not None]
+        invalid = len(dead) - queued - len(announced)
         if queued:
             self.message_user(
                 request, f"{queued} message(s) put back in the queue", messages.SUCCESS
+            )
+        if announced:
+            listing = ", ".join(f"#{row.id}" for row in announced)
+            self.message_user(
+                request,
+                f"{len(announced)} message(s) stay dead: their failure was already announced "
+                f"to their sender, who may have undone its part ({listing})",
+                messages.WARNING,
             )
         if invalid:
             reasons = Replay.objects.filter(

@@ -73,3 +73,12 @@ TRANSIENT_TYPES = _transient_types()
 def is_transient(exc: BaseException) -> bool:
     """Retry ``exc``'s record later, or give it up now."""
     return isinstance(exc, TRANSIENT_TYPES)
+
+
+def is_out_of_time(exc: BaseException | None) -> bool:
+    """Celery's soft time limit: the task's hard limit follows, so nothing is run again."""
+    try:
+        from celery.exceptions import SoftTimeLimitExceeded
+    except ImportError:  # pragma: no cover - celery is a dependency
+        return False
+    return isinstance(exc, SoftTimeLimitExceeded)

@@ -118,12 +118,32 @@ def _handle_batch(rows: list[InboxMessage]) -> float | None:
     that savepoint is rolled back and the batch is run again row by row, each in
     its own savepoint, so the failing row is isolated and recorded while the rows
     before it still commit.
+
+    A row interrupted by the task's soft time limit is not run again: the hard
+    limit would kill the process during that second run, leaving the attempt
+    uncounted and the row retried for ever. Its attempt is counted now, so a
+    handler that hangs every time ends as a dead letter (answered by its
+    ``on_dead``) after ``INBOX_MAX_ATTEMPTS``.
     """
     try:
         with transaction.atomic():
             return _run_rows_until_prepare(rows, isolate=False)
-    except _RowFailed:
+    except _RowFailed as failed:
+        if errors.is_out_of_time(failed.__cause__):
+            return _out_of_time(rows, failed.row_id, failed.__cause__)
         return _run_rows_until_prepare(rows, isolate=True)
+
+
+def _out_of_time(rows: list[InboxMessage], row_id: int, exc: BaseException) -> float | None:
+    """The rows before ``row_id`` run again (they had succeeded), ``row_id`` is counted
+    as failed without running; the key is sent again for the rows after it."""
+    index = next(i for i, row in enumerate(rows) if row.id == row_id)
+    if index:
+        delay = _run_rows_until_prepare(rows[:index], isolate=True)
+        if delay is not None:
+            return delay
+    delay = _record_failure(rows[index], exc)
+    return 0.0 if delay is None else delay
 
 
 def _run_rows_until_prepare(rows: list[InboxMessage], *, isolate: bool) -> float | None:
@@ -137,6 +157,10 @@ def _run_rows_until_prepare(rows: list[InboxMessage], *, isolate: bool) -> float
 
 class _RowFailed(Exception):
     """A handler raised while running a batch without per-row savepoints."""
+
+    def __init__(self, row_id: int) -> None:
+        super().__init__(row_id)
+        self.row_id = row_id
 
 
 def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
@@ -160,7 +184,7 @@ def _run_rows(rows: list[InboxMessage], *, isolate: bool) -> float | None:
             break
         except Exception as exc:  # recorded on the row, retried later
             if not isolate:
-                raise _RowFailed from exc
+                raise _RowFailed(row.id) from exc
             delay = _record_failure(row, exc)
             if delay is not None:
                 break
@@ -287,33 +311,91 @@ def prepare(inbox_id: int) -> float | None:
 def _record_failure(row: InboxMessage, exc: Exception) -> float | None:
     """Count a failed attempt (in the batch's transaction); dead after the last one.
 
-    A failure that retrying cannot cure (see ``errors``) is dead at once.
-    Returns the back-off delay, or ``None`` when the row is now dead.
+    A failure that retrying cannot cure (see ``errors``) is dead at once. A row
+    that dies is answered with its handler's failure event (``on_dead``), in this
+    same transaction. Returns the back-off delay, or ``None`` when the row is now dead.
     """
     text = "".join(traceback.format_exception(exc))
     logger.warning("inbox row %s failed: %s", row.id, exc)
     row.attempts += 1
     row.error = text
     now = timezone.now()
+    summary = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if errors.is_out_of_time(exc):  # its text is "SoftTimeLimitExceeded()"
+        summary = f"{type(exc).__name__}: the task's soft time limit was exceeded"
     if not errors.is_transient(exc):
         row.state = State.DEAD
         row.error = f"permanent failure ({type(exc).__name__}), not retried:\n{text}"
         row.handled_at = now
         delay = None
+        _answer_death(row, f"permanent failure: {summary}")
     elif row.attempts >= settings.INBOX_MAX_ATTEMPTS:
         row.state = State.DEAD
         row.error = f"failed {row.attempts} times; last error:\n{text}"
         row.handled_at = now
         delay = None
+        _answer_death(row, f"failed {row.attempts} times: {summary}")
     else:
         delay = min(
             settings.INBOX_RETRY_BASE_SECONDS * 2 ** (row.attempts - 1),
             settings.INBOX_RETRY_MAX_SECONDS,
         )
         row.not_before = now + timedelta(seconds=delay)
-    row.save(update_fields=["attempts", "error", "state", "handled_at", "not_before"])
+    row.save(
+        update_fields=[
+            "attempts",
+            "error",
+            "state",
+            "handled_at",
+            "not_before",
+            "failure_announced_at",
+        ]
+    )
     observe.failed(row, exc, delay)
     return delay
+
+
+def _answer_death(row: InboxMessage, reason: str) -> None:
+    """Emit what the row's handler declares for a message that died (``on_dead``).
+
+    Runs in the transaction that marks the row dead, in a savepoint of its own, so
+    the failure event and the dead row commit together. The upstream caller (a
+    saga, a player's client) is then told, whatever killed the row: a lasting
+    database error, a time limit, a defect. A row that cannot be decoded, or whose
+    handler declares nothing, stays a plain dead letter. If the hook itself fails,
+    the row stays dead unannounced, with the reason added to its error (it may
+    then be replayed).
+    """
+    try:
+        with transaction.atomic():
+            decoded, error = _decode_row(row)
+            handler = decoded.handler if decoded is not None and not error else None
+            if handler is None or handler.on_dead is None:
+                return
+            prepared = row.prepared["value"] if handler.prepare and row.prepared else None
+            message = _message(row, decoded, prepared)
+            with bus.caused_by(bus.Cause(message.environment, message.trace)):
+                records = list(handler.on_dead(message, reason))
+                for record in records:
+                    bus.emit(
+                        tenant=message.tenant,
+                        topic=record.topic,
+                        key=record.key,
+                        value=record.value,
+                    )
+    except Exception as exc:  # the row stays dead; the operator sees why it was not answered
+        logger.exception("inbox row %s died and its failure event could not be emitted", row.id)
+        row.error += "\n\nits failure event could not be emitted:\n" + "".join(
+            traceback.format_exception(exc)
+        )
+        return
+    if records:
+        row.failure_announced_at = timezone.now()
+        logger.info(
+            "inbox row %s is dead; answered with %s",
+            row.id,
+            ", ".join(str(record.value.get("type", record.topic)) for record in records),
+        )
 
 
 def enqueue(keys: Iterable[tuple[int, str]], *, coalesce: bool = True) -> None:
@@ -347,12 +429,25 @@ def replay(rows: Iterable[InboxMessage], *, by: str = "") -> int:
     """Put dead rows back to pending with a fresh attempt count, and enqueue them.
 
     Each row is first decoded again with today's code: one that is still invalid
-    (its reason may have changed) stays dead with the new reason. Every replay is
-    recorded (``Replay``: who, when, outcome). Returns how many were queued.
+    (its reason may have changed) stays dead with the new reason. A row whose
+    failure event was emitted (``failure_announced_at``) stays dead: its sender has
+    been told it failed and may have undone its own part (a saga gave the item
+    back), so handling it now would apply a command nobody waits for (docs/design.md,
+    "Failure events of dead letters"). Every replay is recorded (``Replay``: who,
+    when, outcome). Returns how many were queued.
     """
     ids = []
     for row in rows:
         if row.state != State.DEAD:
+            continue
+        if row.failure_announced_at is not None:
+            Replay.objects.create(
+                message=row,
+                by=by,
+                outcome=Replay.Outcome.ANNOUNCED,
+                detail=f"its failure was announced at {row.failure_announced_at:%Y-%m-%d %H:%M:%S}"
+                " UTC; its sender has been told it failed",
+            )
             continue
         decoded, error = _decode_row(row)
         if error:

@@ -58,6 +58,12 @@ class InboxMessage(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     handled_at = models.DateTimeField(null=True, blank=True)
+    failure_announced_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="when the handler's failure event (on_dead) answered this dead row; "
+        "such a row is not replayed",
+    )
 
     class Meta:
         constraints = [
@@ -125,6 +131,7 @@ class Replay(models.Model):
     class Outcome(models.TextChoices):
         QUEUED = "queued", "put back in the queue"
         STILL_INVALID = "still invalid", "still invalid, left dead"
+        ANNOUNCED = "announced", "its failure was announced, left dead"
 
     message = models.ForeignKey(InboxMessage, on_delete=models.CASCADE, related_name="replays")
     by = models.CharField(max_length=150, blank=True)

@@ -20,6 +20,12 @@ the one place a handler may wait on another service (HTTP lookups); its
 JSON-serialisable result is stored on the inbox row and given to the handler as
 ``message.prepared`` (see ``inbox`` and docs/design.md, "lookups").
 
+``on_dead(message, reason)`` returns the records that answer a message which will
+never be handled (its attempts are spent, or it failed for good): the app's
+failure event, e.g. notes' CREATE_FAILED. The inbox emits them in the
+transaction that marks the row dead (docs/design.md, "Failure events of dead
+letters"). A record that cannot even be decoded has no message to answer.
+
 On a *command* topic an unknown ``type`` is bad input (a dead letter); on an
 *event* topic it is a type meant for other consumers and is skipped.
 """
@@ -29,13 +35,14 @@ from __future__ import annotations
 import functools
 import inspect
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from django.conf import settings
 
 from project.messaging import wire
+from project.messaging.errors import Record
 from project.messaging.schemas import GoSchema
 from project.tenancy.models import Tenant
 
@@ -96,6 +103,8 @@ def schema_arg_names(schema: type[GoSchema]) -> set[str]:
 
 HandlerFunc = Callable[[Message], None]
 PrepareFunc = Callable[[Message], Any]
+# What answers a message that died: its records (``errors.Record``), given the reason.
+DeadFunc = Callable[[Message, str], Iterable[Record]]
 
 # Parameters a service may declare besides the message's own fields.
 _CONTEXT_PARAMETERS = frozenset({"tenant", "prepared", "message"})
@@ -159,6 +168,7 @@ class Handler:
     schema: type[GoSchema]
     func: HandlerFunc
     prepare: PrepareFunc | None = None
+    on_dead: DeadFunc | None = None
 
     @functools.cached_property
     def loader(self) -> GoSchema:
@@ -214,9 +224,10 @@ class Consumer:
         service: Callable[..., Any] | None = None,
         prepare: PrepareFunc | None = None,
         extra: ExtraArgs | None = None,
+        on_dead: DeadFunc | None = None,
     ) -> Callable:
         """Handle ``type_`` on command topic ``token``; with ``service``, no function needed."""
-        return self._register(token, "command", type_, schema, service, prepare, extra)
+        return self._register(token, "command", type_, schema, service, prepare, extra, on_dead)
 
     def event(
         self,
@@ -227,9 +238,10 @@ class Consumer:
         service: Callable[..., Any] | None = None,
         prepare: PrepareFunc | None = None,
         extra: ExtraArgs | None = None,
+        on_dead: DeadFunc | None = None,
     ) -> Callable:
         """Handle ``type_`` on event topic ``token``; with ``service``, no function needed."""
-        return self._register(token, "event", type_, schema, service, prepare, extra)
+        return self._register(token, "event", type_, schema, service, prepare, extra, on_dead)
 
     def _register(
         self,
@@ -240,6 +252,7 @@ class Consumer:
         service: Callable[..., Any] | None,
         prepare: PrepareFunc | None,
         extra: ExtraArgs | None = None,
+        on_dead: DeadFunc | None = None,
     ) -> Callable:
         subscription = self.subscriptions.setdefault(token, Subscription(self.app, token, kind))
         if subscription.kind != kind:
@@ -248,7 +261,7 @@ class Consumer:
         def decorate(func: HandlerFunc) -> HandlerFunc:
             if type_ in subscription.handlers:
                 raise ValueError(f"{self.app}: {token} {type_} already has a handler")
-            subscription.handlers[type_] = Handler(type_, schema, func, prepare)
+            subscription.handlers[type_] = Handler(type_, schema, func, prepare, on_dead)
             return func
 
         if service is not None:

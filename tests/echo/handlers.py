@@ -8,6 +8,9 @@ emitted); ``fail`` raises ``Transient`` until a file
 INBOX_MAX_ATTEMPTS; once allowed, a replay succeeds); ``hang`` blocks the first
 attempt after writing a marker file in ``ECHO_MARKER_DIR`` so a test can kill the
 worker mid-transaction.
+
+DOOMED is a PING, DOOMED_LOOKUP a LOOKUP, whose death is answered (``on_dead``):
+a DIED event with the reason; with ``unanswerable`` the answer itself fails.
 """
 
 import os
@@ -34,6 +37,7 @@ class PingBody(GoSchema):
     broken = Bool()
     refuse = Bool()
     hang = Bool()
+    unanswerable = Bool()
 
 
 class PingCommand(GoSchema):
@@ -100,6 +104,23 @@ def on_ping(message: registry.Message) -> None:
     )
 
 
+def answer_death(message: registry.Message, reason: str) -> list[errors.Record]:
+    """DOOMED's failure event: DIED, keyed by the ping id, with the reason."""
+    body = message.data["body"]
+    if body.get("unanswerable"):
+        raise ValueError(f"echo cannot answer the death of seq {body['seq']}")
+    return [
+        errors.Record(
+            topic=EVENT_TOPIC_ECHO,
+            key=wire.key_u32(body["id"]),
+            value={"id": body["id"], "seq": body.get("seq", 0), "type": "DIED", "reason": reason},
+        )
+    ]
+
+
+consumer.command(COMMAND_TOPIC_ECHO, "DOOMED", PingCommand, on_dead=answer_death)(on_ping)
+
+
 @consumer.event(EVENT_TOPIC_ECHO_INPUT, "SEEN", SeenEvent)
 def on_seen(message: registry.Message) -> None:
     Effect.objects.create(
@@ -135,3 +156,12 @@ def on_lookup(message: registry.Message) -> None:
     Effect.objects.create(
         tenant=message.tenant, key_id=body["id"], seq=level, inbox_id=message.inbox_id
     )
+
+
+consumer.command(
+    COMMAND_TOPIC_ECHO,
+    "DOOMED_LOOKUP",
+    LookupCommand,
+    prepare=look_up_character,
+    on_dead=answer_death,
+)(on_lookup)
