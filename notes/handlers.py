@@ -4,12 +4,18 @@ Consumer group ``Notes Service`` (upstream's), subscribed to the note command
 topic (CREATE, DISCARD; any other type is a dead letter) and the character
 status topic, of which only ``DELETED`` is acted upon; other character event
 types are for other consumers and are skipped.
+
+A CREATE that dies (the inbox gave up on it: a lasting database error, the task
+time limit, a defect) is answered with CREATE_FAILED like any failed CREATE, so
+the saga that sent it gives the item back (``on_dead``, docs/design.md). A
+DISCARD has no failure event upstream, so a dead one is only a dead letter.
 """
 
 from __future__ import annotations
 
 from notes import messages, services
 from project.messaging import registry
+from project.messaging.errors import Record
 
 consumer = registry.consumer(
     "notes",
@@ -18,8 +24,24 @@ consumer = registry.consumer(
 )
 
 
+def create_died(message: registry.Message, reason: str) -> list[Record]:
+    """CREATE_FAILED for a CREATE that will never be handled, with the inbox's reason."""
+    data = message.data
+    return [
+        services.create_failed_record(
+            transaction_id=data["transactionId"],
+            character_id=data["characterId"],
+            sender_id=data["body"]["senderId"],
+            reason=reason,
+        )
+    ]
+
+
 @consumer.command(
-    messages.COMMAND_TOPIC_NOTE, messages.COMMAND_CREATE, messages.CreateCommandSchema
+    messages.COMMAND_TOPIC_NOTE,
+    messages.COMMAND_CREATE,
+    messages.CreateCommandSchema,
+    on_dead=create_died,
 )
 def on_create(message: registry.Message) -> None:
     """CREATE ignores worldId / channelId (§5.2)."""

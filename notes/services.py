@@ -22,6 +22,7 @@ from django.utils import timezone
 from notes import messages, selectors
 from notes.models import Note
 from project.messaging import bus
+from project.messaging.errors import Record
 from project.tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -132,7 +133,8 @@ def note_create_command(
 
     CREATE_FAILED echoes the command's transaction id (nil if none), its
     characterId (possibly 0) as envelope and key, and its senderId. Nothing was
-    written, so the event is emitted on its own.
+    written, so the event is emitted on its own. (A CREATE the inbox gives up on,
+    e.g. after a lasting database error, is answered the same way: ``handlers``.)
     """
     try:
         return note_create(
@@ -151,19 +153,31 @@ def note_create_command(
             transaction_id,
             refused.reason,
         )
+        record = create_failed_record(
+            transaction_id=transaction_id,
+            character_id=character_id,
+            sender_id=sender_id,
+            reason=refused.reason,
+        )
         with transaction.atomic():
-            bus.emit(
-                tenant=tenant,
-                topic=messages.EVENT_TOPIC_NOTE_STATUS,
-                key=messages.status_key(character_id),
-                value=messages.create_failed_event(
-                    transaction_id=transaction_id,
-                    character_id=character_id,
-                    sender_id=sender_id,
-                    reason=refused.reason,
-                ),
-            )
+            bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
         return None
+
+
+def create_failed_record(
+    *, transaction_id: uuid.UUID, character_id: int, sender_id: int, reason: str
+) -> Record:
+    """The CREATE_FAILED status event answering a CREATE (§6.1): keyed by the owner."""
+    return Record(
+        topic=messages.EVENT_TOPIC_NOTE_STATUS,
+        key=messages.status_key(character_id),
+        value=messages.create_failed_event(
+            transaction_id=transaction_id,
+            character_id=character_id,
+            sender_id=sender_id,
+            reason=reason,
+        ),
+    )
 
 
 class _DiscardFailed(Exception):
