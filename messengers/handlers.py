@@ -10,14 +10,22 @@ characters the message names that the registry does not know yet. It runs before
 the inbox transaction, outside any lock (a lookup may wait on HTTP); its result
 is stored on the inbox row, so a retried row does not look up again, and the
 service creates the registry records from it inside its transaction (§6).
+
+A command the inbox gives up on (a lasting database error, the task time limit,
+a defect), and an accepted messenger invite whose JOIN it gives up on, is
+answered with ERROR_UNEXPECTED to its actor, as upstream answers every failure
+of its processor (``on_dead``, docs/design.md). Character events have no answer.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.db import DatabaseError, transaction
+
 from messengers import lookups, messages, selectors, services
 from project.messaging import registry
+from project.messaging.errors import Record
 
 consumer = registry.consumer(
     "messengers",
@@ -79,6 +87,50 @@ def _looked_up(message: registry.Message) -> lookups.Looked:
 # Every service takes the prepare step's result, decoded, as ``looked_up``.
 LOOKED_UP = {"looked_up": _looked_up}
 
+
+# --- answers to messages that die -------------------------------------------------------
+
+
+def _world_of(message: registry.Message, character_id: int) -> int:
+    """The character's world: from the lookup, else the registry, else 0 (a database
+    that cannot even be read must not keep the answer from being written)."""
+    facts = _looked_up(message).get(character_id)
+    if facts is not None:
+        return facts.world_id
+    try:
+        with transaction.atomic():
+            known = selectors.character(tenant=message.tenant, character_id=character_id)
+    except DatabaseError:
+        return 0
+    return known.world_id if known is not None else 0
+
+
+def _unexpected(message: registry.Message, actor_id: int, messenger_id: int) -> list[Record]:
+    return [
+        services.error_record(
+            transaction_id=message.args["transaction_id"],
+            code=messages.ERROR_UNEXPECTED,
+            actor_id=actor_id,
+            messenger_id=messenger_id,
+            world_id=_world_of(message, actor_id),
+        )
+    ]
+
+
+def command_died(message: registry.Message, reason: str) -> list[Record]:
+    """ERROR_UNEXPECTED to the command's actor, for the messenger it names (0 if none)."""
+    args = message.args
+    return _unexpected(message, args["actor_id"], args.get("messenger_id", 0))
+
+
+def invite_accepted_died(message: registry.Message, reason: str) -> list[Record]:
+    """The JOIN an accepted messenger invite makes: ERROR_UNEXPECTED to the target."""
+    args = message.args
+    if args["invite_type"] != messages.INVITE_TYPE_MESSENGER:
+        return []
+    return _unexpected(message, args["target_id"], args["reference_id"])
+
+
 # --- COMMAND_TOPIC_MESSENGER --------------------------------------------------------------
 
 for _type, _schema, _prepare, _service in [
@@ -98,6 +150,7 @@ for _type, _schema, _prepare, _service in [
         prepare=_prepare,
         service=_service,
         extra=LOOKED_UP,
+        on_dead=command_died,
     )
 
 # --- EVENT_TOPIC_CHARACTER_STATUS ----------------------------------------------------------
@@ -130,4 +183,5 @@ consumer.event(
     prepare=prepare_invite_status,
     service=services.invite_accepted,
     extra=LOOKED_UP,
+    on_dead=invite_accepted_died,
 )

@@ -29,6 +29,7 @@ from messengers import messages, selectors
 from messengers.lookups import Facts
 from messengers.models import CAPACITY, Character, Member, Messenger
 from project.messaging import bus
+from project.messaging.errors import Record
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -469,8 +470,28 @@ def _error(
         code,
         messenger_id,
     )
-    bus.emit(
-        tenant=tenant,
+    record = error_record(
+        transaction_id=transaction_id,
+        code=code,
+        actor_id=actor_id,
+        messenger_id=messenger_id,
+        world_id=world_id,
+        character_name=character_name,
+    )
+    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def error_record(
+    *,
+    transaction_id: uuid.UUID,
+    code: str,
+    actor_id: int,
+    messenger_id: int,
+    world_id: int,
+    character_name: str = "",
+) -> Record:
+    """The ERROR status event, keyed by its messenger (also the answer to a dead command)."""
+    return Record(
         topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
         key=messages.status_key(messenger_id),
         value=messages.status_event(

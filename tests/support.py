@@ -145,3 +145,33 @@ def run_together(calls: list[Callable[[], object]], *, timeout: float = 60.0) ->
     assert not any(thread.is_alive() for thread in threads), "a racing call did not finish"
     assert not failures, failures
     return results
+
+
+@contextlib.contextmanager
+def database_refuses_inserts(table: str, text: str = "No space left on device") -> Iterator[None]:
+    """The database refuses every insert into ``table`` (a trigger), as a full disk
+    or a broken table would: a lasting database error, real on both databases
+    (PostgreSQL: SQLSTATE 53100, an OperationalError; SQLite: an aborted statement).
+    Inside the test's transaction, so it is gone with it."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION test_refuse_insert() RETURNS trigger LANGUAGE plpgsql AS "
+                f"$$ BEGIN RAISE EXCEPTION '{text}' USING ERRCODE = '53100'; END $$"
+            )
+            cursor.execute(
+                f"CREATE TRIGGER test_refuse_insert BEFORE INSERT ON {table} "
+                "FOR EACH ROW EXECUTE FUNCTION test_refuse_insert()"
+            )
+        else:
+            cursor.execute(
+                f"CREATE TRIGGER test_refuse_insert BEFORE INSERT ON {table} "
+                f"BEGIN SELECT RAISE(ABORT, '{text}'); END"
+            )
+    yield
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"DROP TRIGGER test_refuse_insert ON {table}")
+            cursor.execute("DROP FUNCTION test_refuse_insert()")
+        else:
+            cursor.execute("DROP TRIGGER test_refuse_insert")
