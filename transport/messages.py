@@ -245,21 +245,3 @@ def consumable_effect(
         "type": event_type,
         "body": {"itemId": item_id},
     }
-
-
-def start_command(
-    *,
-    world_id: int,
-    character_id: int,
-    route_id: uuid.UUID,
-    channel_id: int,
-    transaction_id: uuid.UUID,
-) -> dict:
-    """START on COMMAND_TOPIC_INSTANCE_TRANSPORT (what REST emits)."""
-    return {
-        "transactionId": str(transaction_id),
-        "worldId": world_id,
-        "characterId": character_id,
-        "type": COMMAND_START,
-        "body": {"routeId": str(route_id), "channelId": channel_id},
-    }

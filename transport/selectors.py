@@ -12,7 +12,6 @@ from transport import timetable
 from transport.models import (
     Channel,
     Instance,
-    InstanceCharacter,
     InstanceRoute,
     InstanceState,
     Route,
@@ -126,7 +125,3 @@ def instances_of_route(*, tenant: Tenant, route_id: uuid.UUID) -> QuerySet[Insta
         .annotate(character_count=Count("characters"))
         .order_by("instance_id")
     )
-
-
-def character_in_transport(*, tenant: Tenant, character_id: int) -> bool:
-    return InstanceCharacter.objects.filter(tenant=tenant, character_id=character_id).exists()

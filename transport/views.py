@@ -1,5 +1,5 @@
 """REST of transport (§8): routes with their state and timetable, instance routes,
-instance status, and START.
+instance status, and START (run in the request, as upstream: 204 or 400).
 
 State, next state and next instant come from one evaluation at the request's
 instant (``clock.now()``), so REST and the tick agree.
@@ -8,16 +8,19 @@ instant (``clock.now()``), so REST and the tick agree.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 
 from django.http import HttpResponse
 from marshmallow import ValidationError
 
 from project import rest
-from project.messaging import wire
+from project.messaging import bus, wire
 from project.messaging.schemas import U8, U32, UUID, GoSchema
-from transport import clients, clock, messages, selectors, services, timetable
+from transport import clients, clock, selectors, services, timetable
 from transport.models import Instance, InstanceRoute, Route
+
+logger = logging.getLogger(__name__)
 
 NANOS = 1_000_000_000
 _UUID = UUID()
@@ -188,26 +191,30 @@ class StartAttributes(GoSchema):
 
 
 def instance_route_start(request: rest.Request, routeId: str) -> HttpResponse:
-    """START through the outbox: refused (400) when the route is unknown or the
-    character already travels, else the START command is emitted and 202 answered."""
+    """START (§4.2, §8.7) as upstream: the character boards in this request, whose
+    transaction writes the effects, CHANGE_MAP and STARTED to the outbox; 204. A
+    refusal (already in transport, unknown route) changes nothing and is a 400
+    with an empty body, as an unparsable body or a bad route id."""
     _configured(request)
     body = rest.read_body(request, "start-transport", StartAttributes, integer_id=False)
     route_id = parse_uuid(routeId)
-    character_id = body.attributes["characterId"]
-    if selectors.character_in_transport(tenant=request.tenant, character_id=character_id):
-        raise rest.BadRequest()
-    if selectors.instance_route_get(tenant=request.tenant, route_id=route_id) is None:
-        raise rest.BadRequest()
-    rest.emit_command(
-        request,
-        topic=messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
-        key=messages.character_key(character_id),
-        value=messages.start_command(
-            world_id=body.attributes["worldId"],
-            character_id=character_id,
-            route_id=route_id,
-            channel_id=body.attributes["channelId"],
-            transaction_id=uuid.uuid4(),
-        ),
-    )
-    return rest.accepted()
+    attributes = body.attributes
+    try:
+        with bus.caused_by(request.cause):
+            services.instance_transport_start(
+                tenant=request.tenant,
+                character_id=attributes["characterId"],
+                world_id=attributes["worldId"],
+                channel_id=attributes["channelId"],
+                route_id=route_id,
+                now=clock.now(),
+            )
+    except services.StartRefused as refused:
+        logger.info(
+            "REST START of character %s on route %s refused: %s",
+            attributes["characterId"],
+            route_id,
+            refused,
+        )
+        raise rest.BadRequest() from None
+    return rest.no_content()

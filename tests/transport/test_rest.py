@@ -266,21 +266,38 @@ def start_body(character_id=1001, type_="start-transport") -> dict:
     }
 
 
-def test_start_is_accepted_and_sent_as_a_start_command_through_the_outbox(rest, seeded, tenant_key):
+def test_start_boards_the_character_in_the_request_and_answers_204(rest, seeded, tenant_key):
     kerning = route_id(tenant_key, "kerning-train-to-square", "instance-routes")
-    response = rest.post(f"/api/transports/instance-routes/{kerning}/start", json=start_body())
-    assert (response.status_code, response.content) == (202, b"")
-    (row,) = OutboxMessage.objects.filter(
-        tenant=seeded, topic=wire.topic_name(messages.COMMAND_TOPIC_INSTANCE_TRANSPORT)
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+
+    response = rest.post(
+        f"/api/transports/instance-routes/{kerning}/start",
+        json=start_body(),
+        headers={"traceparent": traceparent},
     )
-    assert bytes(row.key) == bytes.fromhex("e903000000000000")
-    value = json.loads(bytes(row.value))
-    assert {k: v for k, v in value.items() if k != "transactionId"} == {
+
+    # then, as upstream, 204 with no body once the character is on board
+    assert (response.status_code, response.content) == (204, b"")
+    (instance,) = selectors.instances_of_route(tenant=seeded, route_id=uuid.UUID(kerning))
+    assert instance.character_count == 1
+    # and the records of §4.2 were written by that request, in its trace: no START command
+    rows = OutboxMessage.objects.filter(tenant=seeded).order_by("id")
+    topics = [(row.topic, json.loads(bytes(row.value))["type"]) for row in rows]
+    assert topics == [
+        (wire.topic_name(messages.COMMAND_TOPIC_CHARACTER), "CHANGE_MAP"),
+        (wire.topic_name(messages.EVENT_TOPIC_INSTANCE_TRANSPORT), "STARTED"),
+    ]
+    started = rows.last()
+    assert bytes(started.key) == bytes.fromhex("e903000000000000")
+    assert json.loads(bytes(started.value)) == {
+        "transactionId": "00000000-0000-0000-0000-000000000000",
         "worldId": 0,
         "characterId": 1001,
-        "type": "START",
-        "body": {"routeId": kerning, "channelId": 1},
+        "type": "STARTED",
+        "body": {"routeId": kerning, "instanceId": str(instance.instance_id)},
     }
+    headers = dict(started.header_list)
+    assert headers["traceparent"].decode().split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
 
 
 def test_start_refusals_are_400_with_an_empty_body(rest, seeded, tenant_key):
