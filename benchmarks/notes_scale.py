@@ -138,6 +138,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     if not os.environ.get("DATABASE_URL"):
         os.environ["ATLAS_DATA_DIR"] = tempfile.mkdtemp(prefix="notes-scale-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['ATLAS_DATA_DIR']}/atlas.sqlite3"
     import django
 
     django.setup()

@@ -38,6 +38,7 @@ def main() -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
     if not os.environ.get("DATABASE_URL"):
         os.environ["ATLAS_DATA_DIR"] = tempfile.mkdtemp(prefix="transport-tick-")
+        os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['ATLAS_DATA_DIR']}/atlas.sqlite3"
     for name in ("BASE_SERVICE_URL", "TENANTS_SERVICE_URL", "MAPS_SERVICE_URL", "DATA_SERVICE_URL"):
         os.environ.pop(name, None)  # local directory: the figure is the tick's own cost
     import django

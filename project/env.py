@@ -2,7 +2,6 @@
 
 import os
 import re
-from pathlib import Path
 from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
@@ -33,7 +32,69 @@ def items(name: str) -> list[str]:
     return [part.strip() for part in os.environ.get(name, "").split(",") if part.strip()]
 
 
-def database(url: str, sqlite_default: Path) -> dict:
+NO_DATABASE = (
+    "no database configured: set DATABASE_URL (postgres://user:password@host:port/name) "
+    "or upstream's DB_HOST with DB_PORT, DB_NAME, DB_USER and DB_PASSWORD; "
+    "SQLite is used only when chosen: DATABASE_URL=sqlite:////absolute/path"
+)
+
+
+def database_from_environment() -> dict:
+    """The ``default`` database: ``DATABASE_URL``, else upstream's ``DB_*`` variables.
+
+    There is no fallback. A process that silently opened a SQLite file of its own
+    would, in a pod, keep its state in a file that vanishes with the pod, one per
+    replica; the embedded stack and the tests choose SQLite explicitly instead.
+    Upstream's pool settings (``DB_MAX_OPEN_CONNS`` …) apply to either form; see
+    ``connection_settings``.
+    """
+    url = text("DATABASE_URL").strip()
+    if url:
+        config = database(url)
+    elif text("DB_HOST").strip():
+        config = _postgres(
+            host=text("DB_HOST").strip(),
+            port=text("DB_PORT").strip() or "5432",
+            name=text("DB_NAME").strip(),
+            user=text("DB_USER"),
+            password=text("DB_PASSWORD"),
+            source="DB_NAME",
+        )
+    else:
+        raise ImproperlyConfigured(NO_DATABASE)
+    if config["ENGINE"] == "django.db.backends.postgresql":
+        config.update(connection_settings())
+    return config
+
+
+def connection_settings() -> dict:
+    """Upstream's connection-pool variables, mapped onto Django's connection handling.
+
+    Every process here holds at most one connection per thread and keeps it
+    between tasks and requests (Django's persistent connections), so:
+
+    - ``DB_CONN_MAX_LIFETIME`` (a Go duration) is ``CONN_MAX_AGE``: a connection
+      older than that is closed after the task or request that finds it so;
+    - ``DB_MAX_IDLE_CONNS=0`` (keep no idle connection) closes it after every one;
+    - ``DB_CONN_MAX_IDLE_TIME``: Go closes connections idle that long so that none
+      is used after a server or proxy dropped it; Django's way to the same end is
+      a health check of a reused connection (``CONN_HEALTH_CHECKS``), on when set
+      (off by default: it is a round trip before the first query of every task
+      and bridge batch, and a dropped connection fails one attempt, which is
+      retried, then is replaced);
+    - ``DB_MAX_OPEN_CONNS`` bounds the threads of a threaded process (the lookups
+      worker, see ``settings.DB_MAX_OPEN_CONNS``), as each thread holds one.
+    """
+    max_age = duration("DB_CONN_MAX_LIFETIME", 60.0)
+    if integer("DB_MAX_IDLE_CONNS", 1) == 0:
+        max_age = 0
+    return {
+        "CONN_MAX_AGE": max_age,
+        "CONN_HEALTH_CHECKS": duration("DB_CONN_MAX_IDLE_TIME", 0.0) > 0,
+    }
+
+
+def database(url: str) -> dict:
     """Turn ``DATABASE_URL`` into a Django ``DATABASES`` entry.
 
     SQLite runs in WAL mode with IMMEDIATE transactions: a transaction takes the
@@ -41,8 +102,6 @@ def database(url: str, sqlite_default: Path) -> dict:
     "database is locked" half-way through, and per-key ordering holds because
     handling transactions are serialised.
     """
-    if not url:
-        url = f"sqlite:///{sqlite_default}"
     parsed = urlparse(url)
     if parsed.scheme == "sqlite":
         name = unquote(parsed.path[1:] if parsed.path.startswith("//") else parsed.path)
@@ -67,27 +126,35 @@ def database(url: str, sqlite_default: Path) -> dict:
             raise ImproperlyConfigured(
                 "DATABASE_URL has an invalid port; expected postgres://user:password@host:port/name"
             ) from None
-        if not parsed.path.lstrip("/"):
-            raise ImproperlyConfigured(
-                "DATABASE_URL names no database; expected postgres://user:password@host:port/name"
-            )
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parsed.path.lstrip("/")),
-            "USER": unquote(parsed.username or ""),
-            "PASSWORD": unquote(parsed.password or ""),
-            "HOST": unquote(parsed.hostname or ""),
-            "PORT": str(port or ""),
-            "CONN_MAX_AGE": 60,
-            # A health check is a SELECT 1 round trip before the first query of every
-            # task and every bridge batch. Without it a connection the server dropped
-            # fails its next query once (a transient failure: retried) and is replaced.
-            "CONN_HEALTH_CHECKS": False,
-        }
+        return _postgres(
+            host=unquote(parsed.hostname or ""),
+            port=str(port or ""),
+            name=unquote(parsed.path.lstrip("/")),
+            user=unquote(parsed.username or ""),
+            password=unquote(parsed.password or ""),
+            source="DATABASE_URL",
+        )
     raise ImproperlyConfigured(
         f"DATABASE_URL scheme {parsed.scheme!r} is not supported; use "
         "postgres://user:password@host:port/name (or postgresql://) or sqlite:////absolute/path"
     )
+
+
+def _postgres(*, host: str, port: str, name: str, user: str, password: str, source: str) -> dict:
+    if not name and source == "DATABASE_URL":
+        raise ImproperlyConfigured(
+            "DATABASE_URL names no database; expected postgres://user:password@host:port/name"
+        )
+    if not name:
+        raise ImproperlyConfigured("DB_HOST is set but DB_NAME is not: name the database")
+    return {
+        "ENGINE": "django.db.backends.postgresql",
+        "NAME": name,
+        "USER": user,
+        "PASSWORD": password,
+        "HOST": host,
+        "PORT": port,
+    }
 
 
 def redis_url(raw: str) -> str:

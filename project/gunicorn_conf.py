@@ -16,3 +16,11 @@ header_map = "dangerous"
 timeout = 10
 keepalive = 120
 accesslog = "-" if os.environ.get("GUNICORN_ACCESS_LOG") else None
+
+# The settings are read once here, in the master: a configuration error (no
+# database named, …) stops the server with its one line, where a worker failing
+# to boot would be started again and again.
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+from django.conf import settings  # noqa: E402
+
+settings.DATABASES  # noqa: B018

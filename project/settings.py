@@ -6,6 +6,8 @@ Upstream variable names are kept (``BOOTSTRAP_SERVERS``, ``REDIS_URL``,
 
 from pathlib import Path
 
+from django.core.exceptions import ImproperlyConfigured
+
 from project import env
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -19,6 +21,16 @@ DEBUG = env.flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env.items("DJANGO_ALLOWED_HOSTS") or ["localhost", "127.0.0.1", "[::1]"]
 
 DOMAIN_APPS = ["invites", "parties", "messengers", "transport", "notes"]
+# The services this deployment runs (unset: all five), so an operator can replace
+# upstream's Go services one at a time: the others' topics are not consumed, their
+# schedules do not run, their REST routes are not served and their events are not
+# published here. Every app stays installed (models, admin, migrations).
+ATLAS_SERVICES = env.items("ATLAS_SERVICES") or list(DOMAIN_APPS)
+if unknown_services := sorted(set(ATLAS_SERVICES) - set(DOMAIN_APPS)):
+    raise SystemExit(
+        f"atlas: configuration error: ATLAS_SERVICES names {', '.join(unknown_services)}; "
+        f"the services are {', '.join(DOMAIN_APPS)}"
+    )
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -68,7 +80,14 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.database(env.text("DATABASE_URL"), DATA_DIR / "atlas.sqlite3")}
+# DATABASE_URL, else upstream's DB_* variables; neither: the process refuses to start
+# (in one line, from every process: bridge, workers, beat, relay, web, manage.py).
+try:
+    DATABASES = {"default": env.database_from_environment()}
+except (ImproperlyConfigured, ValueError) as error:
+    raise SystemExit(f"atlas: configuration error: {error}") from None
+# Each thread holds one connection: the lookups worker runs at most this many threads.
+DB_MAX_OPEN_CONNS = env.integer("DB_MAX_OPEN_CONNS", 10)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 LANGUAGE_CODE = "en-us"
@@ -140,7 +159,27 @@ LOGGING = {
 
 # --- Kafka -------------------------------------------------------------------
 BOOTSTRAP_SERVERS = env.items("BOOTSTRAP_SERVERS") or ["127.0.0.1:9092"]
-KAFKA_CONSUMER_GROUP = env.text("KAFKA_CONSUMER_GROUP")
+# Upstream's KAFKA_CONSUMER_GROUP names one service's group (each Go Deployment sets
+# its own); here it names the group of the one service ATLAS_SERVICES runs. Each
+# app's own KAFKA_CONSUMER_GROUP_<APP> (e.g. KAFKA_CONSUMER_GROUP_NOTES, or _DIRECTORY
+# for the local directory's) names its group whatever runs beside it. Unset: upstream's group names ("Notes Service" …).
+# Two apps never share a group (registry.check_groups refuses it): several apps
+# read the same topics, and each must receive every record.
+KAFKA_CONSUMER_GROUP = env.text("KAFKA_CONSUMER_GROUP").strip()
+if KAFKA_CONSUMER_GROUP and len(ATLAS_SERVICES) != 1:
+    raise SystemExit(
+        "atlas: configuration error: KAFKA_CONSUMER_GROUP names one service's consumer "
+        f"group, but {len(ATLAS_SERVICES)} services run ({', '.join(ATLAS_SERVICES)}): "
+        "set ATLAS_SERVICES to that one service, or name each service's group with "
+        "KAFKA_CONSUMER_GROUP_<SERVICE> (e.g. KAFKA_CONSUMER_GROUP_NOTES)"
+    )
+KAFKA_CONSUMER_GROUPS = {
+    app: group
+    for app in [*DOMAIN_APPS, "directory", *(name.rsplit(".", 1)[-1] for name in EXTRA_APPS)]
+    if (group := env.text(f"KAFKA_CONSUMER_GROUP_{app.upper()}").strip())
+}
+if KAFKA_CONSUMER_GROUP:  # the one service's, unless its own setting names one
+    KAFKA_CONSUMER_GROUPS.setdefault(ATLAS_SERVICES[0], KAFKA_CONSUMER_GROUP)
 # Partition count for topics this project creates (upstream pre-creates 1).
 KAFKA_TOPIC_PARTITIONS = env.integer("KAFKA_TOPIC_PARTITIONS", 1)
 # Their replication factor: 1 suits one broker; a cluster wants 3 (with the
@@ -295,16 +334,19 @@ CELERY_BEAT_SCHEDULE = {
         "task": "project.messaging.tasks.sweep_outbox_task",
         "schedule": OUTBOX_SWEEP_SECONDS,
     },
+}
+# The services' own schedules, for the services this deployment runs.
+if "invites" in ATLAS_SERVICES:
     # Reject invites older than INVITE_TIMEOUT_SECONDS (upstream: 180 s, every 5 s).
-    "invites-expire": {
+    CELERY_BEAT_SCHEDULE["invites-expire"] = {
         "task": "invites.tasks.expire_invites_task",
         "schedule": INVITE_SWEEP_SECONDS,
-    },
+    }
+if "transport" in ATLAS_SERVICES:
     # Scheduled-route transitions and instance-route timers (spec/transports.md §3.4,
     # §4.3); a tick not started within its period is dropped (the next one catches up).
-    "transport-tick": {
+    CELERY_BEAT_SCHEDULE["transport-tick"] = {
         "task": "transport.tasks.tick_task",
         "schedule": TRANSPORT_TICK_SECONDS,
         "options": {"expires": TRANSPORT_TICK_SECONDS},
-    },
-}
+    }

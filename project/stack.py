@@ -76,6 +76,8 @@ class StackConfig:
     workers: int
     admin_password: str
     broker: str = "tansu"
+    max_connections: int = 10
+    services: tuple[str, ...] = ()
 
 
 class StackError(RuntimeError):
@@ -302,8 +304,10 @@ class Stack:
             "--without-mingle",
             "--without-gossip",
         ]
-        # Lookups of other services wait on the network: threads, not processes.
-        lookups = [*worker[:3], "-c", "8", "-P", "threads", "-Q", "lookups", *worker[5:]]
+        # Lookups of other services wait on the network: threads, not processes, each
+        # with a database connection of its own (so at most DB_MAX_OPEN_CONNS).
+        threads = str(min(8, c.max_connections))
+        lookups = [*worker[:3], "-c", threads, "-P", "threads", "-Q", "lookups", *worker[5:]]
         lookups += ["-n", "lookups@%h"]
         beat = ["beat", "-l", "info", "-s", str(c.data_dir / "celerybeat-schedule")]
         # REST and admin: gunicorn, which keeps the underscore tenant headers.
@@ -343,6 +347,8 @@ class Stack:
             raise StackError(f"two processes were given the same port: {ports}")
 
         self.say(f"data dir {c.data_dir}")
+        if c.services:
+            self.say(f"services: {', '.join(c.services)} (ATLAS_SERVICES)")
         if self.embedded_kafka:
             self.infra.append(self._child("kafka", self._kafka_command(), c.kafka_port))
         else:

@@ -22,17 +22,23 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 class RestServer:
-    def __init__(self, database_url: str, log_dir: Path) -> None:
+    def __init__(
+        self, database_url: str | None, log_dir: Path, env: dict[str, str] | None = None
+    ) -> None:
+        """``database_url=None`` starts it without DATABASE_URL (``env`` names the
+        database another way, e.g. upstream's DB_* variables)."""
         self.port = embedded.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / "gunicorn.log"
         env = {
-            **os.environ,
+            **{k: v for k, v in os.environ.items() if k != "DATABASE_URL"},
             "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DATABASE_URL": database_url,
             "ATLAS_DATA_DIR": str(log_dir / "data"),
             "WEB_CONCURRENCY": "2",
+            **(env or {}),
         }
+        if database_url is not None:
+            env["DATABASE_URL"] = database_url
         command = [
             sys.executable,
             "-m",

@@ -31,7 +31,19 @@ os.environ["BOOTSTRAP_SERVERS"] = (
 )
 os.environ["REDIS_URL"] = f"redis://127.0.0.1:{os.environ['ATLAS_TEST_REDIS_PORT']}/0"
 
-from project.settings import *  # noqa: F403
+# SQLite unless the run names a database (bin/test --postgres sets DATABASE_URL),
+# chosen here for this process only: the processes a test starts are given the test
+# database's URL, and a child started without one must refuse as in production.
+_sqlite_chosen = not (os.environ.get("DATABASE_URL") or os.environ.get("DB_HOST"))
+if _sqlite_chosen:
+    import tempfile
+
+    os.environ["DATABASE_URL"] = "sqlite:///" + os.path.join(tempfile.gettempdir(), "atlas.sqlite3")
+
+from project.settings import *  # noqa: E402, F403
+
+if _sqlite_chosen:
+    del os.environ["DATABASE_URL"]
 
 # A test database of this run's own: several test runs (and the processes they
 # start, which receive DATABASE_URL) may share one checkout.

@@ -113,8 +113,13 @@ def on_logout(message: registry.Message) -> None:
 # --- EVENT_TOPIC_MAP_STATUS (§4.4) -------------------------------------------------------
 
 
-@_on(
-    "event", messages.EVENT_TOPIC_MAP_STATUS, messages.MAP_CHARACTER_ENTER, messages.MapStatusEvent
+# Upstream's map status consumer starts at the latest offset for a new group: a
+# new group does not replay the whole history of who entered which map.
+@consumer.event(
+    messages.EVENT_TOPIC_MAP_STATUS,
+    messages.MAP_CHARACTER_ENTER,
+    messages.MapStatusEvent,
+    start="latest",
 )
 def on_character_enter(message: registry.Message) -> None:
     """CHARACTER_ENTER (§4.4); CHARACTER_EXIT is a no-op upstream and is skipped."""
@@ -128,12 +133,6 @@ def on_character_enter(message: registry.Message) -> None:
         map_id=data["mapId"],
         now=clock.now(),
     )
-
-
-# Upstream's map status consumer starts at the latest offset for a new group.
-# PLATFORM: the registry should take ``start="latest"`` on registration; until then
-# the subscription's field (which the bridge honours) is set here.
-consumer.subscriptions[messages.EVENT_TOPIC_MAP_STATUS].start = "latest"
 
 
 # --- COMMAND_TOPIC_INSTANCE_TRANSPORT (§4.2) ----------------------------------------------

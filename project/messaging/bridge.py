@@ -65,7 +65,7 @@ class AppBridge(threading.Thread):
         if not subscribed:  # each said in a line of its own; look again later
             self.stop_event.wait(MISSING_TOPICS_RECHECK_SECONDS)
             return
-        client = kafka.consumer(self.spec.group, offset_reset=self.spec.offset_reset)
+        client = kafka.consumer(self.spec.group)
         _subscribe(client, subscribed)
         logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, subscribed)
         topics_checked = missing_checked = time.monotonic()
@@ -80,6 +80,7 @@ class AppBridge(threading.Thread):
                 batch = linger.gather(client, client.poll(timeout_ms=500))
                 if self.assignment_watch.rejoin_needed(client):
                     return  # nobody consumes: a new consumer joins afresh (see liveness)
+                sent_to_end = self._start_at_end(client, assigned)
                 assigned = self._check_new_partitions(client, assigned, positions)
                 recreated = self._check_topic_ids(client, topic_ids)
                 positions.forget((tp.topic, tp.partition) for tp in recreated)
@@ -89,6 +90,7 @@ class AppBridge(threading.Thread):
                     record
                     for tp, part in batch.items()
                     if tp not in recreated  # read again from the start of the new log
+                    and tp not in sent_to_end  # read from the start, meant to begin at the end
                     for record in part
                 ]
                 fetch_wait.polled(bool(records))
@@ -131,6 +133,34 @@ class AppBridge(threading.Thread):
             _subscribe(client, now)
             logger.info("%s: group %r subscribed to %s", self.name, self.spec.group, now)
         return now
+
+    def _start_at_end(self, client, assigned: set) -> set:
+        """Newly assigned partitions of a topic whose subscription starts at the latest
+        offset (``registry.Subscription.start``) that the group never committed an
+        offset for: moved to the end of their log.
+
+        The consumer's own reset policy is ``earliest``, for every topic, so that a
+        partition whose log was lost or recreated is read from its start; this makes
+        the other policy hold per topic, as upstream's one consumer per topic does.
+        The records this poll may have read from such a partition's start are
+        dropped by the caller.
+        """
+        latest = {topic for topic, start in self.spec.starts.items() if start == "latest"}
+        new = [tp for tp in client.assignment() if tp not in assigned and tp.topic in latest]
+        moved = set()
+        for tp in new:
+            # A broker error propagates: the loop starts a new consumer, which
+            # asks again, rather than guess and replay (or skip) the partition.
+            if client.committed(tp, timeout_ms=kafka.REQUEST_TIMEOUT_MS) is None:
+                client.seek_to_end(tp)
+                moved.add(tp)
+        if moved:
+            logger.info(
+                "%s: %s start at the latest offset (no committed offset)",
+                self.name,
+                ", ".join(f"{tp.topic}[{tp.partition}]" for tp in sorted(moved)),
+            )
+        return moved
 
     def _check_new_partitions(self, client, assigned: set, positions: epochs.Positions) -> set:
         """Partitions assigned since the last poll: is their log the one we stored?
@@ -436,7 +466,7 @@ def _store_checked(spec: registry.Consumer, rows: list[InboxMessage]) -> list[tu
 
 def run(apps: list[str], stop: threading.Event) -> None:
     """Run one bridge thread per app until ``stop`` is set."""
-    specs = registry.consumers()
+    specs = registry.running()
     unknown = [a for a in apps if a not in specs]
     if unknown:
         raise ValueError(f"no consumer registered for {unknown}; known: {sorted(specs)}")

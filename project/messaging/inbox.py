@@ -471,10 +471,17 @@ def replay(rows: Iterable[InboxMessage], *, by: str = "") -> int:
 
 
 def sweep_stale(limit: int = 1000) -> int:
-    """Re-enqueue keys whose pending rows were enqueued long ago and not handled."""
+    """Re-enqueue keys whose pending rows were enqueued long ago and not handled.
+
+    Only the running services' rows (``registry.running``): a service taken out of
+    ATLAS_SERVICES (given back to its Go service) leaves its pending rows as they
+    are, to be handled if it runs here again.
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.INBOX_STALE_SECONDS)
     stale = list(
-        InboxMessage.objects.filter(state=State.PENDING, enqueued_at__lt=cutoff)
+        InboxMessage.objects.filter(
+            state=State.PENDING, enqueued_at__lt=cutoff, app__in=list(registry.running())
+        )
         .order_by("id")
         .values_list("id", "ordering_key")[:limit]
     )

@@ -50,13 +50,15 @@ class UnreachableNotice:
 REQUEST_TIMEOUT_MS = 15_000
 
 
-def consumer(group: str, *, offset_reset: str = "earliest") -> KafkaConsumer:
+def consumer(group: str) -> KafkaConsumer:
+    """A bridge consumer of ``group``; a partition without a committed offset starts
+    at its beginning (the bridge moves those of ``latest`` topics to their end)."""
     return KafkaConsumer(
         bootstrap_servers=settings.BOOTSTRAP_SERVERS,
         group_id=group,
         client_id=f"atlas-bridge {group}",
         enable_auto_commit=False,
-        auto_offset_reset=offset_reset,
+        auto_offset_reset="earliest",
         session_timeout_ms=settings.KAFKA_SESSION_TIMEOUT_MS,
         request_timeout_ms=max(REQUEST_TIMEOUT_MS, settings.KAFKA_SESSION_TIMEOUT_MS + 5000),
         heartbeat_interval_ms=settings.KAFKA_HEARTBEAT_INTERVAL_MS,

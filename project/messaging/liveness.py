@@ -84,7 +84,7 @@ class AssignmentWatch:
             name,
             spec.group,
             spec.topics,
-            offset_reset=spec.offset_reset,
+            starts=spec.starts,
             session_timeout_s=settings.KAFKA_SESSION_TIMEOUT_MS / 1000,
         )
 
@@ -94,7 +94,7 @@ class AssignmentWatch:
         group: str,
         topics: list[str],
         *,
-        offset_reset: str,
+        starts: dict[str, str] | None = None,
         session_timeout_s: float,
         check_every: float = CHECK_EVERY,
         margin: float = MARGIN,
@@ -102,7 +102,9 @@ class AssignmentWatch:
         self.name = name
         self.group = group
         self.topics = sorted(topics)
-        self.offset_reset = offset_reset
+        # Per topic, where a partition without a committed offset starts
+        # (``earliest`` unless said otherwise).
+        self.starts = starts or {}
         self.check_every = check_every
         self.stand_still = session_timeout_s + margin
         self.wait = self.stand_still
@@ -170,7 +172,7 @@ class AssignmentWatch:
                 continue
             if committed is not None:
                 position = committed
-            elif self.offset_reset == "earliest":
+            elif self.starts.get(tp.topic, "earliest") == "earliest":
                 if not starts:
                     starts = client.beginning_offsets(partitions, timeout_ms=REQUEST_TIMEOUT_MS)
                 position = starts.get(tp, 0)

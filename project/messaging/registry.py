@@ -47,6 +47,7 @@ from project.messaging.schemas import GoSchema
 from project.tenancy.models import Tenant
 
 Kind = Literal["command", "event"]
+Start = Literal["earliest", "latest"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,7 +182,7 @@ class Subscription:
     app: str
     token: str
     kind: Kind
-    start: Literal["earliest", "latest"] = "earliest"
+    start: Start = "earliest"
     handlers: dict[str, Handler] = field(default_factory=dict)
 
     @property
@@ -200,8 +201,9 @@ class Consumer:
 
     @property
     def group(self) -> str:
-        """Upstream's group id unless ``KAFKA_CONSUMER_GROUP`` overrides it."""
-        return settings.KAFKA_CONSUMER_GROUP or self.default_group
+        """Upstream's group id unless the app's setting names another (see
+        ``settings.KAFKA_CONSUMER_GROUPS``)."""
+        return settings.KAFKA_CONSUMER_GROUPS.get(self.app) or self.default_group
 
     @property
     def topics(self) -> list[str]:
@@ -209,11 +211,10 @@ class Consumer:
         return sorted({s.topic for s in self.subscriptions.values()})
 
     @property
-    def offset_reset(self) -> str:
-        """Where a partition without a committed offset starts: ``latest`` only when
-        every subscription asks for it (a topic read from the start wins)."""
-        starts = {s.start for s in self.subscriptions.values()}
-        return "latest" if starts == {"latest"} else "earliest"
+    def starts(self) -> dict[str, str]:
+        """Per topic, where a partition without a committed offset starts: each
+        subscription's own policy (upstream's consumer of that topic)."""
+        return {s.topic: s.start for s in self.subscriptions.values()}
 
     def command(
         self,
@@ -239,8 +240,18 @@ class Consumer:
         prepare: PrepareFunc | None = None,
         extra: ExtraArgs | None = None,
         on_dead: DeadFunc | None = None,
+        start: Start | None = None,
     ) -> Callable:
-        """Handle ``type_`` on event topic ``token``; with ``service``, no function needed."""
+        """Handle ``type_`` on event topic ``token``; with ``service``, no function needed.
+
+        ``start="latest"``: a new group starts this topic at its end (upstream's
+        policy for state that is only current, e.g. map status), not its beginning.
+        """
+        if start is not None:
+            subscription = self._subscription(token, "event")
+            if subscription.handlers and subscription.start != start:
+                raise ValueError(f"{self.app}: {token} registered with two start policies")
+            subscription.start = start
         return self._register(token, "event", type_, schema, service, prepare, extra, on_dead)
 
     def _register(
@@ -254,9 +265,7 @@ class Consumer:
         extra: ExtraArgs | None = None,
         on_dead: DeadFunc | None = None,
     ) -> Callable:
-        subscription = self.subscriptions.setdefault(token, Subscription(self.app, token, kind))
-        if subscription.kind != kind:
-            raise ValueError(f"{token} is registered both as command and event topic")
+        subscription = self._subscription(token, kind)
 
         def decorate(func: HandlerFunc) -> HandlerFunc:
             if type_ in subscription.handlers:
@@ -267,6 +276,12 @@ class Consumer:
         if service is not None:
             decorate(service_handler(service, schema, extra))
         return decorate
+
+    def _subscription(self, token: str, kind: Kind) -> Subscription:
+        subscription = self.subscriptions.setdefault(token, Subscription(self.app, token, kind))
+        if subscription.kind != kind:
+            raise ValueError(f"{token} is registered both as command and event topic")
+        return subscription
 
     def subscription_for_topic(self, topic: str) -> Subscription | None:
         for subscription in self.subscriptions.values():
@@ -289,6 +304,35 @@ def consumers() -> dict[str, Consumer]:
     return dict(_consumers)
 
 
+def running() -> dict[str, Consumer]:
+    """The consumers of this deployment: those of the services ``ATLAS_SERVICES``
+    runs, and the platform's own (the local directory, extra apps)."""
+    return {
+        app: consumer
+        for app, consumer in _consumers.items()
+        if app in settings.ATLAS_SERVICES or app not in settings.DOMAIN_APPS
+    }
+
+
+def check_groups(apps: list[str]) -> None:
+    """Refuse consumer groups that two apps would share.
+
+    Apps read overlapping topics (all five read the character status topic); in
+    one group, each record would reach only one of them. The inbox tells records
+    apart by group, topic, partition and offset, so a group is one app's too.
+    """
+    owners: dict[str, list[str]] = {}
+    for app in apps:
+        owners.setdefault(get(app).group, []).append(app)
+    shared = {group: names for group, names in owners.items() if len(names) > 1}
+    if shared:
+        said = "; ".join(f"{group!r} by {', '.join(names)}" for group, names in shared.items())
+        raise ValueError(
+            f"consumer groups would be shared: {said}; give each service a group of its "
+            "own (KAFKA_CONSUMER_GROUP_<SERVICE>)"
+        )
+
+
 def get(app: str) -> Consumer:
     try:
         return _consumers[app]
@@ -297,7 +341,8 @@ def get(app: str) -> Consumer:
 
 
 def produced_topics() -> set[str]:
-    return {wire.topic_name(token) for c in _consumers.values() for token in c.produces}
+    """The topics the running apps publish to."""
+    return {wire.topic_name(token) for c in running().values() for token in c.produces}
 
 
 def setting_of(topic: str) -> str | None:
@@ -313,4 +358,4 @@ def setting_of(topic: str) -> str | None:
 def all_topics() -> set[str]:
     """Every topic the apps consume or produce (what upstream's pre-create step makes)."""
     consumed = {s.topic for c in _consumers.values() for s in c.subscriptions.values()}
-    return consumed | produced_topics()
+    return consumed | {wire.topic_name(token) for c in _consumers.values() for token in c.produces}

@@ -77,7 +77,7 @@ def reported_assignments() -> dict[str, list[dict]]:
 def consumers() -> dict:
     """The document of ``GET /api/debug/consumers``."""
     groups: dict[str, dict] = {}
-    for app, consumer in sorted(registry.consumers().items()):
+    for app, consumer in sorted(registry.running().items()):
         topics = consumer.topics
         if not topics:
             continue

@@ -94,7 +94,7 @@ class KafkaState:
 
     def collect(self):
         groups: dict[str, set[str]] = {}
-        for consumer in registry.consumers().values():
+        for consumer in registry.running().values():
             topics = set(consumer.topics)
             if topics:
                 groups.setdefault(consumer.group, set()).update(topics)

@@ -401,7 +401,7 @@ def test_a_topic_that_cannot_be_created_is_said_in_one_line(stack, transactional
             **stack.env,
             COMMAND_TOPIC_ECHO: missing,
             "KAFKA_TOPIC_REPLICATION_FACTOR": "3",
-            "KAFKA_CONSUMER_GROUP": f"missing-topic-{suffix}",
+            "KAFKA_CONSUMER_GROUP_ECHO": f"missing-topic-{suffix}",
         },
         stack.dir,
     ).start()

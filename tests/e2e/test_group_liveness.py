@@ -141,7 +141,7 @@ def test_a_member_without_partitions_rejoins_only_when_nobody_consumes(
         assert settled(), "the group did not settle"
         holder, idle = (first, second) if first.assignment() else (second, first)
         watch = liveness.AssignmentWatch(
-            "test", group, [topic], offset_reset="earliest", session_timeout_s=6,
+            "test", group, [topic], session_timeout_s=6,
             check_every=1, margin=1,
         )  # fmt: skip
 

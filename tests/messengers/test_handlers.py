@@ -317,7 +317,7 @@ def test_a_bad_character_event_is_a_dead_letter(feed, tenant_key, local_director
 
 
 def test_the_consumer_is_upstreams_group_on_three_topics(settings):
-    settings.KAFKA_CONSUMER_GROUP = ""
+    settings.KAFKA_CONSUMER_GROUPS = {}
     consumer = registry.get("messengers")
     assert consumer.group == "Messenger Service"
     assert {token: (s.kind, sorted(s.handlers)) for token, s in consumer.subscriptions.items()} == {
@@ -334,6 +334,7 @@ def test_the_consumer_is_upstreams_group_on_three_topics(settings):
         "EVENT_TOPIC_MESSENGER_MEMBER_STATUS",
         "EVENT_TOPIC_MESSENGER_STATUS",
     ]
-    # KAFKA_CONSUMER_GROUP overrides it, as upstream
-    settings.KAFKA_CONSUMER_GROUP = "Messenger Service [pr-1]"
+    # its setting (KAFKA_CONSUMER_GROUP_MESSENGERS, or upstream's KAFKA_CONSUMER_GROUP
+    # when it runs alone) overrides it
+    settings.KAFKA_CONSUMER_GROUPS = {"messengers": "Messenger Service [pr-1]"}
     assert consumer.group == "Messenger Service [pr-1]"

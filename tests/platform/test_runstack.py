@@ -116,6 +116,7 @@ def test_runstack_serves_admin_and_flower_and_stops_cleanly(tmp_path):
     env.update(
         DJANGO_SETTINGS_MODULE="project.settings",
         ATLAS_DATA_DIR=str(tmp_path / "data"),
+        DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path}/atlas.sqlite3",
         ATLAS_ADMIN_PASSWORD="s3cret",
         NO_COLOR="1",
     )
@@ -204,6 +205,7 @@ def test_an_unreachable_broker_is_said_plainly_ready_is_not_printed_and_stop_is_
     env.update(
         DJANGO_SETTINGS_MODULE="project.settings",
         ATLAS_DATA_DIR=str(tmp_path / "data"),
+        DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path}/atlas.sqlite3",
         BOOTSTRAP_SERVERS=f"127.0.0.1:{ports['kafka']}",
         NO_COLOR="1",
     )

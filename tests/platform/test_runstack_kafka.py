@@ -50,6 +50,7 @@ class RunStack:
             DJANGO_SETTINGS_MODULE="project.settings",
             ATLAS_EXTRA_APPS="tests.echo",
             ATLAS_DATA_DIR=str(tmp_path / "data"),
+            DATABASE_URL=os.environ.get("DATABASE_URL") or f"sqlite:///{tmp_path}/atlas.sqlite3",
             NO_COLOR="1",
         )
         self.process: subprocess.Popen | None = None

@@ -3,7 +3,8 @@
 import faulthandler
 import signal
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from project.messaging import bridge, registry
 from project.messaging.signals import stop_event
@@ -16,15 +17,26 @@ class Command(BaseCommand):
         parser.add_argument(
             "--apps",
             default="",
-            help="comma-separated apps to bridge (default: every app with subscriptions)",
+            help="comma-separated apps to bridge (default: every app of ATLAS_SERVICES, and "
+            "the platform's own consumers)",
         )
 
     def handle(self, *args: object, apps: str, **options: object) -> None:
         # SIGUSR1 prints every thread's stack: where a consumer thread waits, live.
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+        running = registry.running()
         chosen = [a.strip() for a in apps.split(",") if a.strip()]
         if not chosen:
-            chosen = [name for name, c in registry.consumers().items() if c.subscriptions]
+            chosen = [name for name, c in running.items() if c.subscriptions]
+        if outside := [app for app in chosen if app not in running]:
+            raise CommandError(
+                f"{', '.join(outside)} not among the services this deployment runs "
+                f"(ATLAS_SERVICES={','.join(settings.ATLAS_SERVICES)})"
+            )
+        try:
+            registry.check_groups(list(running))
+        except ValueError as error:
+            raise CommandError(str(error)) from None
         stop = stop_event()
         self.stdout.write(f"bridging {', '.join(chosen) or 'nothing'}")
         bridge.run(chosen, stop)

@@ -86,6 +86,8 @@ class Command(BaseCommand):
             workers=options["workers"],
             admin_password=settings.STACK_ADMIN_PASSWORD,
             broker=options["broker"],
+            max_connections=settings.DB_MAX_OPEN_CONNS,
+            services=tuple(settings.ATLAS_SERVICES),
         )
         code = Stack(config, ensure_admin=ensure_admin).run()
         if code:
