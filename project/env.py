@@ -6,6 +6,29 @@ from urllib.parse import unquote, urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+# Upstream's variables that mean nothing here, each with why (docs/configuration.md):
+# a process started with one says so once, in a warning, rather than ignore it
+# silently or refuse an environment an operator's manifests share.
+UPSTREAM_UNUSED = {
+    "ATLAS_ENV": (
+        "upstream prefixes its Redis keys and leader leases with it to share one Redis "
+        "between environments; give each environment a Redis database of its own here "
+        "(REDIS_URL=redis://host:6379/N); leader leases live in the database"
+    ),
+    "ATLAS_REDIS_ENV": (
+        "upstream's Redis key prefix; give each environment a Redis database of its own "
+        "here (REDIS_URL=redis://host:6379/N)"
+    ),
+    "KAFKA_CONSUMER_ENGINE": "upstream's choice of Go consumer; the bridge has one",
+    "PROJECTION_CATCHUP_TIMEOUT_S": "upstream's projection catch-up; nothing here projects",
+    "ATLAS_SERVICE_NAME": "upstream's seeder service name; transport's seed is built in",
+}
+
+
+def unused_upstream_variables() -> dict[str, str]:
+    """Upstream's variables set in this environment that this project does not use."""
+    return {name: why for name, why in UPSTREAM_UNUSED.items() if os.environ.get(name)}
+
 
 def text(name: str, default: str = "") -> str:
     return os.environ.get(name, default)

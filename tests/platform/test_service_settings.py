@@ -77,7 +77,8 @@ def test_each_service_may_name_its_own_group():
         ATLAS_SERVICES="notes,parties", KAFKA_CONSUMER_GROUP_PARTIES="Party Service [b]",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "{'notes': 'Notes Service', 'parties': 'Party Service [b]'}"
+    groups = "{'notes': 'Notes Service', 'parties': 'Party Service [b]'}"
+    assert result.stdout.strip().splitlines()[-1] == groups
 
 
 def test_two_services_in_one_group_are_refused_by_the_bridge():
@@ -97,3 +98,13 @@ def test_an_unknown_service_is_refused():
 def test_the_bridge_refuses_an_app_outside_the_services():
     line = one_line(run("manage.py", "kafka_bridge", "--apps", "parties", ATLAS_SERVICES="notes"))
     assert "parties not among the services this deployment runs (ATLAS_SERVICES=notes)" in line
+
+
+def test_an_upstream_variable_not_used_here_is_said_once_not_ignored_silently():
+    result = run("manage.py", "check", ATLAS_ENV="main", KAFKA_CONSUMER_ENGINE="reader")
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if "is set but not used here" in line]
+    assert len(warnings) == 2, result.stderr
+    assert "ATLAS_ENV is set but not used here" in warnings[0]
+    assert "REDIS_URL=redis://host:6379/N" in warnings[0]
+    assert "KAFKA_CONSUMER_ENGINE is set but not used here" in warnings[1]
