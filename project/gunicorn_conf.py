@@ -24,3 +24,30 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 from django.conf import settings  # noqa: E402
 
 settings.DATABASES  # noqa: B018
+
+
+def on_starting(server) -> None:
+    """Before the server binds and its workers start: the apps' before-serving work
+    (``project.startup``; transport loads every tenant's routes), so the first request
+    finds it done. In a process of its own (``manage.py before_serving``), so this
+    master forks its workers without a database connection or HTTP pool to share;
+    stopped after ``BEFORE_SERVING_TIMEOUT`` seconds, and serving starts either way.
+    """
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    manage = Path(__file__).resolve().parent.parent / "manage.py"
+    try:
+        subprocess.run(
+            [sys.executable, str(manage), "before_serving"],
+            cwd=manage.parent,
+            timeout=BEFORE_SERVING_TIMEOUT,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        server.log.warning("before-serving work stopped after %s s", BEFORE_SERVING_TIMEOUT)
+
+
+# A hook bounds its own work (transport: 30 s, then the tick); this is the backstop.
+BEFORE_SERVING_TIMEOUT = 120

@@ -20,13 +20,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import IntegrityError, transaction
 
+from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 from project.tenancy.rows import tenant_row
 from transport import clients, clock, config, selectors, services, transitions
 from transport.models import Route, TickLease
 
 logger = logging.getLogger(__name__)
+
+# How long start-up may spend loading tenants' routes before it leaves the rest to
+# the tick (checked between tenants; one tenant's load is bounded by the client).
+STARTUP_BUDGET_SECONDS = 30.0
 
 
 @dataclass
@@ -122,6 +128,63 @@ def configure_tenants(*, now: dt.datetime, result: TickResult | None = None) -> 
             logger.info("tenant %s: loaded the seed route configuration", tenant)
         except config.ConfigError:
             logger.exception("tenant %s: the seed configuration is invalid", tenant)
+
+
+def configure_at_start(
+    *, now: dt.datetime | None = None, budget_seconds: float = STARTUP_BUDGET_SECONDS
+) -> bool:
+    """Every tenant's routes, before this process consumes or serves (the app's
+    before-serving hook, ``project.startup``), as upstream loads them at start-up:
+    a START or a route GET arriving first then finds its route.
+
+    With a tenants service: its tenant list, then each tenant's configuration, all
+    over HTTP and outside any transaction (each replace is its own). A list that
+    cannot be read (the service is down: the client's three attempts), or tenants
+    left when ``budget_seconds`` is spent, are logged and left to the tick, which
+    loads them on its next run; so is a tenant whose load fails. Without one: the
+    seed for the known tenants that have no configuration yet (no HTTP). Returns
+    whether everything was loaded.
+    """
+    if transaction.get_connection().in_atomic_block:
+        raise RuntimeError("configure_at_start calls the tenants service: not in a transaction")
+    now = now or clock.now()
+    if not clients.tenants_service_configured():
+        configure_tenants(now=now)
+        return True
+    deadline = time.monotonic() + budget_seconds
+    try:
+        keys = clients.tenants()
+    except clients.Unavailable as exc:
+        logger.warning("start-up: tenant list unavailable, routes left to the tick: %s", exc)
+        return False
+    loaded = True
+    for done, key in enumerate(keys):
+        if time.monotonic() > deadline:
+            logger.warning(
+                "start-up: %d of %d tenants' routes left to the tick (%.0f s spent)",
+                len(keys) - done,
+                len(keys),
+                budget_seconds,
+            )
+            return False
+        loaded = _load_at_start(key, now=now) and loaded
+    if loaded:
+        services.tenants_refreshed(now=now)  # the tick need not read them all again now
+    said = "loaded" if loaded else "loaded, some not (left to the tick)"
+    logger.info("start-up: routes of %d tenant(s) %s", len(keys), said)
+    return loaded
+
+
+def _load_at_start(key: TenantKey, *, now: dt.datetime) -> bool:
+    """One tenant's load. The bridge and the web server start together and both load:
+    the first load of a tenant in each may insert the same new rows, and the loser of
+    that race reads them back on a second try."""
+    for _ in range(2):
+        try:
+            return reload_from_tenants_service(tenant=tenant_row(key), now=now)
+        except IntegrityError as exc:
+            logger.info("start-up: tenant %s loaded by another process meanwhile: %s", key, exc)
+    return False
 
 
 def reload_from_tenants_service(

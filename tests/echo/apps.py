@@ -6,3 +6,4 @@ class EchoConfig(AppConfig):
 
     name = "tests.echo"
     label = "echo"
+    before_serving = "tests.echo.startup.before_serving"

@@ -6,6 +6,7 @@ import signal
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from project import startup
 from project.messaging import bridge, registry
 from project.messaging.signals import stop_event
 
@@ -38,6 +39,9 @@ class Command(BaseCommand):
         except ValueError as error:
             raise CommandError(str(error)) from None
         stop = stop_event()
+        # Before consuming: what the apps need in place first (transport: every
+        # tenant's routes, so a START waiting in the topic finds its route).
+        startup.run(chosen)
         self.stdout.write(f"bridging {', '.join(chosen) or 'nothing'}")
         bridge.run(chosen, stop)
         self.stdout.write("bridge stopped")
