@@ -162,7 +162,8 @@ BOOTSTRAP_SERVERS = env.items("BOOTSTRAP_SERVERS") or ["127.0.0.1:9092"]
 # Upstream's KAFKA_CONSUMER_GROUP names one service's group (each Go Deployment sets
 # its own); here it names the group of the one service ATLAS_SERVICES runs. Each
 # app's own KAFKA_CONSUMER_GROUP_<APP> (e.g. KAFKA_CONSUMER_GROUP_NOTES, or _DIRECTORY
-# for the local directory's) names its group whatever runs beside it. Unset: upstream's group names ("Notes Service" …).
+# for the local directory's) names its group whatever runs beside it. Unset:
+# upstream's group names ("Notes Service" …).
 # Two apps never share a group (registry.check_groups refuses it): several apps
 # read the same topics, and each must receive every record.
 KAFKA_CONSUMER_GROUP = env.text("KAFKA_CONSUMER_GROUP").strip()
