@@ -307,6 +307,32 @@ def test_the_replay_action_on_the_inbox_list_skips_rows_that_are_not_dead(admin_
     )
 
 
+def test_the_replay_action_leaves_a_dead_letter_whose_failure_was_announced(
+    admin_client, data, django_capture_on_commit_callbacks
+):
+    # given a dead letter whose failure event was sent (its handler's on_dead)
+    dead = data["dead_event"]
+    InboxMessage.objects.filter(pk=dead.pk).update(failure_announced_at=timezone.now())
+
+    # when the operator runs "replay" on it
+    with django_capture_on_commit_callbacks():
+        response = admin_client.post(
+            url("deadletter"),
+            {"action": "replay", "_selected_action": [dead.pk], "index": 0},
+            follow=True,
+        )
+
+    # then it stays dead, the admin says why, and the refusal is recorded
+    text = response.content.decode()
+    assert "1 message(s) stay dead: their failure was already announced" in text
+    assert "put back in the queue" not in text
+    assert "still invalid" not in text
+    dead.refresh_from_db()
+    assert dead.state == State.DEAD
+    (replay,) = Replay.objects.all()
+    assert (replay.message_id, replay.outcome) == (dead.pk, Replay.Outcome.ANNOUNCED)
+
+
 def test_the_admin_needs_a_staff_login(client, data):
     response = client.get(url("deadletter"))
 
