@@ -9,12 +9,12 @@ AppConfig, as the dotted path of a function without arguments::
         name = "transport"
         before_serving = "transport.tick.configure_at_start"
 
-``run(labels)`` calls the hooks of the named apps (every installed app with one
-when none are named), in order, outside any transaction: a hook may call other
-services over HTTP. The bridge runs its apps' hooks before it subscribes
-(``kafka_bridge``); the web server runs them before it binds (gunicorn's
-``on_starting`` → ``manage.py before_serving``). A deployment that runs only some
-apps passes only those labels.
+``run(labels)`` calls the hooks of the named apps (when none are named, those of
+this deployment: the services ``ATLAS_SERVICES`` runs and the platform's own
+apps), in order, outside any transaction: a hook may call other services over
+HTTP. The bridge runs its apps' hooks before it subscribes (``kafka_bridge``);
+the web server runs this deployment's before it binds (gunicorn's
+``on_starting`` → ``manage.py before_serving``).
 
 A hook that raises is logged and start-up goes on: the hook makes the first
 moments right, it must not keep a service down; what it could not do is left to
@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from django.apps import apps
+from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
 
@@ -37,13 +38,20 @@ ATTRIBUTE = "before_serving"
 
 
 def hooks(labels: Iterable[str] | None = None) -> list[tuple[str, Callable[[], object]]]:
-    """(app label, hook) of the named apps that declare one, in the order named
-    (installed order when none are); a label without an installed app has none.
+    """(app label, hook) of the named apps that declare one, in the order named; a
+    label without an installed app has none. None named: the apps this deployment
+    runs (a service outside ``ATLAS_SERVICES`` is installed but not run), in
+    installed order.
 
     A path that does not import is a defect of the app and fails here, loudly.
     """
     if labels is None:
-        configs = list(apps.get_app_configs())
+        configs = [
+            config
+            for config in apps.get_app_configs()
+            if config.label in settings.ATLAS_SERVICES
+            or config.label not in settings.DOMAIN_APPS
+        ]
     else:
         configs = [apps.app_configs[label] for label in labels if label in apps.app_configs]
     found = []

@@ -21,7 +21,8 @@ def _calls():
     echo_startup.calls.clear()
 
 
-def test_an_app_names_its_hook_on_its_app_config():
+def test_an_app_names_its_hook_on_its_app_config(settings):
+    settings.ATLAS_SERVICES = list(settings.DOMAIN_APPS)
     found = dict(startup.hooks())
     assert found["transport"] is tick.configure_at_start
     assert found["echo"] is echo_startup.before_serving
@@ -29,6 +30,12 @@ def test_an_app_names_its_hook_on_its_app_config():
 
     # only the named apps' hooks, in the order named; an unknown label has none
     assert [label for label, _ in startup.hooks(["echo", "nope", "notes"])] == ["echo"]
+
+
+def test_by_default_only_the_services_this_deployment_runs(settings):
+    settings.ATLAS_SERVICES = ["notes"]  # transport is installed, not run
+
+    assert [label for label, _ in startup.hooks()] == ["echo"]
 
 
 @pytest.mark.django_db(transaction=True)

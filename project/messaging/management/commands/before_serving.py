@@ -18,7 +18,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--apps",
             default="",
-            help="comma-separated app labels (default: every installed app with a hook)",
+            help="comma-separated app labels (default: the apps ATLAS_SERVICES runs, and the "
+            "platform's own)",
         )
 
     def handle(self, *args: object, apps: str, **options: object) -> None:
