@@ -28,9 +28,10 @@ import time
 from collections.abc import Callable, Iterable
 
 from django.apps import apps
-from django.conf import settings
 from django.db import transaction
 from django.utils.module_loading import import_string
+
+from project import deployment
 
 logger = logging.getLogger(__name__)
 
@@ -46,12 +47,7 @@ def hooks(labels: Iterable[str] | None = None) -> list[tuple[str, Callable[[], o
     A path that does not import is a defect of the app and fails here, loudly.
     """
     if labels is None:
-        configs = [
-            config
-            for config in apps.get_app_configs()
-            if config.label in settings.ATLAS_SERVICES
-            or config.label not in settings.DOMAIN_APPS
-        ]
+        configs = [config for config in apps.get_app_configs() if deployment.runs(config.label)]
     else:
         configs = [apps.app_configs[label] for label in labels if label in apps.app_configs]
     found = []

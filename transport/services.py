@@ -81,6 +81,7 @@ def scheduled_configuration_replace(
         [timetable.VesselPair(v.route_a, v.route_b, v.turnaround) for v in scheduled.vessels],
     )
     with transaction.atomic():
+        _lock_configuration(tenant)
         existing = {
             row.route_id: row for row in Route.objects.select_for_update().filter(tenant=tenant)
         }
@@ -135,6 +136,7 @@ def instance_routes_replace(
     if len(set(ids)) != len(ids):
         raise config.ConfigError("two instance routes have the same id")
     with transaction.atomic():
+        _lock_configuration(tenant)
         existing = {
             row.route_id: row
             for row in InstanceRoute.objects.select_for_update().filter(tenant=tenant)
@@ -177,6 +179,19 @@ def _refresh_stuck_deadlines(*, tenant: Tenant) -> None:
         if stuck_at != instance.stuck_at:
             instance.stuck_at = stuck_at
             instance.save(update_fields=["stuck_at"])
+
+
+def _lock_configuration(tenant: Tenant) -> None:
+    """Replaces of one tenant's configuration run one at a time.
+
+    The bridge's and the web server's start-up loads and the tick may replace the
+    same tenant's routes together; on a tenant's first load there is no route row
+    to lock yet, and two transactions inserting its rows were seen to deadlock on
+    PostgreSQL. The tenant row is locked FOR NO KEY UPDATE, which the foreign-key
+    checks of other writes (KEY SHARE) do not wait for. (SQLite's transactions
+    are serialised already.)
+    """
+    list(Tenant.objects.select_for_update(no_key=True).filter(pk=tenant.pk).values_list("pk"))
 
 
 def _mark_configured(*, tenant: Tenant, now: dt.datetime, source: str) -> None:

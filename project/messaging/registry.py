@@ -41,6 +41,7 @@ from typing import Any, Literal
 
 from django.conf import settings
 
+from project import deployment
 from project.messaging import wire
 from project.messaging.errors import Record
 from project.messaging.schemas import GoSchema
@@ -307,11 +308,7 @@ def consumers() -> dict[str, Consumer]:
 def running() -> dict[str, Consumer]:
     """The consumers of this deployment: those of the services ``ATLAS_SERVICES``
     runs, and the platform's own (the local directory, extra apps)."""
-    return {
-        app: consumer
-        for app, consumer in _consumers.items()
-        if app in settings.ATLAS_SERVICES or app not in settings.DOMAIN_APPS
-    }
+    return {app: consumer for app, consumer in _consumers.items() if deployment.runs(app)}
 
 
 def check_groups(apps: list[str]) -> None:

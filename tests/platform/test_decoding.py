@@ -32,7 +32,10 @@ def events() -> registry.Subscription:
 
 
 def test_the_echo_subscriptions_are_one_command_and_one_event_topic(commands, events):
-    assert (commands.kind, sorted(commands.handlers)) == ("command", ["LOOKUP", "PING"])
+    assert (commands.kind, sorted(commands.handlers)) == (
+        "command",
+        ["DOOMED", "DOOMED_LOOKUP", "LOOKUP", "PING"],
+    )
     assert (events.kind, sorted(events.handlers)) == ("event", ["SEEN"])
 
 
@@ -63,6 +66,7 @@ def test_a_valid_command_names_its_handler_tenant_and_data(commands):
             "broken": False,
             "refuse": False,
             "hang": False,
+            "unanswerable": False,
         },
     }
 
