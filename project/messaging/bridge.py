@@ -19,6 +19,7 @@ from django.conf import settings
 from django.db import DatabaseError, close_old_connections, transaction
 from django.utils import timezone
 from kafka.errors import KafkaError
+from kafka.structs import OffsetAndMetadata
 
 from project.db import statements
 from project.messaging import epochs, inbox, kafka, kafka_records, liveness, registry
@@ -155,6 +156,17 @@ class AppBridge(threading.Thread):
                 client.seek_to_end(tp)
                 moved.add(tp)
         if moved:
+            # The end becomes the group's committed offset at once: the group has
+            # started there, and a restart before any record came (or before the
+            # next commit) resumes from it, not from a later end.
+            client.commit(
+                {
+                    tp: OffsetAndMetadata(
+                        client.position(tp, timeout_ms=kafka.REQUEST_TIMEOUT_MS), "", -1
+                    )
+                    for tp in sorted(moved)
+                }
+            )
             logger.info(
                 "%s: %s start at the latest offset (no committed offset)",
                 self.name,

@@ -111,8 +111,11 @@ def test_a_new_group_starts_each_topic_where_its_subscription_says(
                  character_id), character_id)  # fmt: skip
         bridge.start()
         # then the group resumes from its committed offsets: those records are read
-        wait_until(lambda: {701, 702} <= set(rows(group, MAP_TOPIC)), timeout=60,
-                   what="records written while the bridge was down")  # fmt: skip
+        try:
+            wait_until(lambda: {701, 702} <= set(rows(group, MAP_TOPIC)), timeout=60,
+                       what="records written while the bridge was down")  # fmt: skip
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; the bridge said:\n{bridge.output()[-4000:]}") from None
         maps = rows(group, MAP_TOPIC)
         assert len(maps) == len(set(maps)) and min(maps) >= 601  # none twice, none of before
         assert rows(group, CHARACTER_TOPIC) == [501, 502, 503]  # none read twice
