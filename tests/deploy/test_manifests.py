@@ -175,3 +175,28 @@ def test_overlays_can_run_side_by_side():
             if document["kind"] == "Deployment":
                 selector = document["spec"]["selector"]["matchLabels"]
                 assert selector["app.kubernetes.io/instance"] == f"atlas-social-{overlay.name}"
+
+
+def test_every_manifest_file_validates_as_written():
+    """Files applied by hand (the notes import Job) as much as the kustomized ones."""
+    files = [p for p in (BASE.parent).rglob("*.yaml") if p.name != "kustomization.yaml"]
+    assert any(p.name == "import-job.yaml" for p in files)
+    for path in files:
+        for document in yaml.safe_load_all(path.read_text()):
+            if document:
+                try:
+                    kubernetes_validate.validate(document, KUBERNETES, strict=True)
+                except kubernetes_validate.ValidationError as error:
+                    pytest.fail(f"{path}: {error}")
+
+
+def test_the_notes_import_job_reads_the_source_from_a_secret():
+    [job] = [
+        d
+        for d in yaml.safe_load_all((BASE.parent / "overlays/notes/import-job.yaml").read_text())
+        if d
+    ]
+    container = containers(job)[0]
+    assert container["args"][:2] == ["manage", "notes_import_upstream"]
+    assert "$(UPSTREAM_NOTES_DATABASE_URL)" in container["args"]
+    assert "secretKeyRef" in env(container)["UPSTREAM_NOTES_DATABASE_URL"]["valueFrom"]
