@@ -124,7 +124,7 @@ def test_every_query_names_only_exported_metrics():
     for name in (
         "atlas_records_handled_total", "atlas_records_dead_total", "atlas_consumer_lag",
         "atlas_inbox_backlog", "atlas_outbox_backlog", "atlas_outbox_parked",
-        "atlas_inbox_dead", "atlas_handler_seconds_bucket",
+        "atlas_inbox_dead", "atlas_handler_seconds_bucket", "atlas_lookup_seconds_bucket",
     ):  # fmt: skip
         assert name in used, name
 
