@@ -196,6 +196,13 @@ def test_each_entry_point_starts_as_a_plain_command(infrastructure, tmp_path):
     # SIGTERM ends each kind cleanly (a pod's termination).
     for process in started:
         assert process.popen.returncode in (0, -15), (process.name, process.output()[-2000:])
+    # Nothing created a user (only the embedded stack's runstack does, and says so).
+    count = "from django.contrib.auth.models import User; print(User.objects.count())"
+    users = subprocess.run(
+        [str(ENTRYPOINT), "manage", "shell", "-c", count],
+        env=env, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert users.stdout.strip().splitlines()[-1] == "0", users.stdout + users.stderr
 
 
 def test_flower_refuses_to_listen_beyond_the_loopback_without_authentication(tmp_path):
