@@ -136,6 +136,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-insecure-key")
     if not os.environ.get("DATABASE_URL"):
         os.environ["ATLAS_DATA_DIR"] = tempfile.mkdtemp(prefix="notes-scale-")
         os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['ATLAS_DATA_DIR']}/atlas.sqlite3"

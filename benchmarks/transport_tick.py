@@ -36,6 +36,7 @@ def main() -> None:
     args = parser.parse_args()
 
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmark-only-insecure-key")
     if not os.environ.get("DATABASE_URL"):
         os.environ["ATLAS_DATA_DIR"] = tempfile.mkdtemp(prefix="transport-tick-")
         os.environ["DATABASE_URL"] = f"sqlite:///{os.environ['ATLAS_DATA_DIR']}/atlas.sqlite3"

@@ -6,6 +6,8 @@ import os
 from celery import Celery, Task
 from celery.signals import task_postrun
 
+from project.observability.flower import require_authentication_beyond_loopback
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
 
 logger = logging.getLogger("project.tasks")
@@ -31,6 +33,9 @@ class AtlasTask(Task):
 app = Celery("project", task_cls=AtlasTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# `celery -A project flower` refuses to listen beyond 127.0.0.1 without authentication.
+require_authentication_beyond_loopback()
 
 # Celery's Django fix-up closes every database connection around each task unless
 # this old-style key is set; reconnecting costs more than most tasks. Instead,

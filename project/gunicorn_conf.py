@@ -10,7 +10,9 @@ keep-alive connections are kept 120 s.
 
 import os
 
-bind = os.environ.get("GUNICORN_BIND") or f"0.0.0.0:{os.environ.get('REST_PORT') or 8080}"
+# Loopback unless told otherwise: the container's entry point binds all interfaces
+# (GUNICORN_BIND=0.0.0.0:$REST_PORT), where the pod's network is the boundary.
+bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('REST_PORT') or 8080}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
 header_map = "dangerous"
 timeout = 10

@@ -16,9 +16,35 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env.text("ATLAS_DATA_DIR") or BASE_DIR / ".run").resolve()
 DATA_DIR.mkdir(parents=True, exist_ok=True)
 
-SECRET_KEY = env.text("DJANGO_SECRET_KEY", "dev-only-insecure-key-change-me-in-production")
+# No fallback: a process started without it refuses in one line. bin/stack and the
+# tests set a development key explicitly, as they name their database.
+SECRET_KEY = env.text("DJANGO_SECRET_KEY").strip()
+if not SECRET_KEY:
+    raise SystemExit(
+        "atlas: configuration error: DJANGO_SECRET_KEY is not set: give every process "
+        'the same long random value (e.g. from a Secret; python -c "import secrets; '
+        'print(secrets.token_urlsafe(50))")'
+    )
 DEBUG = env.flag("DJANGO_DEBUG", False)
 ALLOWED_HOSTS = env.items("DJANGO_ALLOWED_HOSTS") or ["localhost", "127.0.0.1", "[::1]"]
+
+# --- Behind TLS (deploy/README.md) ----------------------------------------------
+# TLS ends at the ingress; pods and in-cluster callers (other Atlas services, probes)
+# speak plain HTTP to gunicorn. The session and CSRF cookies are marked Secure when
+# DJANGO_SECURE_COOKIES is set (the manifests set it: the admin is reached over the
+# ingress's HTTPS, or a port-forward to localhost, which browsers treat as secure).
+SECURE_COOKIES = env.flag("DJANGO_SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
+# The ingress's X-Forwarded-Proto tells Django a request came over HTTPS.
+if env.flag("DJANGO_TRUST_X_FORWARDED_PROTO", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_HSTS_SECONDS = env.integer("DJANGO_SECURE_HSTS_SECONDS", 0)
+# Silenced for `manage.py check --deploy`, each justified in deploy/README.md:
+# W004 (HSTS): Strict-Transport-Security is the TLS terminator's header (the ingress);
+#   Django sees only plain HTTP. DJANGO_SECURE_HSTS_SECONDS sets it here if wanted.
+# W008 (SSL redirect): in-cluster callers and the kubelet's probes use plain HTTP, as
+#   upstream's services do; a redirect to HTTPS would break them.
+SILENCED_SYSTEM_CHECKS = ["security.W004", "security.W008"]
 
 DOMAIN_APPS = ["invites", "parties", "messengers", "transport", "notes"]
 # The services this deployment runs (unset: all five), so an operator can replace
@@ -98,8 +124,9 @@ STATIC_URL = "static/"
 # ``collectstatic`` (run by runstack before the web server starts) gathers the
 # admin's files here; WhiteNoise serves them with DEBUG off, and falls back to the
 # apps' own folders (finders) when they were not collected.
-STATIC_ROOT = DATA_DIR / "static"
-STATIC_ROOT.mkdir(exist_ok=True)
+# ATLAS_STATIC_ROOT: elsewhere (the container collects them into its image at build time).
+STATIC_ROOT = Path(env.text("ATLAS_STATIC_ROOT") or DATA_DIR / "static")
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 WHITENOISE_USE_FINDERS = True
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -278,7 +305,9 @@ STACK_REDIS_PORT = env.integer("ATLAS_REDIS_PORT", 6379)
 STACK_WEB_PORT = REST_PORT
 STACK_FLOWER_PORT = env.integer("ATLAS_FLOWER_PORT", 5555)
 STACK_WORKER_CONCURRENCY = env.integer("ATLAS_WORKERS", 2)
-# Password of the ``admin`` superuser runstack creates when the database has no user.
+# Password of the ``admin`` superuser runstack (the embedded stack, one machine) creates
+# when the database has no user; it says so, with the password. Nothing else creates a
+# user: a deployment runs ``manage.py createsuperuser``.
 STACK_ADMIN_PASSWORD = env.text("ATLAS_ADMIN_PASSWORD", "admin")
 
 # --- Celery ------------------------------------------------------------------

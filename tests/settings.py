@@ -3,6 +3,9 @@
 import os
 
 os.environ.setdefault("ATLAS_EXTRA_APPS", "tests.echo")
+# A development key, chosen here as bin/stack chooses its own; the processes the
+# tests start inherit it (a process started without one refuses, as in production).
+os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-insecure-key-" + "x" * 40)
 os.environ.setdefault("INVITE_SWEEP_SECONDS", "1")
 os.environ.setdefault("INBOX_SWEEP_SECONDS", "1")
 os.environ.setdefault("INBOX_STALE_SECONDS", "3")

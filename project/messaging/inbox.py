@@ -14,6 +14,7 @@ per row is what keeps a SQLite database, which serialises writers, fast.
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 from collections.abc import Iterable
 from datetime import timedelta
@@ -294,8 +295,14 @@ def prepare(inbox_id: int) -> float | None:
         return None  # the handling step will judge it
     message = _message(row, decoded)
     try:
-        with bus.caused_by(bus.Cause(message.environment, message.trace)):
-            value = decoded.handler.prepare(message)
+        began = time.perf_counter()
+        try:
+            with bus.caused_by(bus.Cause(message.environment, message.trace)):
+                value = decoded.handler.prepare(message)
+        except Exception:
+            observe.looked_up(row, time.perf_counter() - began, "failed")
+            raise
+        observe.looked_up(row, time.perf_counter() - began, "ok")
         stored = {"value": value}
         wire.dumps(stored)  # JSON-serialisable, or a defect of the prepare function
     except Exception as exc:

@@ -50,6 +50,13 @@ HANDLER_SECONDS = Histogram(
     ["app", "topic"],
     buckets=_LATENCY_BUCKETS,
 )
+LOOKUP_SECONDS = Histogram(
+    "atlas_lookup_seconds",
+    "Time a handler's prepare step (its lookups of other services: characters, maps, "
+    "data, tenants) took, per app, topic and outcome (ok, failed); the lookups worker's.",
+    ["app", "topic", "outcome"],
+    buckets=_LATENCY_BUCKETS,
+)
 PUBLISHED = Counter(
     "atlas_relay_published",
     "Outbox rows the relay published and the broker acknowledged, per topic.",

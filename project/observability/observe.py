@@ -84,6 +84,11 @@ def _handled(row, tenant: str, seconds: float) -> None:
     logs.handled(row, tenant=tenant, outcome="done", seconds=seconds)
 
 
+def looked_up(row, seconds: float, outcome: str) -> None:
+    """A prepare step (the lookups of a handler) returned (``ok``) or raised (``failed``)."""
+    metrics.LOOKUP_SECONDS.labels(row.app, row.topic, outcome).observe(seconds)
+
+
 def failed(row, exc: BaseException, delay: float | None) -> None:
     """A handler (or prepare step) raised and the failure is recorded on the row."""
     seconds = getattr(row, "_observed_seconds", None)

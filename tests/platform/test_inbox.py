@@ -19,6 +19,7 @@ import uuid
 import pytest
 from django.db import transaction
 from django.utils import timezone
+from prometheus_client import REGISTRY
 
 from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage, OutboxMessage, Replay, load_headers
@@ -662,6 +663,12 @@ def test_a_domain_error_rolls_back_the_change_and_emits_its_events(echo, tenant_
 # --- the prepare step (lookups outside the transaction) ---------------------------------
 
 
+def lookups(outcome: str) -> float:
+    """Prepare steps timed so far (``atlas_lookup_seconds``) of the echo commands."""
+    labels = {"app": "echo", "topic": COMMANDS, "outcome": outcome}
+    return REGISTRY.get_sample_value("atlas_lookup_seconds_count", labels) or 0.0
+
+
 def lookup(tenant: TenantKey, offset: int, id_: int, character_id: int) -> Record:
     value = wire.dumps(
         {
@@ -695,7 +702,9 @@ def test_a_row_with_a_prepare_step_waits_for_it_and_the_rows_before_it_commit(
     ]
 
     # when the prepare step runs (no transaction) and the key is drained again
+    looked_up = lookups("ok")
     assert inbox.prepare(row_at(1).id) is None
+    assert lookups("ok") == looked_up + 1  # timed, as atlas_lookup_seconds
     assert row_at(1).prepared == {"value": {"id": 50, "world_id": 0, "name": "",
                                             "level": 77, "job_id": 100, "gm": 0}}  # fmt: skip
     assert drain(row_at(1).id)[-1] is None
@@ -713,7 +722,9 @@ def test_a_prepare_step_failing_transiently_backs_off(echo, tenant_key, offsets,
     bridge.store(echo, [lookup(tenant_key, offsets(), 2, 60)])
 
     # when the prepare step runs
+    failed = lookups("failed")
     delay = inbox.prepare(row_at(0).id)
+    assert lookups("failed") == failed + 1
 
     # then the attempt is counted, the row backs off and nothing was prepared
     row = row_at(0)
