@@ -22,7 +22,10 @@ from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 
 APPS = ("tenancy", "messaging", "invites", "parties", "messengers", "notes", "transport")
-BAD_PAGE = b'{"errors":[{"status":"400","title":"Bad Request","detail":"invalid page[number]/page[size]"}]}'
+BAD_PAGE = (
+    b'{"errors":[{"status":"400","title":"Bad Request",'
+    b'"detail":"invalid page[number]/page[size]"}]}'
+)
 TOO_LARGE = b'{"errors":[{"status":"413","title":"request body too large"}]}'
 ROUTE = "00000000-0000-0000-0000-00000000abcd"
 
