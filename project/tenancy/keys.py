@@ -161,7 +161,7 @@ def parse_go_atoi(text: str) -> int:
     return value
 
 
-def _first(headers: Mapping[str, str], name: str) -> str | None:
+def _header(headers: Mapping[str, str], name: str) -> str | None:
     """A header, its name compared case-insensitively, ``-`` and ``_`` alike
     (gunicorn's ``header_map = "dangerous"`` maps both to one WSGI key). A repeated
     header reaches WSGI joined with ``,`` (Go's ``Header.Get`` takes the first);
@@ -178,10 +178,10 @@ def from_http_headers(headers: Mapping[str, str]) -> TenantKey:
     on top: not the nil UUID, ``REGION`` UTF-8 (the bytes as sent; WSGI hands them
     over as Latin-1), at most 32 characters, no NUL, versions within 0..65535.
     """
-    raw_id = _first(headers, "tenant_id")
-    region = _first(headers, "region")
-    raw_major = _first(headers, "major_version")
-    raw_minor = _first(headers, "minor_version")
+    raw_id = _header(headers, "tenant_id")
+    region = _header(headers, "region")
+    raw_major = _header(headers, "major_version")
+    raw_minor = _header(headers, "minor_version")
     if not raw_id or not region or not raw_major or not raw_minor:
         raise InvalidTenant("missing tenant header")
     tenant_id = parse_go_uuid(raw_id)
