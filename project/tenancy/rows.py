@@ -8,6 +8,8 @@ from project.tenancy.keys import TenantKey
 from project.tenancy.models import Tenant
 
 _cache: dict[TenantKey, int] = {}
+# Rows this process created in a transaction not yet committed (it may roll back).
+_uncommitted: set[TenantKey] = set()
 
 
 def _known(key: TenantKey, pk: int) -> Tenant:
@@ -36,7 +38,8 @@ def existing_tenant_row(key: TenantKey) -> Tenant:
     found = Tenant.objects.filter(**_lookup(key)).values_list("id", flat=True).first()
     if found is None:
         return _known(key, UNSEEN_TENANT_ID)
-    _cache[key] = found
+    if key not in _uncommitted:
+        _cache[key] = found
     return _known(key, found)
 
 
@@ -60,11 +63,22 @@ def tenant_row(key: TenantKey) -> Tenant:
     if cached is not None:
         return _known(key, cached)
     lookup = _lookup(key)
+    created = False
     try:
         with transaction.atomic():
-            tenant, _ = Tenant.objects.get_or_create(**lookup)
+            tenant, created = Tenant.objects.get_or_create(**lookup)
     except IntegrityError:  # created concurrently by another process
         tenant = Tenant.objects.get(**lookup)
     pk = tenant.id
-    transaction.on_commit(lambda: _cache.__setitem__(key, pk))
+    if created and transaction.get_connection().in_atomic_block:
+        # Remembered once the row commits; until then a find is not cached either.
+        _uncommitted.add(key)
+
+        def committed() -> None:
+            _uncommitted.discard(key)
+            _cache[key] = pk
+
+        transaction.on_commit(committed)
+    elif key not in _uncommitted:
+        _cache[key] = pk
     return tenant
