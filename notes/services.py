@@ -12,8 +12,10 @@ The same functions serve Kafka (``handlers``), REST (``views``) and the admin.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -52,8 +54,23 @@ class UnstorableNote(NoteError):
     """The database would refuse the note (a NUL character): REST answers 500."""
 
 
+class UnpublishableNote(InvalidNote):
+    """The note's status event would be over the producer's record limit
+    (``bus.MAX_RECORD_BYTES``): refused before anything is stored, REST answers 400,
+    a Kafka CREATE is answered CREATE_FAILED with this reason."""
+
+
 class NoteNotFound(NoteError):
     """No live note with this id in the tenant: REST answers 500, as upstream (§8.2)."""
+
+
+@contextlib.contextmanager
+def _publishable() -> Iterator[None]:
+    """Outside the transaction: a too-large event has rolled the note back."""
+    try:
+        yield
+    except bus.RecordTooLarge as exc:
+        raise UnpublishableNote(str(exc)) from None
 
 
 def note_problem(*, character_id: int, sender_id: int, message: str) -> str:
@@ -90,7 +107,7 @@ def note_create(
     No check that either character exists and no limit per character, as upstream.
     """
     note_check(character_id=character_id, sender_id=sender_id, message=message)
-    with transaction.atomic():
+    with _publishable(), transaction.atomic():
         now = timezone.now()
         note = Note.objects.create(
             tenant=tenant,
@@ -296,7 +313,7 @@ def note_update(
     event names the new one. Raises ``NoteError``; nothing changes then.
     """
     note_check(character_id=character_id, sender_id=sender_id, message=message)
-    with transaction.atomic():
+    with _publishable(), transaction.atomic():
         note = selectors.note_get_for_update(tenant=tenant, note_id=note_id)
         if note is None:
             raise NoteNotFound(f"note {note_id} not found")

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Iterator
 
 from django import db
+from django.db import transaction
 from django.http import HttpResponse
 
 from notes import selectors, services
@@ -72,9 +73,12 @@ def _processor_error(status: int, title: str) -> rest.HttpError:
 
 @contextlib.contextmanager
 def _processor(request: rest.Request) -> Iterator[None]:
-    """Run a service as upstream's processor: refused → 500, database down → 503."""
+    """Run a service as upstream's processor: refused → 500, database down → 503.
+
+    In one transaction with the tenant's row, so a refused write leaves no tenant
+    behind either (a read never creates one)."""
     try:
-        with bus.caused_by(request.cause):
+        with bus.caused_by(request.cause), transaction.atomic():
             yield
     except services.InvalidNote:
         raise rest.BadRequest() from None

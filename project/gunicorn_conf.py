@@ -5,7 +5,14 @@ gunicorn drops such headers unless ``header_map`` is ``dangerous``, which maps
 them to the same WSGI keys as their dashed forms (spec/platform.md §3.2 pitfall;
 Atlas' ingress sets ``underscores_in_headers on`` for the same reason).
 Timeouts follow upstream's server: a request is answered within 10 s, idle
-keep-alive connections are kept 120 s.
+keep-alive connections are kept 120 s, a request body must arrive within 5 s
+(``WEB_BODY_READ_TIMEOUT``, project/web.py; upstream's ``ReadTimeout``).
+
+Workers are ``gthread``: each serves ``WEB_THREADS`` requests at once, and a
+connection is handed to a thread only once it has data, so a slow or idle client
+holds at most one thread, for at most the body deadline, never a whole worker
+(with sync workers two clients that declare a body and stall stop a 2-worker API;
+docs/design.md, "REST").
 """
 
 import os
@@ -14,6 +21,11 @@ import os
 # (GUNICORN_BIND=0.0.0.0:$REST_PORT), where the pod's network is the boundary.
 bind = os.environ.get("GUNICORN_BIND") or f"127.0.0.1:{os.environ.get('REST_PORT') or 8080}"
 workers = int(os.environ.get("WEB_CONCURRENCY") or 2)
+worker_class = "gthread"
+# Each thread holds a database connection of its own: at most DB_MAX_OPEN_CONNS.
+threads = int(
+    os.environ.get("WEB_THREADS") or min(8, int(os.environ.get("DB_MAX_OPEN_CONNS") or 10))
+)
 header_map = "dangerous"
 timeout = 10
 keepalive = 120

@@ -76,6 +76,8 @@ INSTALLED_APPS = [
 EXTRA_APPS = env.items("ATLAS_EXTRA_APPS")
 
 MIDDLEWARE = [
+    # /api/ answers whatever the Host (probes send the pod IP); the admin checks it.
+    "project.web.ApiHostMiddleware",
     "django.middleware.security.SecurityMiddleware",
     # The admin's static files, served by the application server itself.
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -136,6 +138,12 @@ STORAGES = {
 # --- REST (spec/platform.md §3) ----------------------------------------------
 # The HTTP port of the REST API and the admin (one gunicorn server, see gunicorn.conf.py).
 REST_PORT = env.integer("REST_PORT", 8080)
+# A request body must arrive within this many seconds (upstream's ReadTimeout is 5 s)
+# or the request is answered 408 and its connection closed (project/web.py).
+WEB_BODY_READ_TIMEOUT = env.number("WEB_BODY_READ_TIMEOUT", 5.0)
+# The largest REST request body: the largest record the producer takes (no bigger
+# body could become a publishable record); larger is a 413 (project/web.py).
+REST_MAX_BODY_BYTES = 1024 * 1024
 
 # --- Observability (project/observability) ------------------------------------
 # Upstream's variables: spans go over OTLP gRPC to TRACE_ENDPOINT (unset: no tracing

@@ -5,4 +5,8 @@ import os
 from django.core.wsgi import get_wsgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings")
-application = get_wsgi_application()
+
+from project.web import BodyReader
+
+# Bodies are read whole, within a deadline and a size bound, before Django runs.
+application = BodyReader(get_wsgi_application())

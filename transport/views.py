@@ -11,6 +11,7 @@ import datetime as dt
 import logging
 import uuid
 
+from django.db import transaction
 from django.http import HttpResponse
 from marshmallow import ValidationError
 
@@ -27,8 +28,10 @@ _UUID = UUID()
 
 
 def _configured(request: rest.Request) -> None:
-    """A tenant's first request finds the default (seed) configuration in place,
-    as upstream's seeded tenants service would have it."""
+    """A tenant's first command (START) finds the default (seed) configuration in
+    place, as upstream's seeded tenants service would have it. Reads load nothing:
+    they answer from what exists (a tenant never configured has no routes, as
+    upstream's registry of such a tenant is empty)."""
     services.tenant_configuration_ensure(
         tenant=request.tenant, now=clock.now(), seed=clients.seed_is_default()
     )
@@ -94,11 +97,10 @@ def route_resource(route: Route, now: dt.datetime, *, with_schedule: bool) -> re
 def routes_list(request: rest.Request) -> HttpResponse:
     """``GET /api/transports/routes``: paging checked first, then ``filter[startMapId]``
     (the first route of that start map, or none)."""
-    _configured(request)
     rest.Page.from_request(request, default_size=50, max_size=250)
-    include = {part for part in request.GET.get("include", "").split(",") if part}
+    include = {part for part in rest.query_value(request, "include").split(",") if part}
     routes = selectors.routes_of(tenant=request.tenant).select_related("tenant")
-    start_map = request.GET.get("filter[startMapId]", "")
+    start_map = rest.query_value(request, "filter[startMapId]")
     if start_map:
         match = selectors.route_by_start_map(
             tenant=request.tenant, map_id=rest.parse_u32(start_map)
@@ -117,7 +119,6 @@ def routes_list(request: rest.Request) -> HttpResponse:
 
 def route_get(request: rest.Request, routeId: str) -> HttpResponse:
     """One route with its schedule always included; unknown → 500 (as upstream)."""
-    _configured(request)
     route = selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
     if route is None:
         raise rest.HttpError(500)
@@ -145,13 +146,11 @@ def instance_route_resource(route: InstanceRoute) -> rest.Resource:
 
 
 def instance_routes_list(request: rest.Request) -> HttpResponse:
-    _configured(request)
     routes = selectors.instance_routes_of(tenant=request.tenant).order_by("route_id")
     return rest.collection(request, routes, instance_route_resource)
 
 
 def instance_route_get(request: rest.Request, routeId: str) -> HttpResponse:
-    _configured(request)
     route = selectors.instance_route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
     if route is None:
         raise rest.NotFound()
@@ -179,7 +178,6 @@ def instance_status_resource(instance: Instance) -> rest.Resource:
 
 def instance_route_status(request: rest.Request, routeId: str) -> HttpResponse:
     """Live instances of the route (no check that it exists)."""
-    _configured(request)
     instances = selectors.instances_of_route(tenant=request.tenant, route_id=parse_uuid(routeId))
     return rest.collection(request, instances, instance_status_resource)
 
@@ -195,12 +193,13 @@ def instance_route_start(request: rest.Request, routeId: str) -> HttpResponse:
     transaction writes the effects, CHANGE_MAP and STARTED to the outbox; 204. A
     refusal (already in transport, unknown route) changes nothing and is a 400
     with an empty body, as an unparsable body or a bad route id."""
-    _configured(request)
     body = rest.read_body(request, "start-transport", StartAttributes, integer_id=False)
     route_id = parse_uuid(routeId)
     attributes = body.attributes
     try:
-        with bus.caused_by(request.cause):
+        # The tenant's row and seed configuration commit only with an accepted START.
+        with bus.caused_by(request.cause), transaction.atomic():
+            _configured(request)
             services.instance_transport_start(
                 tenant=request.tenant,
                 character_id=attributes["characterId"],

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from kafka import KafkaProducer
+from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from project.db import statements
 from project.messaging import coordination, wire
@@ -56,8 +58,30 @@ def current_cause() -> Cause:
     return cause
 
 
+# The largest record that can be published, as the relay's producer measures it:
+# kafka-python refuses a record whose batch (one record, its key, value, headers and
+# the batch overhead) is over ``max_request_size``, 1 MiB by default and in our
+# producer; Apache Kafka's default ``message.max.bytes`` (1 MiB + 12) is above that,
+# so a record within this bound also passes the broker. A larger one would be parked
+# by the relay, never published: ``emit`` refuses it, so the caller's transaction
+# rolls back and nothing is stored for it (docs/compatibility.md, "Bounds").
+MAX_RECORD_BYTES: int = KafkaProducer.DEFAULT_CONFIG["max_request_size"]
+
+
+class RecordTooLarge(ValueError):
+    """A record over ``MAX_RECORD_BYTES``; a ``ValueError``, so a handler raising it
+    is a dead letter at once (no retry can make it smaller)."""
+
+
+def record_size(key: bytes, value: bytes, headers: list[tuple[str, bytes]]) -> int:
+    """The size kafka-python checks against ``max_request_size``."""
+    return DefaultRecordBatchBuilder.estimate_size_in_bytes(key, value, headers)
+
+
 def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessage:
-    """Buffer one record for ``topic`` (a token such as ``EVENT_TOPIC_INVITE_STATUS``)."""
+    """Buffer one record for ``topic`` (a token such as ``EVENT_TOPIC_INVITE_STATUS``).
+
+    Raises ``RecordTooLarge`` for a record the producer could not publish."""
     connection = transaction.get_connection()
     if not connection.in_atomic_block:
         raise RuntimeError("bus.emit must run inside transaction.atomic()")
@@ -67,10 +91,17 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
     headers = wire.outbound_headers(
         tenant.key.kafka_headers(), environment=cause.environment, trace=cause.trace
     )
+    encoded = wire.dumps(value)
+    size = record_size(key, encoded, headers)
+    if size > MAX_RECORD_BYTES:
+        raise RecordTooLarge(
+            f"a {value.get('type', '')} record of {size} bytes is over the "
+            f"{MAX_RECORD_BYTES}-byte limit of the producer"
+        )
     row = OutboxMessage(
         topic=wire.topic_name(topic),
         key=key,
-        value=wire.dumps(value),
+        value=encoded,
         headers=store_headers(headers),
         message_type=str(value.get("type", ""))[:64],
         tenant=tenant,

@@ -14,7 +14,13 @@ with ``emit_command`` and answers ``accepted()``.
 
 from project.rest.documents import Resource, error, single
 from project.rest.errors import BadRequest, HttpError, NotFound
-from project.rest.inputs import Body, parse_int_truncated_u32, parse_u32, read_body
+from project.rest.inputs import (
+    Body,
+    parse_int_truncated_u32,
+    parse_u32,
+    query_value,
+    read_body,
+)
 from project.rest.pagination import BadPage, Page, collection
 from project.rest.responses import accepted, emit_command, empty, no_content
 from project.rest.routing import Request, route, routes
@@ -36,6 +42,7 @@ __all__ = [
     "no_content",
     "parse_int_truncated_u32",
     "parse_u32",
+    "query_value",
     "read_body",
     "route",
     "routes",

@@ -12,27 +12,37 @@ from marshmallow import ValidationError
 from project.messaging import wire
 from project.messaging.schemas import GoSchema
 from project.rest.errors import BadRequest
+from project.tenancy.keys import parse_go_atoi
 
 _DECIMAL = re.compile(r"[0-9]+")
-_SIGNED = re.compile(r"[+-]?[0-9]+")
-_INT64 = 2**63
 
 
 def parse_u32(text: str) -> int:
-    """An unsigned 32-bit decimal id; anything else is a 400."""
-    if not _DECIMAL.fullmatch(text) or int(text) > 0xFFFFFFFF:
+    """Go's ``strconv.ParseUint(text, 10, 32)``: ASCII digits (leading zeros allowed,
+    no sign), at most 4294967295; anything else is a 400."""
+    if not _DECIMAL.fullmatch(text) or len(text.lstrip("0")) > 10 or int(text) > 0xFFFFFFFF:
         raise BadRequest()
     return int(text)
 
 
 def parse_int_truncated_u32(text: str) -> int:
-    """Go's ``strconv.Atoi`` then a cast to ``uint32``: ``-1`` is 4294967295 (invites §8.1)."""
-    if not _SIGNED.fullmatch(text):
-        raise BadRequest()
-    value = int(text)
-    if not -_INT64 <= value < _INT64:
-        raise BadRequest()
+    """Go's ``strconv.Atoi`` then a cast to ``uint32``, as upstream reads every path,
+    filter and body id (``server.ParseIntId[uint32]``, the models' ``SetID``): ``+1``
+    and ``01`` are 1, ``-1`` is 4294967295, ``4294967296`` is 0 (invites §8.1);
+    beyond int64 (however many digits) is a 400."""
+    try:
+        value = parse_go_atoi(text)
+    except ValueError:
+        raise BadRequest() from None
     return value & 0xFFFFFFFF
+
+
+def query_value(request: HttpRequest, name: str, default: str = "") -> str:
+    """A query parameter as Go's ``url.Values.Get`` reads it: the first value of a
+    repeated parameter (Django's ``QueryDict.get`` takes the last), ``default``
+    when absent."""
+    values = request.GET.getlist(name)
+    return values[0] if values else default
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,8 +75,10 @@ def read_body(
     resource_id = _field(data, "id")
     if resource_id is None:
         resource_id = ""
-    if not isinstance(resource_id, str) or (integer_id and not _SIGNED.fullmatch(resource_id)):
+    if not isinstance(resource_id, str):
         raise BadRequest()
+    if integer_id:
+        parse_int_truncated_u32(resource_id)  # the model's SetID: strconv.Atoi
     raw_attributes = _field(data, "attributes")
     try:
         decoded = attributes().load(raw_attributes if raw_attributes is not None else {})

@@ -8,7 +8,6 @@ keep the request's other parameters, sorted and form-encoded with ``%5B``/``%5D`
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,8 +17,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 
 from project.rest.documents import Resource, document, error
+from project.tenancy.keys import parse_go_atoi
 
-_INTEGER = re.compile(r"[+-]?[0-9]+")
 DETAIL = "invalid page[number]/page[size]"
 
 
@@ -40,19 +39,28 @@ class Page:
     def from_request(cls, request: HttpRequest, *, default_size: int, max_size: int) -> Page:
         if "limit" in request.GET:
             raise BadPage("limit is not supported")
-        number = _integer(request.GET.get("page[number]"), 1)
-        size = _integer(request.GET.get("page[size]"), default_size)
+        size = _integer(_get(request, "page[size]"), default_size)
+        number = _integer(_get(request, "page[number]"), 1)
         if number < 1 or not 1 <= size <= max_size:
             raise BadPage(f"page {number} of size {size}")
         return cls(number, size)
 
 
+def _get(request: HttpRequest, name: str) -> str | None:
+    """Go's ``url.Values.Get``: the first value of a repeated parameter (Django's
+    ``QueryDict.get`` takes the last)."""
+    values = request.GET.getlist(name)
+    return values[0] if values else None
+
+
 def _integer(text: str | None, default: int) -> int:
+    """``strconv.Atoi``: within int64, else a 400 like any non-integer."""
     if text is None or text == "":
         return default
-    if not _INTEGER.fullmatch(text):
-        raise BadPage(f"not an integer: {text!r}")
-    return int(text)
+    try:
+        return parse_go_atoi(text)
+    except ValueError:
+        raise BadPage(f"not an integer: {text[:40]!r}") from None
 
 
 def bad_page() -> HttpResponse:

@@ -15,8 +15,10 @@ import re
 from collections.abc import Callable
 
 from django import db
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect
 from django.urls import URLPattern, path
+from django.utils.functional import SimpleLazyObject
 from django.views.decorators.csrf import csrf_exempt
 
 from project import tenancy
@@ -25,7 +27,7 @@ from project.rest.documents import error
 from project.rest.errors import HttpError
 from project.rest.pagination import BadPage, bad_page
 from project.rest.responses import JSON
-from project.tenancy.rows import tenant_row
+from project.tenancy.rows import existing_tenant_row, tenant_row
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +47,11 @@ def route(pattern: str, *, tenant: bool = True, **views: View) -> list[URLPatter
     def dispatch(request: HttpRequest, **parts: str) -> HttpResponse:
         view = methods.get(request.method or "")
         if view is None:
-            return HttpResponse(status=405)
+            # Upstream's router answers 405 with an empty body; typed as JSON like
+            # every other answer of a matched route.
+            response = HttpResponse(b"", status=405, content_type=JSON)
+            response["Allow"] = ", ".join(methods)
+            return response
         return _respond(request, view, parts, tenant=tenant)
 
     @csrf_exempt
@@ -75,6 +81,14 @@ def _respond(request: HttpRequest, view: View, parts: dict[str, str], *, tenant:
             response[name] = value
     except BadPage:
         response = bad_page()
+    except RequestDataTooBig:
+        response = error(413, "request body too large")
+    except SuspiciousOperation as exc:  # too many query parameters, …
+        logger.info("REST %s %s refused: %s", request.method, request.path, exc)
+        response = HttpResponse(b"", status=400, content_type=JSON)
+    except bus.RecordTooLarge as exc:  # nothing was stored: its transaction rolled back
+        logger.info("REST %s %s refused: %s", request.method, request.path, exc)
+        response = HttpResponse(b"", status=400, content_type=JSON)
     except (db.OperationalError, db.InterfaceError):
         logger.exception("REST %s %s: database unavailable", request.method, request.path)
         response = error(503, "temporarily unavailable")
@@ -93,7 +107,13 @@ def _attach_tenant(request: HttpRequest) -> None:
     except tenancy.InvalidTenant:
         raise HttpError(400) from None
     request.tenant_key = key
-    request.tenant = tenant_row(key)
+    # The row only when a view needs it: a rejected request (a bad id, body or page)
+    # stores no tenant, and a read finds the row or, for a tenant never seen, one
+    # that matches nothing (``existing_tenant_row``), so reads create nothing.
+    if request.method in ("GET", "HEAD", "OPTIONS"):
+        request.tenant = SimpleLazyObject(lambda: existing_tenant_row(key))
+    else:
+        request.tenant = SimpleLazyObject(lambda: tenant_row(key))
     environment = request.headers.get("Environment", "")
     trace = wire.TraceParent.parse(request.headers.get("Traceparent"))
     request.cause = bus.Cause(environment, trace or wire.TraceParent.root())

@@ -120,19 +120,83 @@ def from_kafka_headers(headers: Iterable[tuple[str, bytes | None]]) -> TenantKey
     return TenantKey(tenant_id, region, versions[0], versions[1])
 
 
+_GO_ATOI = re.compile(r"[+-]?[0-9]+")
+_HEX = re.compile(r"[0-9a-fA-F]{32}")
+
+
+def parse_go_uuid(text: str) -> uuid.UUID:
+    """google/uuid's ``uuid.Parse``: 36 characters with dashes at 8, 13, 18 and 23;
+    ``urn:uuid:`` (any case) or one character either side (braces, unchecked, as Go)
+    around that; or 32 hex digits. Python's ``uuid.UUID`` would also take dashes
+    anywhere and any braces ("{0838-39c6…}")."""
+    if len(text) == 32:
+        if not _HEX.fullmatch(text):
+            raise InvalidTenant("not a UUID")
+        return uuid.UUID(hex=text)
+    if len(text) == 36 + 9:
+        if text[:9].lower() != "urn:uuid:":
+            raise InvalidTenant("not a UUID")
+        text = text[9:]
+    elif len(text) == 36 + 2:
+        text = text[1:37]
+    elif len(text) != 36:
+        raise InvalidTenant("not a UUID")
+    if not text.isascii() or not _CANONICAL_UUID.fullmatch(text.encode("ascii")):
+        raise InvalidTenant("not a UUID")
+    return uuid.UUID(text)
+
+
+def parse_go_atoi(text: str) -> int:
+    """Go's ``strconv.Atoi`` on a 64-bit platform: ASCII decimal digits with an
+    optional sign, leading zeros allowed, within int64 (Python's ``int`` would also
+    take underscores, spaces, other scripts' digits and any size)."""
+    if not _GO_ATOI.fullmatch(text):
+        raise ValueError(f"not a decimal integer: {text[:40]!r}")
+    digits = text.lstrip("+-").lstrip("0")
+    if len(digits) > 19:  # beyond int64; also keeps int() under Python's digit limit
+        raise ValueError("out of range")
+    value = int(text)
+    if not -(2**63) <= value < 2**63:
+        raise ValueError("out of range")
+    return value
+
+
+def _header(headers: Mapping[str, str], name: str) -> str | None:
+    """A header, its name compared case-insensitively, ``-`` and ``_`` alike
+    (gunicorn's ``header_map = "dangerous"`` maps both to one WSGI key). A repeated
+    header reaches WSGI joined with ``,`` (Go's ``Header.Get`` takes the first);
+    it is read joined, so a repeated id or version is a 400 (docs/compatibility.md)."""
+    for key, value in headers.items():
+        if key.lower().replace("-", "_") == name:
+            return value
+    return None
+
+
 def from_http_headers(headers: Mapping[str, str]) -> TenantKey:
-    """Decode the tenant from HTTP headers (decimal versions, case-insensitive names)."""
-    lowered = {name.lower().replace("-", "_"): value for name, value in headers.items()}
+    """Decode the tenant from HTTP headers (decimal versions, case-insensitive names),
+    with upstream's parsers (``uuid.Parse``, ``strconv.Atoi``) and the bridge's rules
+    on top: not the nil UUID, ``REGION`` UTF-8 (the bytes as sent; WSGI hands them
+    over as Latin-1), at most 32 characters, no NUL, versions within 0..65535.
+    """
+    raw_id = _header(headers, "tenant_id")
+    region = _header(headers, "region")
+    raw_major = _header(headers, "major_version")
+    raw_minor = _header(headers, "minor_version")
+    if not raw_id or not region or not raw_major or not raw_minor:
+        raise InvalidTenant("missing tenant header")
+    tenant_id = parse_go_uuid(raw_id)
+    if tenant_id == NIL_UUID:
+        raise InvalidTenant("TENANT_ID header is the nil UUID")
     try:
-        tenant_id = uuid.UUID(lowered["tenant_id"])
-        region = lowered["region"]
-        major = int(lowered["major_version"])
-        minor = int(lowered["minor_version"])
-    except (KeyError, ValueError) as exc:
-        raise InvalidTenant(f"invalid tenant headers: {exc}") from None
-    if not region:
-        raise InvalidTenant("empty REGION header")
+        region = region.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        raise InvalidTenant("REGION header is not UTF-8") from None
     _check_region(region)
+    try:
+        major = parse_go_atoi(raw_major)
+        minor = parse_go_atoi(raw_minor)
+    except ValueError as exc:
+        raise InvalidTenant(f"invalid version header: {exc}") from None
     if not (0 <= major <= 0xFFFF and 0 <= minor <= 0xFFFF):
         raise InvalidTenant("version out of range")
     return TenantKey(tenant_id, region, major, minor)

@@ -216,3 +216,19 @@ def test_the_relay_is_woken_once_per_transaction_after_commit():
 
     assert callbacks.count(bus.wake_relay) == 1
     assert OutboxMessage.objects.count() == 3
+
+
+def test_a_record_over_the_producers_limit_is_refused_and_its_transaction_rolls_back():
+    """Issue 23: a record the producer could not send is never stored (the relay
+    would park it): emit raises, so the state that caused it rolls back too."""
+    tenant = new_tenant()
+    headroom = 1000  # key, headers and kafka-python's batch overhead
+    fits = {"type": "X", "body": "a" * (bus.MAX_RECORD_BYTES - headroom)}
+    too_large = {"type": "X", "body": "a" * bus.MAX_RECORD_BYTES}
+    with transaction.atomic():
+        bus.emit(tenant=tenant, topic="EVENT_TOPIC_X", key=b"1", value=fits)
+    with pytest.raises(bus.RecordTooLarge), transaction.atomic():
+        bus.emit(tenant=tenant, topic="EVENT_TOPIC_X", key=b"1", value={"type": "X"})
+        bus.emit(tenant=tenant, topic="EVENT_TOPIC_X", key=b"1", value=too_large)
+    assert OutboxMessage.objects.count() == 1
+    assert isinstance(bus.RecordTooLarge("x"), ValueError)  # a dead letter at once

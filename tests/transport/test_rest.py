@@ -334,7 +334,20 @@ def test_tenant_headers_paths_and_methods(rest, seeded):
     assert rest.get(f"/api/transports/routes/{uuid.uuid4()}/state").status_code == 404
 
 
-def test_a_new_tenants_first_request_lists_the_seed_routes(rest, tenant_key):
+def test_a_new_tenants_reads_create_nothing_and_its_first_start_loads_the_seed(
+    rest, tenant_key
+):
+    from project.tenancy.models import Tenant
+
+    # a read answers from what exists: nothing yet, and it stores nothing (issue 23)
+    body = rest.get("/api/transports/routes?page[size]=1").json()
+    assert body["meta"]["total"] == 0
+    assert rest.get("/api/transports/instance-routes").json()["meta"]["total"] == 0
+    assert not Tenant.objects.filter(uuid=tenant_key.id).exists()
+    # the tenant's first command (START) loads the seed configuration, then boards
+    kerning = route_id(tenant_key, "kerning-train-to-square", "instance-routes")
+    started = rest.post(f"/api/transports/instance-routes/{kerning}/start", json=start_body())
+    assert started.status_code == 204
     body = rest.get("/api/transports/routes?page[size]=1").json()
     assert body["meta"]["total"] == 12
     assert rest.get("/api/transports/instance-routes").json()["meta"]["total"] == 12
