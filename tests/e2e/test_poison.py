@@ -60,9 +60,12 @@ def test_a_header_name_that_is_not_utf8_is_a_dead_letter_and_the_partition_goes_
 
 
 def test_an_outbox_row_the_broker_refuses_is_parked_and_later_rows_are_published(
-    kafka_client, tenant_key
+    kafka_client, tenant_key, monkeypatch
 ):
     # given a reader, and two committed outbox rows: one over the producer's 1 MiB limit
+    # (bus.emit refuses such a record where it is made; one may still be stored, e.g.
+    # before a broker's limit was lowered: played by lifting emit's bound here)
+    monkeypatch.setattr(bus, "MAX_RECORD_BYTES", 2 * 1024 * 1024)
     pongs = kafka_client.reader(EVENT_TOPIC_ECHO)
     tenant = tenant_row(tenant_key)
     with transaction.atomic():
