@@ -50,6 +50,7 @@ from django.db import connection, transaction
 
 from notes.models import Note
 from project.directory import LookupFailed, http
+from project.directory import tenants as tenant_list
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 from project.tenancy.rows import tenant_row
@@ -81,8 +82,6 @@ DEFAULT_BATCH_SIZE = 1000
 NIL_UUID = uuid.UUID(int=0)
 # Go's zero time: what upstream reads for a time it never set.
 GO_ZERO_TIME = "0001-01-01 00:00:00+00"
-# The tenant list is not a tenant's resource: asked with the all-zero tenant.
-NO_TENANT = TenantKey(NIL_UUID, "", 0, 0)
 
 # NULLs (GORM's columns are nullable) read as the Go zero values upstream would
 # see. The tenant id is read as text: GORM makes a ``uuid.UUID`` field without a
@@ -261,24 +260,9 @@ def tenants_service_keys() -> list[TenantKey]:
     if not http.configured("TENANTS"):
         return []
     try:
-        items = http.get_collection("TENANTS", "tenants", tenant_key=NO_TENANT)
+        return tenant_list.keys()
     except LookupFailed as exc:
         raise ImportFailed(f"the tenants service did not answer: {exc}") from exc
-    keys = []
-    for item in items:
-        attributes = item.get("attributes") or {}
-        try:
-            keys.append(
-                TenantKey(
-                    uuid.UUID(item["id"]),
-                    str(attributes.get("region", "")),
-                    int(attributes.get("majorVersion", 0)),
-                    int(attributes.get("minorVersion", 0)),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            logger.warning("tenants service: malformed tenant item %r", item)
-    return keys
 
 
 def source_tenant_ids(source: psycopg.Connection) -> set[uuid.UUID]:

@@ -20,16 +20,13 @@ import uuid
 from django.conf import settings
 
 from project.directory import LookupFailed, NotFound, data, http, maps
+from project.directory import tenants as tenant_list
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
 
 NIL_UUID = uuid.UUID(int=0)
-# The tenant list is not a tenant's resource: it is asked with the all-zero tenant.
-# PLATFORM: ``directory.http.get_collection`` requires a tenant; a tenant-less read
-# (no tenant headers) would be the exact upstream request.
-NO_TENANT = TenantKey(NIL_UUID, "", 0, 0)
 # A spawn portal: type 0 whose target is "no map".
 SPAWN_PORTAL_TYPE = 0
 NO_TARGET_MAP = 999999999
@@ -79,21 +76,7 @@ def spawn_portal(*, tenant: Tenant, map_id: int) -> int:
 
 def tenants() -> list[TenantKey]:
     """The tenant list of atlas-tenants."""
-    result = []
-    for item in http.get_collection("TENANTS", "tenants", tenant_key=NO_TENANT):
-        attributes = item.get("attributes") or {}
-        try:
-            result.append(
-                TenantKey(
-                    uuid.UUID(item["id"]),
-                    str(attributes.get("region", "")),
-                    int(attributes.get("majorVersion", 0)),
-                    int(attributes.get("minorVersion", 0)),
-                )
-            )
-        except (KeyError, TypeError, ValueError):
-            logger.warning("tenants service: malformed tenant item %r", item)
-    return result
+    return tenant_list.keys()
 
 
 def configuration(*, tenant_key: TenantKey, resource: str) -> list[dict]:
