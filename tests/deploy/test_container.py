@@ -9,7 +9,6 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 from urllib.parse import urlparse
@@ -21,6 +20,7 @@ import pytest
 from project import embedded
 from tests.conftest import _database_url
 from tests.stack import ROOT, Process, Stack, wait_for_log
+from tests.waiting import wait_until
 
 DOCKERFILE = ROOT / "Dockerfile"
 ENTRYPOINT = ROOT / "deploy" / "entrypoint.sh"
@@ -126,17 +126,15 @@ def entrypoint(kind: str, env: dict[str, str], log_dir: Path, *args: str) -> Pro
 
 
 def wait_for_http(url: str, process: Process, *, timeout: float = 60, **kwargs) -> httpx.Response:
-    deadline = time.monotonic() + timeout
-    while True:
+    def answered() -> httpx.Response | None:
+        assert process.alive, process.output()[-3000:]
         try:
             response = httpx.get(url, timeout=3, **kwargs)
-            if response.status_code < 500:
-                return response
         except httpx.HTTPError:
-            pass
-        assert process.alive, process.output()[-3000:]
-        assert time.monotonic() < deadline, f"{url} did not answer:\n{process.output()[-3000:]}"
-        time.sleep(0.2)
+            return None
+        return response if response.status_code < 500 else None
+
+    return wait_until(answered, timeout=timeout, interval=0.2, what=f"{url} to answer")
 
 
 @pytest.mark.e2e

@@ -20,6 +20,7 @@ from project.messaging import bus
 from project.messaging.models import OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
+from tests.waiting import wait_until
 
 APPS = ("tenancy", "messaging", "invites", "parties", "messengers", "notes", "transport")
 BAD_PAGE = (
@@ -63,11 +64,16 @@ def note_document(message: str = "hi", *, id_: str = "0") -> dict:
     }
 
 
-def raw_request(url: str, data: bytes, *, timeout: float = 10) -> bytes:
-    """Send ``data`` as is on a new connection; everything the server answers."""
+def raw_request(
+    url: str, data: bytes, *, timeout: float = 10, sent: threading.Event | None = None
+) -> bytes:
+    """Send ``data`` as is on a new connection; everything the server answers.
+    ``sent`` is set once the bytes are on their way."""
     host, port = url.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=timeout) as conn:
         conn.sendall(data)
+        if sent is not None:
+            sent.set()
         received = b""
         while True:
             try:
@@ -187,15 +193,17 @@ def test_slow_bodies_neither_stall_the_api_nor_store_anything(rest, rest_server,
     )
     answers: list[tuple[float, bytes]] = []
 
-    def slow_client() -> None:
+    def slow_client(sent: threading.Event) -> None:
         started = time.monotonic()
-        answer = raw_request(rest_server.url, head + b"{" * 100, timeout=15)
+        answer = raw_request(rest_server.url, head + b"{" * 100, timeout=15, sent=sent)
         answers.append((time.monotonic() - started, answer))
 
-    slow = [threading.Thread(target=slow_client) for _ in range(6)]
+    stalled = [threading.Event() for _ in range(6)]
+    slow = [threading.Thread(target=slow_client, args=(sent,)) for sent in stalled]
     for thread in slow:
         thread.start()
-    time.sleep(0.5)
+    wait_until(lambda: all(sent.is_set() for sent in stalled), timeout=10,
+               what="the slow clients' partial bodies sent")  # fmt: skip
     # while they stall: ordinary requests are answered promptly, 30 of them
     for _ in range(30):
         started = time.monotonic()
