@@ -1,0 +1,188 @@
+"""The AsyncAPI document (project.messaging.asyncapi) against the registry and the builders.
+
+docs/asyncapi.yaml is what ``manage.py asyncapi`` writes today; the document keeps
+AsyncAPI 3's structural rules (every reference resolves, an operation's messages
+belong to its channel, payloads are valid JSON Schema); every subscription's types
+and every produced topic are in it; and a record built by each declared producer's
+builder matches its declaration, field for field and in order.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import uuid
+from pathlib import Path
+
+import jsonschema as validator
+import yaml
+
+from invites import messages as invite_messages
+from notes import messages as note_messages
+from project.messaging import asyncapi, registry
+from project.messaging.jsonschema import schema_of
+from project.messaging.management.commands.asyncapi import every_service_document
+
+ROOT = Path(__file__).resolve().parents[2]
+COMMITTED = ROOT / "docs" / "asyncapi.yaml"
+SERVICES = ["invites", "parties", "messengers", "notes", "transport"]
+
+# Produced topics whose messages are not declared yet (PRODUCED_MESSAGES): listed
+# with their send operation but no message. Declaring one removes it from here.
+UNDECLARED = {
+    "parties": {
+        "EVENT_TOPIC_PARTY_STATUS",
+        "EVENT_TOPIC_PARTY_MEMBER_STATUS",
+        "COMMAND_TOPIC_INVITE",
+    },
+    "messengers": {
+        "EVENT_TOPIC_MESSENGER_STATUS",
+        "EVENT_TOPIC_MESSENGER_MEMBER_STATUS",
+        "COMMAND_TOPIC_INVITE",
+    },
+    "transport": {
+        "EVENT_TOPIC_TRANSPORT_STATUS",
+        "EVENT_TOPIC_INSTANCE_TRANSPORT",
+        "COMMAND_TOPIC_CHARACTER",
+        "COMMAND_TOPIC_CONSUMABLE",
+    },
+}
+
+
+def _committed() -> dict:
+    return yaml.safe_load(COMMITTED.read_text(encoding="utf-8"))
+
+
+def _resolve(document: dict, ref: str):
+    assert ref.startswith("#/"), ref
+    node = document
+    for part in ref[2:].split("/"):
+        assert part in node, ref
+        node = node[part]
+    return node
+
+
+def test_docs_asyncapi_yaml_is_what_the_command_writes_today():
+    """Regenerate with ``manage.py asyncapi --output docs/asyncapi.yaml`` (docs/api.md)."""
+    assert COMMITTED.read_text(encoding="utf-8") == every_service_document()
+
+
+def test_the_document_keeps_asyncapi_3_structure():
+    document = _committed()
+    assert document["asyncapi"] == "3.0.0"
+    assert set(document["info"]) >= {"title", "version"}
+    for token, channel in document["channels"].items():
+        assert channel["address"] == token
+        for message in channel["messages"].values():
+            _resolve(document, message["$ref"])
+    for name, operation in document["operations"].items():
+        assert operation["action"] in ("send", "receive"), name
+        channel_ref = operation["channel"]["$ref"]
+        _resolve(document, channel_ref)
+        for message in operation["messages"]:
+            # AsyncAPI 3: an operation's messages are references into its channel's.
+            assert message["$ref"].startswith(channel_ref + "/messages/"), name
+            _resolve(document, message["$ref"])
+    for name, message in document["components"]["messages"].items():
+        assert set(message) >= {"name", "payload", "headers"}, name
+        for schema in (message["payload"], message["headers"]):
+            validator.Draft7Validator.check_schema(schema)
+            assert schema["type"] == "object"
+
+
+def test_every_subscription_and_produced_topic_is_in_the_document():
+    document = _committed()
+    operations = document["operations"]
+    for app in SERVICES:
+        consumer = registry.get(app)
+        for subscription in consumer.subscriptions.values():
+            operation = operations[f"{app}.receive.{subscription.token}"]
+            named = {_resolve(document, m["$ref"])["$ref"] for m in operation["messages"]}
+            types = {_resolve(document, ref)["name"] for ref in named}
+            assert types == set(subscription.handlers), (app, subscription.token)
+            assert operation["bindings"]["kafka"]["groupId"]["enum"] == [consumer.default_group]
+        for token in consumer.produces:
+            operation = operations[f"{app}.send.{token}"]
+            assert bool(operation["messages"]) == (token not in UNDECLARED.get(app, set()))
+
+
+def test_a_consumed_message_is_documented_as_read():
+    """Go's rules: nothing required, null allowed, unknown members allowed."""
+    document = _committed()
+    message = document["components"]["messages"]["invites.COMMAND_TOPIC_INVITE.CREATE"]
+    payload = message["payload"]
+    assert payload["properties"]["type"] == {"const": "CREATE"}
+    assert payload["properties"]["worldId"] == {
+        "type": ["integer", "null"],
+        "minimum": 0,
+        "maximum": 255,
+    }
+    assert (
+        payload["properties"]["inviteType"]["maxLength"] == invite_messages.INVITE_TYPE_MAX_LENGTH
+    )
+    assert "required" not in payload
+    body = payload["properties"]["body"]
+    assert list(body["properties"]) == ["originatorId", "targetId", "referenceId"]
+
+
+def _conforms(value: dict, schema) -> None:
+    """``value`` is valid against the declaration as written, keys in its order."""
+    declared = schema_of(schema, writing=True)
+    validator.validate(json.loads(json.dumps(value)), declared)
+    _same_order(value, declared)
+
+
+def _same_order(value, declared: dict) -> None:
+    if isinstance(value, dict):
+        assert list(value) == list(declared["properties"]), (
+            list(value),
+            list(declared["properties"]),
+        )
+        for key, item in value.items():
+            _same_order(item, declared["properties"][key])
+    elif isinstance(value, list):
+        for item in value:
+            _same_order(item, declared["items"])
+
+
+def test_each_declared_message_is_what_its_builder_writes():
+    tx = uuid.uuid4()
+    now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
+    built = {
+        ("invites", event): invite_messages.status_event(
+            event_type=event,
+            transaction_id=tx,
+            world_id=1,
+            invite_type="PARTY",
+            reference_id=7,
+            originator_id=8,
+            target_id=9,
+        )
+        for event in ("CREATED", "ACCEPTED", "REJECTED")
+    }
+    note = {
+        "character_id": 1,
+        "note_id": 2,
+        "sender_id": 3,
+        "message": "hi",
+        "flag": 0,
+        "time": now,
+    }
+    built[("notes", "CREATED")] = note_messages.created_event(transaction_id=tx, **note)
+    built[("notes", "UPDATED")] = note_messages.updated_event(**note)
+    built[("notes", "DELETED")] = note_messages.deleted_event(character_id=1, note_id=2)
+    built[("notes", "CREATE_FAILED")] = note_messages.create_failed_event(
+        transaction_id=tx, character_id=1, sender_id=3, reason="full"
+    )
+    built[("notes", note_messages.SAGA_TYPE)] = note_messages.fame_saga(
+        transaction_id=tx, sender_id=3, note_id=2, world_id=0, channel_id=1, now=now
+    )
+    declared = {
+        (app, type_): schema
+        for app in ("invites", "notes")
+        for produced in asyncapi.produced_messages(app)
+        for type_, schema in produced.messages.items()
+    }
+    assert set(built) == set(declared)
+    for name, value in built.items():
+        _conforms(value, declared[name])
