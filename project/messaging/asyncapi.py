@@ -82,7 +82,8 @@ def build(apps: list[str]) -> dict[str, Any]:
                 },
             }
         declared = {p.token: p for p in produced_messages(app)}
-        for token in consumer.produces:
+        # What the registry says the app produces, then what only its REST views do.
+        for token in [*consumer.produces, *(t for t in declared if t not in consumer.produces)]:
             channel(token)
             refs = []
             produced: Produced | None = declared.get(token)

@@ -19,22 +19,19 @@ import yaml
 
 from invites import messages as invite_messages
 from notes import messages as note_messages
+from parties import messages as party_messages
 from project.messaging import asyncapi, registry
 from project.messaging.jsonschema import schema_of
 from project.messaging.management.commands.asyncapi import every_service_document
 
 ROOT = Path(__file__).resolve().parents[2]
 COMMITTED = ROOT / "docs" / "asyncapi.yaml"
+NOTE_STATUS = "EVENT_TOPIC_NOTE_STATUS"
 SERVICES = ["invites", "parties", "messengers", "notes", "transport"]
 
 # Produced topics whose messages are not declared yet (PRODUCED_MESSAGES): listed
 # with their send operation but no message. Declaring one removes it from here.
 UNDECLARED = {
-    "parties": {
-        "EVENT_TOPIC_PARTY_STATUS",
-        "EVENT_TOPIC_PARTY_MEMBER_STATUS",
-        "COMMAND_TOPIC_INVITE",
-    },
     "messengers": {
         "EVENT_TOPIC_MESSENGER_STATUS",
         "EVENT_TOPIC_MESSENGER_MEMBER_STATUS",
@@ -145,11 +142,56 @@ def _same_order(value, declared: dict) -> None:
             _same_order(item, declared["items"])
 
 
+def _parties() -> dict[tuple[str, str, str], dict]:
+    m = party_messages
+    status = {"actor_id": 1, "world_id": 0, "party_id": 7}
+    bodies = {
+        "CREATED": {},
+        "JOINED": {},
+        "LEFT": {},
+        "EXPEL": m.expel_body(3),
+        "DISBAND": m.disband_body([1, 3]),
+        "CHANGE_LEADER": m.change_leader_body(3),
+        "ERROR": m.error_body(m.ERROR_UNEXPECTED, "Alpha"),
+    }
+    built = {
+        ("parties", m.EVENT_TOPIC_PARTY_STATUS, t): m.status_event(
+            event_type=t, body=body, **status
+        )
+        for t, body in bodies.items()
+    }
+    member = {"world_id": 0, "party_id": 7, "character_id": 3}
+    member_bodies = {
+        "LOGIN": {},
+        "LOGOUT": {},
+        "LEVEL_CHANGED": m.level_changed_body(9, 10, "Alpha"),
+        "JOB_CHANGED": m.job_changed_body(100, 110, "Alpha"),
+        "NAME_CHANGED": m.name_changed_body("Alpha", "Bravo"),
+    }
+    members = {
+        t: m.member_status_event(event_type=t, body=body, **member)
+        for t, body in member_bodies.items()
+    }
+    return {
+        **built,
+        **{("parties", m.EVENT_TOPIC_PARTY_MEMBER_STATUS, t): v for t, v in members.items()},
+        ("parties", m.COMMAND_TOPIC_INVITE, "CREATE"): m.invite_command(
+            world_id=0, originator_id=1, target_id=3, party_id=7
+        ),
+        ("parties", m.COMMAND_TOPIC_PARTY, "CREATE"): m.create_command(actor_id=1),
+        ("parties", m.COMMAND_TOPIC_PARTY, "JOIN"): m.join_command(actor_id=1, party_id=7),
+        ("parties", m.COMMAND_TOPIC_PARTY, "LEAVE"): m.leave_command(actor_id=1, party_id=7),
+        ("parties", m.COMMAND_TOPIC_PARTY, "CHANGE_LEADER"): m.change_leader_command(
+            actor_id=1, party_id=7, leader_id=3
+        ),
+    }
+
+
 def test_each_declared_message_is_what_its_builder_writes():
     tx = uuid.uuid4()
     now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
     built = {
-        ("invites", event): invite_messages.status_event(
+        ("invites", "EVENT_TOPIC_INVITE_STATUS", event): invite_messages.status_event(
             event_type=event,
             transaction_id=tx,
             world_id=1,
@@ -168,18 +210,23 @@ def test_each_declared_message_is_what_its_builder_writes():
         "flag": 0,
         "time": now,
     }
-    built[("notes", "CREATED")] = note_messages.created_event(transaction_id=tx, **note)
-    built[("notes", "UPDATED")] = note_messages.updated_event(**note)
-    built[("notes", "DELETED")] = note_messages.deleted_event(character_id=1, note_id=2)
-    built[("notes", "CREATE_FAILED")] = note_messages.create_failed_event(
+    built[("notes", NOTE_STATUS, "CREATED")] = note_messages.created_event(
+        transaction_id=tx, **note
+    )
+    built[("notes", NOTE_STATUS, "UPDATED")] = note_messages.updated_event(**note)
+    built[("notes", NOTE_STATUS, "DELETED")] = note_messages.deleted_event(
+        character_id=1, note_id=2
+    )
+    built[("notes", NOTE_STATUS, "CREATE_FAILED")] = note_messages.create_failed_event(
         transaction_id=tx, character_id=1, sender_id=3, reason="full"
     )
-    built[("notes", note_messages.SAGA_TYPE)] = note_messages.fame_saga(
+    built[("notes", "COMMAND_TOPIC_SAGA", note_messages.SAGA_TYPE)] = note_messages.fame_saga(
         transaction_id=tx, sender_id=3, note_id=2, world_id=0, channel_id=1, now=now
     )
+    built.update(_parties())
     declared = {
-        (app, type_): schema
-        for app in ("invites", "notes")
+        (app, produced.token, type_): schema
+        for app in ("invites", "notes", "parties")
         for produced in asyncapi.produced_messages(app)
         for type_, schema in produced.messages.items()
     }
