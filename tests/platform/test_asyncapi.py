@@ -18,6 +18,7 @@ import jsonschema as validator
 import yaml
 
 from invites import messages as invite_messages
+from messengers import messages as messenger_messages
 from notes import messages as note_messages
 from parties import messages as party_messages
 from project.messaging import asyncapi, registry
@@ -32,11 +33,6 @@ SERVICES = ["invites", "parties", "messengers", "notes", "transport"]
 # Produced topics whose messages are not declared yet (PRODUCED_MESSAGES): listed
 # with their send operation but no message. Declaring one removes it from here.
 UNDECLARED = {
-    "messengers": {
-        "EVENT_TOPIC_MESSENGER_STATUS",
-        "EVENT_TOPIC_MESSENGER_MEMBER_STATUS",
-        "COMMAND_TOPIC_INVITE",
-    },
     "transport": {
         "EVENT_TOPIC_TRANSPORT_STATUS",
         "EVENT_TOPIC_INSTANCE_TRANSPORT",
@@ -187,6 +183,35 @@ def _parties() -> dict[tuple[str, str, str], dict]:
     }
 
 
+def _messengers(tx: uuid.UUID) -> dict[tuple[str, str, str], dict]:
+    m = messenger_messages
+    status = {"transaction_id": tx, "actor_id": 1, "world_id": 0, "messenger_id": 7}
+    bodies = {
+        "CREATED": m.created_body(),
+        "JOINED": m.slot_body(1),
+        "LEFT": m.slot_body(1),
+        "ERROR": m.error_body(m.ERROR_FULL, "Alpha"),
+    }
+    built = {
+        ("messengers", m.EVENT_TOPIC_MESSENGER_STATUS, t): m.status_event(
+            event_type=t, body=body, **status
+        )
+        for t, body in bodies.items()
+    }
+    for t in ("LOGIN", "LOGOUT"):
+        built["messengers", m.EVENT_TOPIC_MESSENGER_MEMBER_STATUS, t] = m.member_status_event(
+            event_type=t, transaction_id=tx, world_id=0, messenger_id=7, character_id=3
+        )
+    built["messengers", m.COMMAND_TOPIC_INVITE, "CREATE"] = m.invite_command(
+        transaction_id=tx, world_id=0, originator_id=1, target_id=3, messenger_id=7
+    )
+    for t in ("JOIN", "LEAVE"):
+        built["messengers", m.COMMAND_TOPIC_MESSENGER, t] = m.member_command(
+            command_type=t, transaction_id=tx, actor_id=3, messenger_id=7
+        )
+    return built
+
+
 def test_each_declared_message_is_what_its_builder_writes():
     tx = uuid.uuid4()
     now = dt.datetime(2026, 12, 7, 12, 0, tzinfo=dt.UTC)
@@ -224,9 +249,10 @@ def test_each_declared_message_is_what_its_builder_writes():
         transaction_id=tx, sender_id=3, note_id=2, world_id=0, channel_id=1, now=now
     )
     built.update(_parties())
+    built.update(_messengers(tx))
     declared = {
         (app, produced.token, type_): schema
-        for app in ("invites", "notes", "parties")
+        for app in ("invites", "notes", "parties", "messengers")
         for produced in asyncapi.produced_messages(app)
         for type_, schema in produced.messages.items()
     }
