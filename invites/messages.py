@@ -13,6 +13,7 @@ import uuid
 from project.contracts import character_status
 from project.contracts import invites as contracts
 from project.messaging import wire
+from project.messaging.produced import KEY_U32, Produced
 from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
 
 # --- topic tokens (resolved to topic names by wire.topic_name) -----------------
@@ -114,3 +115,13 @@ def status_event(
         "type": event_type,
         "body": {"originatorId": originator_id, "targetId": target_id},
     }
+
+
+# What this app publishes, for the AsyncAPI document (docs/asyncapi.yaml).
+PRODUCED_MESSAGES = [
+    Produced(
+        EVENT_TOPIC_INVITE_STATUS,
+        f"{KEY_U32}; the reference id",
+        {event: contracts.StatusEvent for event in (EVENT_CREATED, EVENT_ACCEPTED, EVENT_REJECTED)},
+    )
+]

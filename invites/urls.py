@@ -4,5 +4,14 @@ from invites import views
 from project import rest
 
 urlpatterns = rest.routes(
-    rest.route("characters/{characterId}/invites", GET=views.character_invites),
+    rest.route(
+        "characters/{characterId}/invites",
+        GET=rest.op(
+            views.character_invites,
+            summary="The invites the character received",
+            returns=rest.many(
+                views.INVITES, page_size=views.PAGE_SIZE, max_page_size=views.PAGE_SIZE
+            ),
+        ),
+    ),
 )

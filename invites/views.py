@@ -8,9 +8,23 @@ from invites import selectors
 from invites.models import Invite
 from project import rest
 from project.messaging import wire
+from project.messaging.schemas import U32, GoSchema, Str, Time
 
 # "Game-capped" list: default and maximum page size 250 (spec/platform.md §3.4).
 PAGE_SIZE = 250
+
+
+class InviteAttributes(GoSchema):
+    """What ``invite_resource`` renders, for the API document (docs/api.md)."""
+
+    type = Str()
+    referenceId = U32()
+    originatorId = U32()
+    targetId = U32()
+    age = Time(metadata={"description": "when the invite was created"})
+
+
+INVITES = rest.ResourceType("invites", InviteAttributes)
 
 
 def invite_resource(invite: Invite) -> rest.Resource:

@@ -12,7 +12,8 @@ import uuid
 from project.contracts import character_status
 from project.contracts import invites as invite_contracts
 from project.messaging import wire
-from project.messaging.schemas import U32, UUID, GoSchema, Object, Str
+from project.messaging.produced import KEY_U32, Produced
+from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
 
 # --- topic tokens ------------------------------------------------------------------
 
@@ -210,3 +211,101 @@ def member_command(
         "type": command_type,
         "body": {"messengerId": messenger_id},
     }
+
+
+# --- what this app publishes, for the AsyncAPI document (docs/asyncapi.yaml) ----------
+
+
+class NoBody(GoSchema):
+    """An empty object."""
+
+
+class SlotBody(GoSchema):
+    slot = U8()
+
+
+class ErrorBody(GoSchema):
+    type = Str()
+    characterName = Str()
+
+
+class _Status(GoSchema):
+    transactionId = UUID()
+    actorId = U32()
+    worldId = U8()
+    messengerId = U32()
+    type = Str()
+
+
+def _status(body: type[GoSchema]) -> type[GoSchema]:
+    return type(f"{body.__name__}Status", (_Status,), {"body": Object(body)})
+
+
+class MemberStatusEvent(GoSchema):
+    """LOGIN and LOGOUT of a seated member, keyed by the messenger."""
+
+    transactionId = UUID()
+    worldId = U8()
+    messengerId = U32()
+    characterId = U32()
+    type = Str()
+    body = Object(NoBody)
+
+
+class InviteCreateBody(GoSchema):
+    originatorId = U32()
+    targetId = U32()
+    referenceId = U32()
+
+
+class InviteCreateCommand(GoSchema):
+    """The invite service's CREATE, type MESSENGER, with a ``transactionId``."""
+
+    transactionId = UUID()
+    worldId = U8()
+    inviteType = Str()
+    type = Str()
+    body = Object(InviteCreateBody)
+
+
+class RestCommandBody(GoSchema):
+    messengerId = U32()
+
+
+class RestCommand(GoSchema):
+    """JOIN and LEAVE as the REST API sends them."""
+
+    transactionId = UUID()
+    actorId = U32()
+    type = Str()
+    body = Object(RestCommandBody)
+
+
+PRODUCED_MESSAGES = [
+    Produced(
+        EVENT_TOPIC_MESSENGER_STATUS,
+        f"{KEY_U32}; the messenger id (0 if none)",
+        {
+            STATUS_CREATED: _status(NoBody),
+            STATUS_JOINED: _status(SlotBody),
+            STATUS_LEFT: _status(SlotBody),
+            STATUS_ERROR: _status(ErrorBody),
+        },
+    ),
+    Produced(
+        EVENT_TOPIC_MESSENGER_MEMBER_STATUS,
+        f"{KEY_U32}; the messenger id",
+        {MEMBER_LOGIN: MemberStatusEvent, MEMBER_LOGOUT: MemberStatusEvent},
+    ),
+    Produced(
+        COMMAND_TOPIC_INVITE,
+        f"{KEY_U32}; the messenger id",
+        {invite_contracts.COMMAND_CREATE: InviteCreateCommand},
+    ),
+    # The REST API's commands (views.py), answered 202.
+    Produced(
+        COMMAND_TOPIC_MESSENGER,
+        f"{KEY_U32}; the character id",
+        {COMMAND_JOIN: RestCommand, COMMAND_LEAVE: RestCommand},
+    ),
+]

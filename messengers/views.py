@@ -37,6 +37,18 @@ class MemberAttributes(GoSchema):
     slot = U8()
 
 
+class MessengerAttributes(GoSchema):
+    """A messenger has no attributes: its members are its relationship."""
+
+
+# The resources as rendered (members: the same attributes as the body read), for the
+# API document.
+MEMBERS = rest.ResourceType("members", MemberAttributes)
+MESSENGERS = rest.ResourceType("messengers", MessengerAttributes, {"members": MEMBERS})
+MEMBER_FILTER_QUERY = rest.Query(
+    MEMBER_FILTER, "only the messenger seating this character (an id, as path ids)"
+)
+
 # --- documents ---------------------------------------------------------------------------
 
 

@@ -13,7 +13,8 @@ import uuid
 
 from project.contracts import character_status
 from project.messaging import wire
-from project.messaging.schemas import U8, U32, UUID, GoSchema, List, Object, Str
+from project.messaging.produced import KEY_TEXT, KEY_U32, Produced
+from project.messaging.schemas import I32, U8, U32, UUID, GoSchema, List, Object, Str, Time
 
 NIL_UUID = uuid.UUID(int=0)
 
@@ -204,3 +205,85 @@ def fame_saga(
             }
         ],
     }
+
+
+# --- what this app publishes, for the AsyncAPI document (docs/asyncapi.yaml) ----------
+
+
+class NoteStatusBody(GoSchema):
+    noteId = U32()
+    senderId = U32()
+    message = Str()
+    flag = U8()
+    time = Time()
+
+
+class NoteIdBody(GoSchema):
+    noteId = U32()
+
+
+class CreateFailedBody(GoSchema):
+    senderId = U32()
+    reason = Str()
+
+
+class _StatusEvent(GoSchema):
+    transactionId = UUID()
+    characterId = U32()
+    type = Str()
+
+
+class NoteStatusEvent(_StatusEvent):
+    """CREATED and UPDATED (UPDATED with the nil transaction id)."""
+
+    body = Object(NoteStatusBody)
+
+
+class NoteDeletedEvent(_StatusEvent):
+    """DELETED, with the nil transaction id."""
+
+    body = Object(NoteIdBody)
+
+
+class NoteCreateFailedEvent(_StatusEvent):
+    body = Object(CreateFailedBody)
+
+
+class FamePayload(GoSchema):
+    characterId = U32()
+    worldId = U8()
+    channelId = U8()
+    amount = I32()
+
+
+class SagaStep(GoSchema):
+    stepId = Str()
+    status = Str()
+    action = Str()
+    payload = Object(FamePayload)
+    createdAt = Time()
+    updatedAt = Time()
+
+
+class FameSaga(GoSchema):
+    """The one-step saga awarding +1 fame to a discarded note's sender; no ``type``."""
+
+    transactionId = UUID()
+    sagaType = Str()
+    initiatedBy = Str()
+    steps = List(Object(SagaStep))
+
+
+PRODUCED_MESSAGES = [
+    Produced(
+        EVENT_TOPIC_NOTE_STATUS,
+        f"{KEY_U32}; the owner's character id",
+        {
+            EVENT_CREATED: NoteStatusEvent,
+            EVENT_UPDATED: NoteStatusEvent,
+            EVENT_DELETED: NoteDeletedEvent,
+            EVENT_CREATE_FAILED: NoteCreateFailedEvent,
+        },
+    ),
+    Produced(COMMAND_TOPIC_SAGA, f"{KEY_TEXT}; the transaction id", {SAGA_TYPE: FameSaga}),
+]

@@ -42,6 +42,19 @@ class NoteAttributes(GoSchema):
     timestamp = Time()
 
 
+class NoteResourceAttributes(GoSchema):
+    """What ``note_resource`` renders, for the API document (docs/api.md)."""
+
+    characterId = U32()
+    senderId = U32()
+    message = Str()
+    flag = U8()
+    timestamp = Time()
+
+
+NOTES = rest.ResourceType(RESOURCE, NoteResourceAttributes)
+
+
 def note_resource(note: Note) -> rest.Resource:
     return rest.Resource(
         RESOURCE,

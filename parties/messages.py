@@ -14,7 +14,8 @@ import uuid
 from project.contracts import character_status
 from project.contracts import invites as invite_contracts
 from project.messaging import wire
-from project.messaging.schemas import U32, UUID, Bool, GoSchema, Object, Str
+from project.messaging.produced import KEY_U32, Produced
+from project.messaging.schemas import U8, U16, U32, UUID, Bool, GoSchema, List, Object, Str
 
 NIL_UUID = uuid.UUID(int=0)
 
@@ -246,3 +247,145 @@ def change_leader_command(*, actor_id: int, party_id: int, leader_id: int) -> di
         "type": COMMAND_CHANGE_LEADER,
         "body": {"partyId": party_id, "leaderId": leader_id},
     }
+
+
+# --- what this app publishes, for the AsyncAPI document (docs/asyncapi.yaml) ----------
+
+
+class NoBody(GoSchema):
+    """An empty object."""
+
+
+class ExpelBody(GoSchema):
+    characterId = U32()
+
+
+class DisbandBody(GoSchema):
+    members = List(U32())
+
+
+class ChangeLeaderStatusBody(GoSchema):
+    characterId = U32()
+    disconnected = Bool()
+
+
+class ErrorBody(GoSchema):
+    type = Str()
+    characterName = Str()
+
+
+class _Status(GoSchema):
+    actorId = U32()
+    worldId = U8()
+    partyId = U32()
+    type = Str()
+
+
+def _status(body: type[GoSchema]) -> type[GoSchema]:
+    """A status event with this body; ``transactionId`` last, always present."""
+    return type(
+        f"{body.__name__}Status",
+        (_Status,),
+        {"body": Object(body), "transactionId": UUID()},
+    )
+
+
+class _MemberStatus(GoSchema):
+    worldId = U8()
+    partyId = U32()
+    characterId = U32()
+    type = Str()
+
+
+class LevelChangedStatusBody(GoSchema):
+    oldLevel = U8()
+    newLevel = U8()
+    name = Str()
+
+
+class JobChangedStatusBody(GoSchema):
+    oldJobId = U16()
+    newJobId = U16()
+    name = Str()
+
+
+class NameChangedStatusBody(GoSchema):
+    oldName = Str()
+    newName = Str()
+
+
+def _member_status(body: type[GoSchema]) -> type[GoSchema]:
+    return type(f"{body.__name__}MemberStatus", (_MemberStatus,), {"body": Object(body)})
+
+
+class InviteCreateBody(GoSchema):
+    originatorId = U32()
+    targetId = U32()
+    referenceId = U32()
+
+
+class InviteCreateCommand(GoSchema):
+    """The invite service's CREATE, without ``transactionId`` (as upstream's parties)."""
+
+    worldId = U8()
+    inviteType = Str()
+    type = Str()
+    body = Object(InviteCreateBody)
+
+
+class _RestCommand(GoSchema):
+    actorId = U32()
+    type = Str()
+
+
+class RestLeaveBody(GoSchema):
+    partyId = U32()
+    force = Bool()
+
+
+def _rest_command(body: type[GoSchema]) -> type[GoSchema]:
+    return type(f"{body.__name__}Command", (_RestCommand,), {"body": Object(body)})
+
+
+PRODUCED_MESSAGES = [
+    Produced(
+        EVENT_TOPIC_PARTY_STATUS,
+        f"{KEY_U32}; the party id",
+        {
+            STATUS_CREATED: _status(NoBody),
+            STATUS_JOINED: _status(NoBody),
+            STATUS_LEFT: _status(NoBody),
+            STATUS_EXPEL: _status(ExpelBody),
+            STATUS_DISBAND: _status(DisbandBody),
+            STATUS_CHANGE_LEADER: _status(ChangeLeaderStatusBody),
+            STATUS_ERROR: _status(ErrorBody),
+        },
+    ),
+    Produced(
+        EVENT_TOPIC_PARTY_MEMBER_STATUS,
+        f"{KEY_U32}; the party id",
+        {
+            MEMBER_LOGIN: _member_status(NoBody),
+            MEMBER_LOGOUT: _member_status(NoBody),
+            MEMBER_LEVEL_CHANGED: _member_status(LevelChangedStatusBody),
+            MEMBER_JOB_CHANGED: _member_status(JobChangedStatusBody),
+            MEMBER_NAME_CHANGED: _member_status(NameChangedStatusBody),
+        },
+    ),
+    Produced(
+        COMMAND_TOPIC_INVITE,
+        f"{KEY_U32}; the party id",
+        {invite_contracts.COMMAND_CREATE: InviteCreateCommand},
+    ),
+    # The REST API's commands (views.py), answered 202.
+    Produced(
+        COMMAND_TOPIC_PARTY,
+        f"{KEY_U32}; the character id",
+        {
+            COMMAND_CREATE: _rest_command(NoBody),
+            COMMAND_JOIN: _rest_command(JoinBody),
+            COMMAND_LEAVE: _rest_command(RestLeaveBody),
+            COMMAND_CHANGE_LEADER: _rest_command(ChangeLeaderBody),
+        },
+    ),
+]

@@ -41,6 +41,13 @@ class MemberAttributes(GoSchema):
     online = Bool()
 
 
+# The resources as rendered (the same attributes as the bodies read), for the API document.
+MEMBERS = rest.ResourceType("members", MemberAttributes)
+PARTIES = rest.ResourceType("parties", PartyAttributes, {"members": MEMBERS})
+MEMBER_FILTER_QUERY = rest.Query(
+    MEMBER_FILTER, "only the party with this character among its members (an id, as path ids)"
+)
+
 # --- documents ---------------------------------------------------------------------------
 
 

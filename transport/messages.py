@@ -12,7 +12,8 @@ import uuid
 
 from project.contracts import character_status
 from project.messaging import wire
-from project.messaging.schemas import U8, U32, UUID, GoSchema, Int, Object, Str
+from project.messaging.produced import KEY_TEXT, KEY_U32, Produced
+from project.messaging.schemas import U8, U32, UUID, GoSchema, Int, List, Object, Str, Time
 
 NIL_UUID = uuid.UUID(int=0)
 
@@ -245,3 +246,137 @@ def consumable_effect(
         "type": event_type,
         "body": {"itemId": item_id},
     }
+
+
+# --- what this app publishes, for the AsyncAPI document (docs/asyncapi.yaml) ----------
+
+
+class RouteStatusBody(GoSchema):
+    mapId = U32()
+
+
+class VoyageBody(GoSchema):
+    voyageId = UUID()
+    worldId = U8()
+    channelId = U8()
+    stagingMapId = U32()
+    enRouteMapIds = List(U32())
+    destinationMapId = U32()
+    observationMapId = U32()
+    departedAt = Time()
+
+
+class RouteStatusEvent(GoSchema):
+    """ARRIVED / DEPARTED, keyed by the route id's text."""
+
+    routeId = UUID()
+    type = Str()
+    body = Object(RouteStatusBody)
+
+
+class VoyageStatusEvent(GoSchema):
+    """VOYAGE_DEPARTED / VOYAGE_ARRIVED, keyed by the voyage id's text."""
+
+    routeId = UUID()
+    type = Str()
+    body = Object(VoyageBody)
+
+
+class InstanceBody(GoSchema):
+    """STARTED and COMPLETED."""
+
+    routeId = UUID()
+    instanceId = UUID()
+
+
+class CancelledBody(GoSchema):
+    routeId = UUID()
+    instanceId = UUID()
+    reason = Str()
+
+
+class TransitEnteredBody(GoSchema):
+    routeId = UUID()
+    instanceId = UUID()
+    channelId = U8()
+    durationSeconds = U32()
+    message = Str()
+
+
+class _InstanceEvent(GoSchema):
+    transactionId = UUID(metadata={"description": "always the nil UUID"})
+    worldId = U8()
+    characterId = U32()
+    type = Str()
+
+
+def _instance_event(body: type[GoSchema]) -> type[GoSchema]:
+    return type(f"{body.__name__}Event", (_InstanceEvent,), {"body": Object(body)})
+
+
+class ChangeMapBody(GoSchema):
+    channelId = U8()
+    mapId = U32()
+    instance = UUID()
+    portalId = U32()
+
+
+class ChangeMapCommand(GoSchema):
+    """No ``transactionId`` (upstream's struct)."""
+
+    worldId = U8()
+    characterId = U32()
+    type = Str()
+    body = Object(ChangeMapBody)
+
+
+class ItemBody(GoSchema):
+    itemId = U32()
+
+
+class ConsumableEffectCommand(GoSchema):
+    """Nil transaction, map 0 and nil instance, on purpose."""
+
+    transactionId = UUID()
+    worldId = U8()
+    channelId = U8()
+    mapId = U32()
+    instance = UUID()
+    characterId = U32()
+    type = Str()
+    body = Object(ItemBody)
+
+
+PRODUCED_MESSAGES = [
+    Produced(
+        EVENT_TOPIC_TRANSPORT_STATUS,
+        f"{KEY_TEXT}: the route id (ARRIVED, DEPARTED) or the voyage id (VOYAGE_*)",
+        {
+            ARRIVED: RouteStatusEvent,
+            DEPARTED: RouteStatusEvent,
+            VOYAGE_DEPARTED: VoyageStatusEvent,
+            VOYAGE_ARRIVED: VoyageStatusEvent,
+        },
+    ),
+    Produced(
+        EVENT_TOPIC_INSTANCE_TRANSPORT,
+        f"{KEY_U32}; the character id",
+        {
+            STARTED: _instance_event(InstanceBody),
+            TRANSIT_ENTERED: _instance_event(TransitEnteredBody),
+            COMPLETED: _instance_event(InstanceBody),
+            CANCELLED: _instance_event(CancelledBody),
+        },
+    ),
+    Produced(
+        COMMAND_TOPIC_CHARACTER, f"{KEY_U32}; the character id", {CHANGE_MAP: ChangeMapCommand}
+    ),
+    Produced(
+        COMMAND_TOPIC_CONSUMABLE,
+        f"{KEY_U32}; the character id",
+        {
+            APPLY_CONSUMABLE_EFFECT: ConsumableEffectCommand,
+            CANCEL_CONSUMABLE_EFFECT: ConsumableEffectCommand,
+        },
+    ),
+]

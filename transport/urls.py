@@ -3,11 +3,75 @@
 from project import rest
 from transport import views
 
+ROUTE_ID = {"routeId": "uuid"}
+
 urlpatterns = rest.routes(
-    rest.route("transports/routes", GET=views.routes_list),
-    rest.route("transports/routes/{routeId}", GET=views.route_get),
-    rest.route("transports/instance-routes", GET=views.instance_routes_list),
-    rest.route("transports/instance-routes/{routeId}", GET=views.instance_route_get),
-    rest.route("transports/instance-routes/{routeId}/status", GET=views.instance_route_status),
-    rest.route("transports/instance-routes/{routeId}/start", POST=views.instance_route_start),
+    rest.route(
+        "transports/routes",
+        GET=rest.op(
+            views.routes_list,
+            summary="Scheduled routes with their state",
+            returns=rest.many(views.ROUTES),
+            query=[
+                rest.Query(
+                    "filter[startMapId]",
+                    "only the first route starting in this map",
+                    {"type": "integer", "minimum": 0, "maximum": 4294967295},
+                ),
+                rest.Query("include", "schedule: each route's trips, in included"),
+            ],
+        ),
+    ),
+    rest.route(
+        "transports/routes/{routeId}",
+        ids=ROUTE_ID,
+        GET=rest.op(
+            views.route_get,
+            summary="One scheduled route, its schedule included",
+            returns=rest.one(views.ROUTES),
+            errors={500: rest.UPSTREAM_500},
+        ),
+    ),
+    rest.route(
+        "transports/instance-routes",
+        GET=rest.op(
+            views.instance_routes_list,
+            summary="On-demand (instance) routes",
+            returns=rest.many(views.INSTANCE_ROUTES),
+        ),
+    ),
+    rest.route(
+        "transports/instance-routes/{routeId}",
+        ids=ROUTE_ID,
+        GET=rest.op(
+            views.instance_route_get,
+            summary="One instance route",
+            returns=rest.one(views.INSTANCE_ROUTES),
+            errors={404: "no such instance route"},
+        ),
+    ),
+    rest.route(
+        "transports/instance-routes/{routeId}/status",
+        ids=ROUTE_ID,
+        GET=rest.op(
+            views.instance_route_status,
+            summary="The route's live instances",
+            returns=rest.many(views.INSTANCE_STATUS),
+        ),
+    ),
+    rest.route(
+        "transports/instance-routes/{routeId}/start",
+        ids=ROUTE_ID,
+        POST=rest.op(
+            views.instance_route_start,
+            summary="START: the character boards now (204), or is refused (400)",
+            body=rest.RequestDocument(
+                "start-transport",
+                views.StartAttributes,
+                integer_id=False,
+                id_description="any string (not read)",
+            ),
+            returns=rest.no_body(204),
+        ),
+    ),
 )

@@ -17,7 +17,7 @@ from marshmallow import ValidationError
 
 from project import rest
 from project.messaging import bus, wire
-from project.messaging.schemas import U8, U32, UUID, GoSchema
+from project.messaging.schemas import U8, U32, UUID, GoSchema, Int, List, Str, Time
 from transport import clients, clock, selectors, services, timetable
 from transport.models import Instance, InstanceRoute, Route
 
@@ -25,6 +25,69 @@ logger = logging.getLogger(__name__)
 
 NANOS = 1_000_000_000
 _UUID = UUID()
+
+
+# --- the resources as rendered, for the API document (docs/api.md) ----------------------
+
+
+def _nanoseconds() -> Int:
+    return Int(64, signed=True, metadata={"description": "nanoseconds (a Go duration)"})
+
+
+class TripAttributes(GoSchema):
+    boardingOpen = Time()
+    boardingClosed = Time()
+    departure = Time()
+    arrival = Time()
+
+
+class RouteAttributes(GoSchema):
+    """``voyageId`` only while ``IN_TRANSIT``; ``nextTransitionAt`` is ``""`` without one."""
+
+    name = Str()
+    startMapId = U32()
+    stagingMapId = U32()
+    enRouteMapIds = List(U32())
+    destinationMapId = U32()
+    observationMapId = U32()
+    state = Str()
+    cycleInterval = _nanoseconds()
+    boardingWindowSeconds = U32()
+    preDepartureSeconds = U32()
+    travelDurationSeconds = U32()
+    cycleIntervalSeconds = U32()
+    nextTransitionAt = Str()
+    nextState = Str()
+    voyageId = UUID(metadata={"optional": True})
+
+
+class InstanceRouteAttributes(GoSchema):
+    name = Str()
+    startMapId = U32()
+    transitMapIds = List(U32())
+    destinationMapId = U32()
+    capacity = U32()
+    boardingWindow = _nanoseconds()
+    travelDuration = _nanoseconds()
+    boardingWindowSeconds = U32()
+    travelDurationSeconds = U32()
+    effectItemIds = List(U32())
+    forcedReturnMapId = U32()
+
+
+class InstanceStatusAttributes(GoSchema):
+    routeId = UUID()
+    state = Str()
+    characters = U32()
+    boardingUntil = Time()
+    arrivalAt = Time()
+    createdAt = Time()
+
+
+TRIPS = rest.ResourceType("trip-schedule", TripAttributes, id_format="uuid")
+ROUTES = rest.ResourceType("routes", RouteAttributes, {"schedule": TRIPS}, id_format="uuid")
+INSTANCE_ROUTES = rest.ResourceType("instance-routes", InstanceRouteAttributes, id_format="uuid")
+INSTANCE_STATUS = rest.ResourceType("instance-status", InstanceStatusAttributes, id_format="uuid")
 
 
 def _configured(request: rest.Request) -> None:

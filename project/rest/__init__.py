@@ -10,8 +10,21 @@ with ``emit_command`` and answers ``accepted()``.
 - ``pagination``: ``page[number]``/``page[size]``, ``meta``, ``links``.
 - ``routing``: routes with strict-slash redirects, tenant headers, 405, error mapping.
 - ``inputs``: path ids and request bodies with upstream's rules.
+- ``declarations``: what a route's views take and answer (``op``, ``one``, ``many``),
+  declared in ``urls.py``; ``openapi`` makes the OpenAPI document of them.
 """
 
+from project.rest.declarations import (
+    UPSTREAM_500,
+    Operation,
+    Query,
+    RequestDocument,
+    ResourceType,
+    many,
+    no_body,
+    one,
+    op,
+)
 from project.rest.documents import Resource, error, single
 from project.rest.errors import BadRequest, HttpError, NotFound
 from project.rest.inputs import (
@@ -26,20 +39,29 @@ from project.rest.responses import accepted, emit_command, empty, no_content
 from project.rest.routing import Request, route, routes
 
 __all__ = [
+    "UPSTREAM_500",
     "BadPage",
     "BadRequest",
     "Body",
     "HttpError",
     "NotFound",
+    "Operation",
     "Page",
+    "Query",
     "Request",
+    "RequestDocument",
     "Resource",
+    "ResourceType",
     "accepted",
     "collection",
     "emit_command",
     "empty",
     "error",
+    "many",
+    "no_body",
     "no_content",
+    "one",
+    "op",
     "parse_int_truncated_u32",
     "parse_u32",
     "query_value",

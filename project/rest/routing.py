@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django import db
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -23,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from project import tenancy
 from project.messaging import bus, wire
+from project.rest.declarations import Operation
 from project.rest.documents import error
 from project.rest.errors import HttpError
 from project.rest.pagination import BadPage, bad_page
@@ -37,8 +39,27 @@ Request = HttpRequest  # with .tenant, .tenant_key and .cause set by the route
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
 
-def route(pattern: str, *, tenant: bool = True, **views: View) -> list[URLPattern]:
-    """The URL patterns of one path; ``views`` maps HTTP methods to view functions."""
+@dataclass(frozen=True)
+class ApiRoute:
+    """What ``route`` declared, kept on its view for ``project.rest.openapi``."""
+
+    pattern: str
+    tenant: bool
+    methods: dict[str, View | Operation]
+    ids: dict[str, str]
+
+
+def route(
+    pattern: str,
+    *,
+    tenant: bool = True,
+    ids: dict[str, str] | None = None,
+    **views: View | Operation,
+) -> list[URLPattern]:
+    """The URL patterns of one path; ``views`` maps HTTP methods to view functions,
+    or to ``op(view, …)`` declarations of what they take and answer (the OpenAPI
+    document's source). ``ids`` names the path ids that are not integers
+    (``{"routeId": "uuid"}``)."""
     methods = {method.upper(): view for method, view in views.items()}
     django_pattern = _PLACEHOLDER.sub(r"<str:\1>", pattern)
     name = pattern.replace("/", "-").replace("{", "").replace("}", "")
@@ -60,6 +81,8 @@ def route(pattern: str, *, tenant: bool = True, **views: View) -> list[URLPatter
         query = request.META.get("QUERY_STRING", "")
         return HttpResponsePermanentRedirect(f"{target}?{query}" if query else target)
 
+    dispatch.api_route = ApiRoute(pattern, tenant, methods, dict(ids or {}))  # type: ignore[attr-defined]
+    redirect.api_redirect = True  # type: ignore[attr-defined]
     return [
         path(django_pattern, dispatch, name=name),
         path(django_pattern + "/", redirect),

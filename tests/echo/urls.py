@@ -50,9 +50,26 @@ def fails(request) -> HttpResponse:
     raise RuntimeError("a defect")
 
 
+MEMBERS = rest.ResourceType("members", PingAttributes)
+
+
+class GroupAttributes(GoSchema):
+    leaderId = U32()
+
+
+GROUPS = rest.ResourceType("groups", GroupAttributes, {"members": MEMBERS})
+
 urlpatterns = rest.routes(
-    rest.route("echo/groups", GET=groups),
-    rest.route("echo/groups/{groupId}", GET=group),
-    rest.route("echo/pings", POST=ping),
-    rest.route("echo/fails", GET=fails),
+    rest.route("echo/groups", GET=rest.op(groups, returns=rest.many(GROUPS))),
+    rest.route(
+        "echo/groups/{groupId}",
+        GET=rest.op(group, returns=rest.one(GROUPS), errors={404: "group 404"}),
+    ),
+    rest.route(
+        "echo/pings",
+        POST=rest.op(
+            ping, body=rest.RequestDocument("pings", PingAttributes), returns=rest.no_body(202)
+        ),
+    ),
+    rest.route("echo/fails", GET=rest.op(fails, returns=rest.no_body(204))),
 )
