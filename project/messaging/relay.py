@@ -77,10 +77,7 @@ class Relay:
                 if missing and time.monotonic() - missing_checked > MISSING_TOPICS_RECHECK_SECONDS:
                     missing = set(kafka.ensure_topics(missing))  # created meanwhile?
                     missing_checked = time.monotonic()
-                if missing:  # their rows wait; the other topics' rows go on
-                    rows = list(_unsent_rows(excluding=missing))
-                else:
-                    rows = statements.select(_unsent_rows, [])
+                rows = next_rows(missing)
                 if not rows:
                     wakeups.wait(settings.OUTBOX_RELAY_POLL_SECONDS, self.stop)
                     continue
@@ -156,13 +153,20 @@ class Relay:
         return done
 
 
+def next_rows(missing: Collection[str] = ()) -> list[OutboxMessage]:
+    """The oldest unsent, unparked rows, up to ``OUTBOX_RELAY_BATCH`` (read on every
+    call); rows for the ``missing`` topics wait while the other topics' rows go on."""
+    limit = settings.OUTBOX_RELAY_BATCH
+    if missing:
+        return list(_unsent_rows(excluding=missing)[:limit])
+    return statements.select(_unsent_rows, [], limit=limit)
+
+
 def _unsent_rows(excluding: Collection[str] = ()):
     unsent = OutboxMessage.objects.filter(sent_at=None, parked_at=None)
     if excluding:
         unsent = unsent.exclude(topic__in=sorted(excluding))
-    return unsent.order_by("id").only("id", "topic", "key", "value", "headers")[
-        : settings.OUTBOX_RELAY_BATCH
-    ]
+    return unsent.order_by("id").only("id", "topic", "key", "value", "headers")
 
 
 # Errors no retry can cure: the record itself is wrong for this broker.
