@@ -291,8 +291,13 @@ class Stack:
         return env
 
     def _child(self, name: str, command: list[str], port: int | None = None) -> Child:
+        env = self.env
+        if name == "flower":
+            # Flower's gauges are its own, served at Flower's /metrics: kept out of the
+            # directory /api/metrics sums, where they showed under Flower's pid.
+            env = {key: value for key, value in env.items() if key != multiproc.ENV}
         return Child(
-            name, command, env=self.env, cwd=self.config.base_dir, output=self.output, port=port
+            name, command, env=env, cwd=self.config.base_dir, output=self.output, port=port
         )
 
     def _commands(self) -> list[tuple[str, list[str], int | None]]:
