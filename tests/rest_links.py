@@ -36,5 +36,5 @@ def follow(get: Callable[[str], Any], *paths: str, limit: int = 200) -> dict[str
         statuses[path] = response.status_code
         if response.status_code == 200 and response.content:
             todo.extend(link for link in links_of(json.loads(response.content)) if link)
-    assert not todo or len(statuses) >= limit
+    assert not todo, f"more than {limit} links; raise the limit"
     return statuses
