@@ -6,7 +6,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from invites.models import Invite
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, tenant_column, with_full_tenant
 
 
 @admin.register(Invite)
@@ -15,7 +15,7 @@ class InviteAdmin(ReadOnlyAdmin):
 
     list_display = (
         "invite_id",
-        "tenant",
+        tenant_column,
         "invite_type",
         "reference_id",
         "originator_id",
@@ -29,7 +29,7 @@ class InviteAdmin(ReadOnlyAdmin):
     search_fields = ("=target_id", "=originator_id")
     list_select_related = ("tenant",)
     ordering = ("-created_at", "-id")
-    readonly_fields = list_display
+    readonly_fields = with_full_tenant(list_display)
 
     @admin.display(description="age (s)")
     def age_seconds(self, obj: Invite) -> int:

@@ -13,7 +13,7 @@ from django.http import HttpRequest
 
 from messengers import selectors, services
 from messengers.models import Character, Member, Messenger
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, tenant_column, with_full_tenant
 
 
 class MemberInline(admin.TabularInline):
@@ -38,7 +38,7 @@ class MemberInline(admin.TabularInline):
 
 @admin.register(Messenger)
 class MessengerAdmin(ReadOnlyAdmin):
-    list_display = ("messenger_id", "tenant", "seats", "created_at")
+    list_display = ("messenger_id", tenant_column, "seats", "created_at")
     list_filter = ("tenant",)
     search_fields = ("=messenger_id", "=members__character_id")
     list_select_related = ("tenant",)
@@ -76,7 +76,7 @@ class CharacterAdmin(ReadOnlyAdmin):
     list_display = (
         "character_id",
         "name",
-        "tenant",
+        tenant_column,
         "world_id",
         "channel_id",
         "online",
@@ -87,7 +87,7 @@ class CharacterAdmin(ReadOnlyAdmin):
     search_fields = ("=character_id", "name")
     list_select_related = ("tenant",)
     ordering = ("tenant", "character_id")
-    readonly_fields = list_display
+    readonly_fields = with_full_tenant(list_display)
 
     @admin.display(description="messenger (seat)")
     def messenger(self, obj: Character) -> str:

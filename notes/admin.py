@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from notes import services
 from notes.models import Note
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, tenant_column
 from project.tenancy.models import Tenant
 
 
@@ -55,7 +55,7 @@ class ReadFilter(admin.SimpleListFilter):
 class NoteAdmin(ReadOnlyAdmin):
     list_display = (
         "id",
-        "tenant",
+        tenant_column,
         "character_id",
         "sender_id",
         "short_message",

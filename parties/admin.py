@@ -15,13 +15,13 @@ from django.utils.html import format_html, format_html_join
 
 from parties import selectors, services
 from parties.models import Character, Party
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, tenant_column, with_full_tenant
 from project.messaging.errors import DomainError
 
 
 @admin.register(Party)
 class PartyAdmin(ReadOnlyAdmin):
-    list_display = ("party_id", "tenant", "leader", "size", "member_names", "created_at")
+    list_display = ("party_id", tenant_column, "leader", "size", "member_names", "created_at")
     list_filter = ("tenant",)
     # A party by its id, its leader's id, or any member's id or name.
     search_fields = ("=party_id", "=leader_id", "=members__character_id", "members__name")
@@ -93,7 +93,7 @@ class CharacterAdmin(ReadOnlyAdmin):
     list_display = (
         "character_id",
         "name",
-        "tenant",
+        tenant_column,
         "party_number",
         "level",
         "job_id",
@@ -107,7 +107,7 @@ class CharacterAdmin(ReadOnlyAdmin):
     search_fields = ("=character_id", "name", "=party__party_id")
     list_select_related = ("tenant", "party")
     ordering = ("tenant", "character_id")
-    readonly_fields = (*list_display, "instance", "party_position")
+    readonly_fields = (*with_full_tenant(list_display), "instance", "party_position")
     fields = readonly_fields
     actions = ["expel"]
 

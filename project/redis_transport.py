@@ -31,7 +31,10 @@ for every task and by each worker for every event flush. The connection pool was
 already shared; the channel now shares one client over it as well (redis-py
 clients are thread-safe), and makes a new one whenever kombu replaces the pool.
 
-Selected by ``CELERY_BROKER_TRANSPORT`` for ``redis://`` broker URLs.
+Selected by ``CELERY_BROKER_TRANSPORT`` for ``redis://`` broker URLs. The methods
+overridden here are kombu's private ones, so pyproject.toml keeps Celery and kombu on
+the minor this was written against, and tests/platform/test_redis_transport.py
+checks the internals it assumes (an upgrade that changed them fails there).
 """
 
 from __future__ import annotations

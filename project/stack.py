@@ -33,6 +33,7 @@ waiting. The supervisor then exits with 0.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import signal
 import socket
@@ -61,6 +62,8 @@ START_TIMEOUT = 60.0
 BACKOFF_MAX = 30.0
 # A child that ran at least this long before dying restarts after the shortest delay.
 HEALTHY_UPTIME = 60.0
+# In the data directory: held (flock) by the stack that runs with it.
+LOCK_NAME = "stack.lock"
 
 _COLORS = ["36", "33", "32", "35", "34", "31", "96", "93", "92", "95"]
 
@@ -241,6 +244,7 @@ class Stack:
         self.infra: list[Child] = []
         self.apps: list[Child] = []
         self.env = self._environment()
+        self._lock: TextIO | None = None
 
     # --- running ----------------------------------------------------------------
 
@@ -276,7 +280,8 @@ class Stack:
         env = dict(os.environ)
         env["PYTHONUNBUFFERED"] = "1"
         env["ATLAS_DATA_DIR"] = str(self.config.data_dir)
-        env[multiproc.ENV] = multiproc.stack_directory(env, self.config.data_dir)  # metrics
+        # PROMETHEUS_MULTIPROC_DIR is set by _claim, once the start is known not to be
+        # refused: emptying it earlier would empty the running stack's counters.
         if self.embedded_kafka:
             env["BOOTSTRAP_SERVERS"] = f"{HOST}:{self.config.kafka_port}"
             if self.config.broker == "kafka":
@@ -286,8 +291,13 @@ class Stack:
         return env
 
     def _child(self, name: str, command: list[str], port: int | None = None) -> Child:
+        env = self.env
+        if name == "flower":
+            # Flower's gauges are its own, served at Flower's /metrics: kept out of the
+            # directory /api/metrics sums, where they showed under Flower's pid.
+            env = {key: value for key, value in env.items() if key != multiproc.ENV}
         return Child(
-            name, command, env=self.env, cwd=self.config.base_dir, output=self.output, port=port
+            name, command, env=env, cwd=self.config.base_dir, output=self.output, port=port
         )
 
     def _commands(self) -> list[tuple[str, list[str], int | None]]:
@@ -345,6 +355,7 @@ class Stack:
             )
         if len(set(ports.values())) < len(ports):
             raise StackError(f"two processes were given the same port: {ports}")
+        self._claim()
 
         self.say(f"data dir {c.data_dir}")
         if c.services:
@@ -376,6 +387,26 @@ class Stack:
         for child in self.apps:
             child.start()
         self.say(f"started {', '.join(ch.name for ch in self.apps)} in {self._since(began)}")
+
+    def _claim(self) -> None:
+        """Take the data directory (refused if another stack holds it), then empty its
+        metrics directory: only a stack that will run may touch what a stack keeps there.
+
+        The lock is an ``flock`` on ``<data dir>/stack.lock``, held until this process
+        ends (the children do not inherit it); the kernel releases it if we die."""
+        data_dir = self.config.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        lock = open(data_dir / LOCK_NAME, "a")  # noqa: SIM115 (held for the stack's life)
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            lock.close()
+            raise StackError(
+                f"another stack runs with the data dir {data_dir}; stop it or choose "
+                "another (ATLAS_DATA_DIR)"
+            ) from None
+        self._lock = lock
+        self.env[multiproc.ENV] = multiproc.stack_directory(self.env, data_dir)  # metrics
 
     def _kafka_command(self) -> list[str]:
         c = self.config
@@ -501,6 +532,9 @@ class Stack:
                 child.reader.join(2)
         if self.apps or self.infra:
             self.say(f"stopped in {self._since(began)}")
+        if self._lock is not None:
+            self._lock.close()  # releases the data directory
+            self._lock = None
 
     def _infra_grace(self) -> float:
         return KAFKA_GRACE if self.embedded_kafka and self.config.broker == "kafka" else INFRA_GRACE

@@ -16,7 +16,7 @@ from django import forms
 from django.contrib import admin
 from django.utils.html import format_html, format_html_join
 
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, tenant_column
 from transport import clock, config, selectors, services, timetable
 from transport.models import (
     Channel,
@@ -96,8 +96,7 @@ class RouteAdmin(admin.ModelAdmin):
     form = RouteForm
     list_display = (
         "name",
-        "tenant",
-        "state",
+        tenant_column,
         "current_state",
         "next_transition",
         "trips",
@@ -115,7 +114,9 @@ class RouteAdmin(admin.ModelAdmin):
         "timetable",
     )
 
-    @admin.display(description="state now")
+    # One state column: the state at this instant (what REST answers). The stored one
+    # (the tick's last) is on the detail page; shown side by side it read as a duplicate.
+    @admin.display(description="state")
     def current_state(self, obj: Route) -> str:
         return selectors.evaluation(obj, clock.now()).state
 
@@ -181,7 +182,7 @@ class VesselForm(forms.ModelForm):
 @admin.register(Vessel)
 class VesselAdmin(admin.ModelAdmin):
     form = VesselForm
-    list_display = ("name", "tenant", "route_a_name", "route_b_name", "turnaround_seconds")
+    list_display = ("name", tenant_column, "route_a_name", "route_b_name", "turnaround_seconds")
     list_filter = ("tenant",)
 
     def save_model(self, request, obj: Vessel, form, change: bool) -> None:
@@ -245,7 +246,7 @@ class InstanceRouteAdmin(admin.ModelAdmin):
     form = InstanceRouteForm
     list_display = (
         "name",
-        "tenant",
+        tenant_column,
         "start_map_id",
         "destination_map_id",
         "capacity",
@@ -279,7 +280,7 @@ class InstanceCharacterInline(admin.TabularInline):
 class InstanceAdmin(ReadOnlyAdmin):
     list_display = (
         "instance_id",
-        "tenant",
+        tenant_column,
         "route_name",
         "state",
         "characters_on_board",
@@ -318,5 +319,5 @@ class InstanceAdmin(ReadOnlyAdmin):
 
 @admin.register(Channel)
 class ChannelAdmin(ReadOnlyAdmin):
-    list_display = ("tenant", "world_id", "channel_id")
+    list_display = (tenant_column, "world_id", "channel_id")
     list_filter = ("tenant",)

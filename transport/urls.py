@@ -32,6 +32,20 @@ urlpatterns = rest.routes(
             errors={500: rest.UPSTREAM_500},
         ),
     ),
+    # Where a route document's schedule links point (api2go's /api/<type>/<id>/...).
+    *(
+        rest.route(
+            path,
+            ids=ROUTE_ID,
+            GET=rest.op(
+                views.route_schedule,
+                summary="The route's trips (where its schedule links point)",
+                returns=rest.many(views.TRIPS),
+                errors={404: "no such route"},
+            ),
+        )
+        for path in ("routes/{routeId}/schedule", "routes/{routeId}/relationships/schedule")
+    ),
     rest.route(
         "transports/instance-routes",
         GET=rest.op(

@@ -188,6 +188,19 @@ def route_get(request: rest.Request, routeId: str) -> HttpResponse:
     return rest.single(request, route_resource(route, clock.now(), with_schedule=True))
 
 
+def route_schedule(request: rest.Request, routeId: str) -> HttpResponse:
+    """``GET /api/routes/{id}/schedule`` (and ``/relationships/schedule``): the route's
+    trips, chronological, paged. A route document's ``schedule`` links point here, as
+    upstream's api2go writes them (type name, not the transports path); upstream does
+    not route them (404), so here they answer what they name (docs/compatibility.md).
+    Unknown route → 404."""
+    route = selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
+    if route is None:
+        raise rest.NotFound()
+    trips = selectors.trips_of(route)
+    return rest.collection(request, trips, lambda trip: trip_resource(trip, route.schedule_date))
+
+
 def instance_route_resource(route: InstanceRoute) -> rest.Resource:
     return rest.Resource(
         "instance-routes",

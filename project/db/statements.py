@@ -60,15 +60,23 @@ def insert(names: tuple[str, ...], objs: Sequence[models.Model]) -> None:
         obj._state.db = connection.alias
 
 
-def select(build: Callable[[], models.QuerySet], params: Sequence) -> list[models.Model]:
+def select(
+    build: Callable[[], models.QuerySet], params: Sequence, *, limit: int | None = None
+) -> list[models.Model]:
     """Run ``build()``'s query with ``params`` in place of the values it was built with.
 
-    ``build`` is called once per database to compile the query, and the column
-    converters are found then too; its parameters must be given here in the order
-    the compiled SQL has them (checked). Rows become instances as the ORM makes them.
+    ``build`` is called once per database (and ``limit``) to compile the query, and
+    the column converters are found then too; its parameters must be given here in
+    the order the compiled SQL has them (checked). Rows become instances as the ORM
+    makes them.
+
+    The ORM writes a slice's LIMIT into the SQL text, not as a parameter, so
+    ``build`` must not slice: a limit read from a setting inside it would be frozen
+    at its first value. ``limit`` is given here instead, on every call, and each
+    value gets its own compiled statement.
     """
     connection = transaction.get_connection()
-    compiled = _compiled(build, connection.alias, connection.vendor)
+    compiled = _compiled(build, connection.alias, connection.vendor, limit)
     if len(params) != compiled.parameters:
         raise ValueError(f"{build.__name__} takes {compiled.parameters} parameters")
     with connection.cursor() as cursor:
@@ -95,8 +103,14 @@ class _Compiled(NamedTuple):
 
 
 @functools.cache
-def _compiled(build: Callable[[], models.QuerySet], alias: str, vendor: str) -> _Compiled:
+def _compiled(
+    build: Callable[[], models.QuerySet], alias: str, vendor: str, limit: int | None
+) -> _Compiled:
     queryset = build().using(alias)
+    if queryset.query.is_sliced:
+        raise ValueError(f"{build.__name__}: give the limit to select(), not a slice")
+    if limit is not None:
+        queryset = queryset[:limit]
     compiler = queryset.query.get_compiler(using=alias)
     sql, params = compiler.as_sql()
     columns = [expression for expression, _, _ in compiler.select]

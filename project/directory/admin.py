@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
+from project.admin import tenant_column
 from project.directory.models import Character, Portal
 
 
@@ -12,7 +13,7 @@ class CharacterAdmin(admin.ModelAdmin):
     list_display = (
         "character_id",
         "name",
-        "tenant",
+        tenant_column,
         "world_id",
         "level",
         "job_id",
@@ -30,7 +31,7 @@ class CharacterAdmin(admin.ModelAdmin):
 
 @admin.register(Portal)
 class PortalAdmin(admin.ModelAdmin):
-    list_display = ("map_id", "portal_id", "name", "type", "target_map_id", "tenant")
+    list_display = ("map_id", "portal_id", "name", "type", "target_map_id", tenant_column)
     list_filter = ("tenant",)
     search_fields = ("=map_id",)
     list_select_related = ("tenant",)

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from project.admin import ReadOnlyAdmin
+from project.admin import ReadOnlyAdmin, tenant_column, truncated
 from project.messaging import inbox
 from project.messaging.bus import wake_relay as bus_wake_relay
 from project.messaging.models import (
@@ -67,7 +67,7 @@ class InboxMessageAdmin(_MessageAdmin):
         "partition",
         "offset",
         "message_type",
-        "tenant",
+        tenant_column,
         "state",
         "attempts",
         "created_at",
@@ -141,7 +141,7 @@ class DeadLetterAdmin(InboxMessageAdmin):
         "topic",
         "offset",
         "message_type",
-        "tenant",
+        tenant_column,
         "reason",
         "created_at",
     )
@@ -152,8 +152,7 @@ class DeadLetterAdmin(InboxMessageAdmin):
 
     @admin.display(description="reason")
     def reason(self, obj: InboxMessage) -> str:
-        first = obj.error.strip().splitlines()
-        return (first[0] if first else "")[:160]
+        return truncated(obj.error)
 
 
 class SentFilter(admin.SimpleListFilter):
@@ -192,7 +191,7 @@ class OutboxMessageAdmin(_MessageAdmin):
         "id",
         "topic",
         "message_type",
-        "tenant",
+        tenant_column,
         "key_hex",
         "created_at",
         "sent_at",
@@ -226,14 +225,22 @@ class OutboxMessageAdmin(_MessageAdmin):
 class PartitionEpochAdmin(ReadOnlyAdmin):
     """Partitions whose offsets started again (a recreated topic, a restarted broker)."""
 
-    list_display = ("consumer_group", "topic", "partition", "epoch", "reason", "changed_at")
+    list_display = ("consumer_group", "topic", "partition", "epoch", "short_reason", "changed_at")
     list_filter = ("consumer_group", "topic")
+
+    @admin.display(description="reason")
+    def short_reason(self, obj: PartitionEpoch) -> str:
+        return truncated(obj.reason)
 
 
 @admin.register(Replay)
 class ReplayAdmin(ReadOnlyAdmin):
     """Who replayed which dead letter, when, and what came of it."""
 
-    list_display = ("at", "message", "by", "outcome", "detail")
+    list_display = ("at", "message", "by", "outcome", "short_detail")
     list_filter = ("outcome",)
     search_fields = ("by", "detail")
+
+    @admin.display(description="detail")
+    def short_detail(self, obj: Replay) -> str:
+        return truncated(obj.detail)

@@ -101,14 +101,16 @@ def process_keys(keys: list[tuple[int, str]]) -> list[tuple[int, str, float]]:
 
 def _lock_pending(ordering_key: str) -> list[InboxMessage]:
     """The key's oldest pending rows, locked (``FOR UPDATE`` where the database has it)."""
-    return statements.select(_pending_rows, [ordering_key, State.PENDING])
+    return statements.select(
+        _pending_rows, [ordering_key, State.PENDING], limit=settings.INBOX_BATCH
+    )
 
 
 def _pending_rows():
     return (
         InboxMessage.objects.select_for_update()
         .filter(ordering_key="", state=State.PENDING)
-        .order_by("id")[: settings.INBOX_BATCH]
+        .order_by("id")
     )
 
 

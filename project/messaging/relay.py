@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import logging
-import os
 import threading
 import time
 from collections.abc import Collection, Iterator
@@ -25,6 +24,7 @@ from collections.abc import Collection, Iterator
 import psycopg
 from django.conf import settings
 from django.db import close_old_connections, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from kafka import errors as kafka_errors
 from kafka.errors import KafkaError
@@ -37,8 +37,9 @@ from project.observability import observe
 logger = logging.getLogger(__name__)
 
 ADVISORY_LOCK_KEY = 0x41544C53  # "ATLS"
-# Test hook: die after the broker acknowledged a batch, before marking it sent.
-FAULT_ENV = "OUTBOX_RELAY_FAULT"
+# Sent with the ids of a batch the broker acknowledged, before they are marked sent:
+# the one instant a crash publishes them again (the tests' crash hook listens here).
+acknowledged = Signal()
 # Rows for a topic that does not exist and cannot be created wait (unsent, in
 # order) while the other topics' rows go on; the topic is looked for this often.
 MISSING_TOPICS_RECHECK_SECONDS = 30
@@ -77,10 +78,7 @@ class Relay:
                 if missing and time.monotonic() - missing_checked > MISSING_TOPICS_RECHECK_SECONDS:
                     missing = set(kafka.ensure_topics(missing))  # created meanwhile?
                     missing_checked = time.monotonic()
-                if missing:  # their rows wait; the other topics' rows go on
-                    rows = list(_unsent_rows(excluding=missing))
-                else:
-                    rows = statements.select(_unsent_rows, [])
+                rows = next_rows(missing)
                 if not rows:
                     wakeups.wait(settings.OUTBOX_RELAY_POLL_SECONDS, self.stop)
                     continue
@@ -145,10 +143,8 @@ class Relay:
         done = len(acked) + len(parked_ids)
         if parked:
             _park(parked)
-        if os.environ.get(FAULT_ENV) == "crash-after-publish" and acked:
-            logger.error("fault injection: exiting after publish, before mark")
-            os._exit(3)
         if acked:
+            acknowledged.send(Relay, ids=acked)
             with transaction.atomic():
                 statements.update(OutboxMessage, acked, sent_at=timezone.now())
             self.published += len(acked)
@@ -156,13 +152,20 @@ class Relay:
         return done
 
 
+def next_rows(missing: Collection[str] = ()) -> list[OutboxMessage]:
+    """The oldest unsent, unparked rows, up to ``OUTBOX_RELAY_BATCH`` (read on every
+    call); rows for the ``missing`` topics wait while the other topics' rows go on."""
+    limit = settings.OUTBOX_RELAY_BATCH
+    if missing:
+        return list(_unsent_rows(excluding=missing)[:limit])
+    return statements.select(_unsent_rows, [], limit=limit)
+
+
 def _unsent_rows(excluding: Collection[str] = ()):
     unsent = OutboxMessage.objects.filter(sent_at=None, parked_at=None)
     if excluding:
         unsent = unsent.exclude(topic__in=sorted(excluding))
-    return unsent.order_by("id").only("id", "topic", "key", "value", "headers")[
-        : settings.OUTBOX_RELAY_BATCH
-    ]
+    return unsent.order_by("id").only("id", "topic", "key", "value", "headers")
 
 
 # Errors no retry can cure: the record itself is wrong for this broker.

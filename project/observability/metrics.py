@@ -78,6 +78,27 @@ def multiprocess() -> bool:
     return _values.ValueClass is not _values.MutexValue
 
 
+class MachineCollector:
+    """The values every process of the machine wrote to the multiprocess directory,
+    summed (prometheus-client's ``MultiProcessCollector``), Flower's left out.
+
+    Flower's instruments (``flower_*``: workers online, tasks running, per worker)
+    describe the workers as Flower sees them and are served by Flower at its own
+    ``/metrics``. Written to a shared directory they came out here once per Flower
+    process, labelled with Flower's pid as if a process of ours had counted them.
+    """
+
+    FOREIGN = ("flower_",)
+
+    def __init__(self, path: str | None = None) -> None:
+        self.processes = MultiProcessCollector(None, path=path)
+
+    def collect(self):
+        for family in self.processes.collect():
+            if not family.name.startswith(self.FOREIGN):
+                yield family
+
+
 class _ThisProcess:
     """The default registry's metrics, as a collector of another registry."""
 
@@ -89,7 +110,7 @@ def exposition(*extra_collectors) -> bytes:
     """The Prometheus text of every process's instruments plus ``extra_collectors``."""
     registry = CollectorRegistry()
     if multiprocess():
-        MultiProcessCollector(registry)
+        registry.register(MachineCollector())
     else:
         registry.register(_ThisProcess())
     for collector in extra_collectors:

@@ -14,9 +14,9 @@ import signal
 import threading
 
 from prometheus_client import CollectorRegistry, start_http_server
-from prometheus_client.multiprocess import MultiProcessCollector
 
 from project.observability import multiproc
+from project.observability.metrics import MachineCollector
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> None:
     if not directory or not os.path.isdir(directory):
         parser.error(f"{multiproc.ENV} must name the directory the processes write to")
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=directory)
+    registry.register(MachineCollector(directory))
     server, _thread = start_http_server(args.port, addr=args.address, registry=registry)
     print(f"metrics of {directory} on http://{args.address}:{args.port}/metrics", flush=True)
     stop = threading.Event()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -13,6 +14,8 @@ from project.messaging import wire
 from project.messaging.schemas import GoSchema
 from project.rest.errors import BadRequest
 from project.tenancy.keys import parse_go_atoi
+
+logger = logging.getLogger(__name__)
 
 _DECIMAL = re.compile(r"[0-9]+")
 
@@ -64,28 +67,44 @@ def read_body(
     ``data.type`` must equal ``type_``; for integer-id resources ``data.id`` must be
     a decimal string (Go clients send ``"0"`` on create); attributes are decoded
     with Go's rules. The request's ``Content-Type`` is not checked, as upstream.
+    The body of the 400 says nothing (as upstream's); the reason is logged, as a
+    warning, so whoever sent it can find out why.
     """
     try:
         document = wire.loads(request.body)
-    except wire.WireError:
-        raise BadRequest() from None
+    except wire.WireError as exc:
+        raise _refused(request, f"the body is not JSON ({exc})") from None
     data = _field(document, "data")
-    if not isinstance(data, dict) or _field(data, "type") != type_:
-        raise BadRequest()
+    if not isinstance(data, dict):
+        raise _refused(request, "the body has no data object")
+    if (got := _field(data, "type")) != type_:
+        raise _refused(request, f"data.type is {got!r}, this resource's is {type_!r}")
     resource_id = _field(data, "id")
     if resource_id is None:
         resource_id = ""
     if not isinstance(resource_id, str):
-        raise BadRequest()
+        raise _refused(request, f"data.id is {resource_id!r}, not a string")
     if integer_id:
-        parse_int_truncated_u32(resource_id)  # the model's SetID: strconv.Atoi
+        try:
+            parse_int_truncated_u32(resource_id)  # the model's SetID: strconv.Atoi
+        except BadRequest:
+            raise _refused(
+                request,
+                f"data.id {resource_id!r} is not a decimal integer "
+                '(missing or empty included: a create sends "id": "0")',
+            ) from None
     raw_attributes = _field(data, "attributes")
     try:
         decoded = attributes().load(raw_attributes if raw_attributes is not None else {})
-    except ValidationError:
-        raise BadRequest() from None
+    except ValidationError as exc:
+        raise _refused(request, f"data.attributes: {exc.messages}") from None
     relationships = _field(data, "relationships")
     return Body(resource_id, decoded, relationships if isinstance(relationships, dict) else {})
+
+
+def _refused(request: HttpRequest, reason: str) -> BadRequest:
+    logger.warning("%s %s: request body refused (400): %s", request.method, request.path, reason)
+    return BadRequest()
 
 
 def _field(obj: object, name: str) -> object:

@@ -13,6 +13,7 @@ from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy.rows import tenant_row
 from tests.messengers.support import COMMANDS, FIRST
+from tests.rest_links import follow
 
 BAD_PAGE = (
     b'{"errors":[{"status":"400","title":"Bad Request",'
@@ -297,3 +298,14 @@ def test_trailing_slash_redirects(rest, three):
     response = rest.get("/api/messengers/?page[size]=2")
     assert response.status_code == 301
     assert response.headers["location"].startswith("/api/messengers?")
+
+
+def test_every_link_of_the_messenger_documents_answers(rest, three):
+    documents = [
+        "/api/messengers?page[size]=1",
+        f"/api/messengers/{FIRST + 1}",
+        f"/api/messengers/{FIRST + 1}/members",
+    ]
+    statuses = follow(lambda path: rest.get(path), *documents)
+    assert f"/api/messengers/{FIRST + 1}/relationships/members" in statuses
+    assert {path: status for path, status in statuses.items() if status != 200} == {}

@@ -12,6 +12,7 @@ from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy.rows import tenant_row
 from tests.parties.support import NIL, cache
+from tests.rest_links import follow
 
 P1 = 1_000_000_000
 COMMANDS = wire.topic_name("COMMAND_TOPIC_PARTY")
@@ -326,3 +327,10 @@ def test_delete_a_member_sends_his_leave(rest, parties):
         "type": "LEAVE",
         "body": {"partyId": P1, "force": False},
     }
+
+
+def test_every_link_of_the_party_documents_answers(rest, parties):
+    documents = ["/api/parties?page[size]=1", f"/api/parties/{P1}", f"/api/parties/{P1}/members"]
+    statuses = follow(lambda path: rest.get(path), *documents)
+    assert f"/api/parties/{P1}/relationships/members" in statuses
+    assert {path: status for path, status in statuses.items() if status != 200} == {}

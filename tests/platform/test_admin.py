@@ -351,3 +351,50 @@ def test_an_unknown_tenant_id_in_the_filter_lists_nothing(admin_client, data):
 
     assert response.status_code == 200
     assert listed(response) == set()
+
+
+# --- readable at 1400 px: short tenants, cut reasons ------------------------------------------
+
+
+def results(response) -> str:
+    """The change list's table of rows (not the filters beside it)."""
+    assert response.status_code == 200
+    return response.content.decode().split('id="result_list"')[1].split("</table>")[0]
+
+
+def test_change_lists_show_the_tenant_short_and_the_whole_key_on_hover(admin_client, data):
+    jms = data["jms"]
+    for model in ("inboxmessage", "deadletter", "outboxmessage"):
+        rows = results(admin_client.get(url(model)))
+        # region, version and the id's first 8 hex digits; the whole key as the title
+        assert f'<span title="{jms}">JMS 185.1 · {str(jms.uuid)[:8]}</span>' in rows, model
+        assert str(jms.uuid) not in rows.replace(f'title="{jms}"', ""), model
+
+
+def test_no_change_list_shows_a_whole_tenant_key():
+    from django.contrib.admin import site
+
+    listing_tenants = [
+        model._meta.label
+        for model, model_admin in site._registry.items()
+        if "tenant" in model_admin.list_display
+    ]
+    assert listing_tenants == []
+
+
+def test_a_long_reason_is_cut_in_the_list_and_whole_on_hover_and_on_its_page(admin_client):
+    reason = "invalid PING message: body: id: " + "not a number, " * 20
+    row = inbox_row(
+        new_tenant(),
+        7,
+        state=State.DEAD,
+        error=f"{reason}\nTraceback (most recent call last): …",
+        handled_at=timezone.now(),
+    )
+
+    rows = results(admin_client.get(url("deadletter")))
+
+    cell = rows.split('class="field-reason">')[1].split("</td>")[0]
+    assert cell == f'<span title="{reason.strip()}">{reason[:80].rstrip()}…</span>'
+    page = admin_client.get(url("deadletter", "change", row.pk)).content.decode()
+    assert reason.strip() in page

@@ -14,10 +14,12 @@ worker would otherwise pick them up).
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 
 import pytest
-from django.db import transaction
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from prometheus_client import REGISTRY
 
@@ -330,9 +332,32 @@ def test_process_takes_a_key_in_batches(echo, tenant_key, offsets, settings):
     bridge.store(echo, [ping(tenant_key, offsets(), 1, seq) for seq in range(5)])
 
     # when the newest row is processed, the key is drained batch after batch
-    assert inbox.process(row_at(4).id) is None
+    with CaptureQueriesContext(connection) as captured:
+        assert inbox.process(row_at(4).id) is None
 
     assert effects(tenant_key) == [(1, seq) for seq in range(5)]
+    # three reads of at most two rows each (2 + 2 + 1), not one of all five
+    locks = [q["sql"] for q in captured.captured_queries if re.search(r"\bLIMIT 2\b", q["sql"])]
+    assert len(locks) == 3, locks
+
+
+def test_a_changed_batch_setting_takes_effect(echo, tenant_key, offsets, settings):
+    # One size, then another: a statement frozen at any one size fails one of the two.
+    for size, expected in ((3, [0, 1, 2]), (2, [0, 1, 2, 3, 4, 5])):
+        settings.INBOX_BATCH = size
+        # given more of the key's rows waiting than one batch holds
+        first = offsets.next
+        bridge.store(echo, [ping(tenant_key, offsets(), 1, first + n) for n in range(size + 1)])
+        target = row_at(first + size - 1)
+
+        # when the key is processed up to the last row of one batch
+        retry = inbox.process_keys([(target.id, target.ordering_key)])
+
+        # then one batch ran, and the key is sent again for the row stored after it
+        assert [seq for _, seq in effects(tenant_key)] == expected
+        assert retry == [(target.id, target.ordering_key, 0.0)]
+        assert row_at(first + size).state == State.PENDING
+        inbox.process(row_at(first + size).id)
 
 
 def test_process_of_a_finished_or_missing_row_does_nothing(echo, tenant_key, offsets):

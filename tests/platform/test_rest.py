@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
+from django.test import Client
 
 from project.messaging import wire
 from project.messaging.models import OutboxMessage
@@ -85,3 +88,38 @@ def test_an_undecodable_body_is_a_400_with_an_empty_body_and_no_command(rest, te
     response = rest.post("/api/echo/pings", content=document)
     assert (response.status_code, response.content) == (400, b"")
     assert not OutboxMessage.objects.filter(tenant__uuid=tenant_key.id).exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "document", "reason"),
+    [
+        # a create without data.id (Go clients send "0"): upstream's 400, empty body
+        (
+            "/api/parties",
+            b'{"data":{"type":"parties","attributes":{}}}',
+            "data.id '' is not a decimal integer",
+        ),
+        ("/api/echo/pings", b'{"data":{"type":"pings","attributes":{}}}', "data.id ''"),
+        ("/api/echo/pings", b"not json", "the body is not JSON"),
+        ("/api/echo/pings", b'{"data":[]}', "no data object"),
+        ("/api/echo/pings", b'{"data":{"type":"other","id":"1"}}', "data.type is 'other'"),
+        (
+            "/api/echo/pings",
+            b'{"data":{"type":"pings","id":"1","attributes":{"level":"3"}}}',
+            "data.attributes: {'level'",
+        ),
+    ],
+)
+def test_a_refused_body_is_an_empty_400_whose_reason_is_logged(
+    db, tenant_key, caplog, path, document, reason
+):
+    with caplog.at_level(logging.WARNING, logger="project.rest"):
+        response = Client().post(
+            path, data=document, content_type="application/json", headers=tenant_key.http_headers()
+        )
+
+    assert (response.status_code, response.content) == (400, b"")
+    (logged,) = [r for r in caplog.records if r.name == "project.rest.inputs"]
+    assert logged.levelno == logging.WARNING
+    assert f"POST {path}: request body refused (400): " in logged.getMessage()
+    assert reason in logged.getMessage()

@@ -3,6 +3,7 @@ real HTTP stand-in, reloads on configuration events, and the admin."""
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import pytest
@@ -289,6 +290,18 @@ def test_the_admin_lists_routes_with_state_next_transition_and_timetable(
     page = client.get(f"/admin/transport/route/{route.pk}/change/")
     assert page.status_code == 200
     assert b"23:37:50" in page.content  # the last trip of the day in the timetable
+
+
+def test_the_route_list_shows_the_state_once_and_the_tenant_short(admin_client_with_routes):
+    client, tenant = admin_client_with_routes
+    page = client.get("/admin/transport/route/").content.decode()
+    head = page.split('id="result_list"')[1].split("</thead>")[0]
+
+    columns = re.findall(r'<th scope="col" class="[^"]*column-(\w+)', head)
+    assert [column for column in columns if "state" in column] == ["current_state"]
+    assert len(re.findall(r">State<", head)) == 1
+    rows = page.split('id="result_list"')[1].split("</table>")[0]
+    assert f"GMS 83.1 · {str(tenant.uuid)[:8]}</span>" in rows
 
 
 def test_a_bad_admin_edit_is_refused_and_the_rest_keeps_running(admin_client_with_routes):

@@ -13,6 +13,7 @@ from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
+from tests.rest_links import follow, links_of
 from tests.transport.support import TENANT_UUID, at, new_tenant
 from transport import clock, config, messages, selectors, services, timetable
 from transport.models import Route
@@ -334,9 +335,7 @@ def test_tenant_headers_paths_and_methods(rest, seeded):
     assert rest.get(f"/api/transports/routes/{uuid.uuid4()}/state").status_code == 404
 
 
-def test_a_new_tenants_reads_create_nothing_and_its_first_start_loads_the_seed(
-    rest, tenant_key
-):
+def test_a_new_tenants_reads_create_nothing_and_its_first_start_loads_the_seed(rest, tenant_key):
     from project.tenancy.models import Tenant
 
     # a read answers from what exists: nothing yet, and it stores nothing (issue 23)
@@ -351,3 +350,41 @@ def test_a_new_tenants_reads_create_nothing_and_its_first_start_loads_the_seed(
     body = rest.get("/api/transports/routes?page[size]=1").json()
     assert body["meta"]["total"] == 12
     assert rest.get("/api/transports/instance-routes").json()["meta"]["total"] == 12
+
+
+def test_every_link_of_every_route_document_answers(spec_tenant):
+    with clock.frozen(at("2026-08-06T00:20:00")):
+        route_id = str(selectors.routes_of(tenant=spec_tenant).first().route_id)
+        instance_id = str(selectors.instance_routes_of(tenant=spec_tenant).first().route_id)
+        documents = [
+            "/api/transports/routes?page[size]=1",
+            "/api/transports/routes?include=schedule&page[size]=1",
+            f"/api/transports/routes/{route_id}",
+            "/api/transports/instance-routes?page[size]=1",
+            f"/api/transports/instance-routes/{instance_id}",
+            f"/api/transports/instance-routes/{instance_id}/status",
+        ]
+        statuses = follow(lambda path: get(path, spec_tenant), *documents)
+
+    # the schedule links (upstream's /api/routes/<id>/…) are among them, and all answer
+    followed = [path for path in statuses if path not in documents]
+    assert f"/api/routes/{route_id}/schedule" in followed
+    assert f"/api/routes/{route_id}/relationships/schedule" in followed
+    assert {path: status for path, status in statuses.items() if status != 200} == {}
+
+
+def test_the_schedule_link_lists_the_routes_trips(spec_tenant):
+    with clock.frozen(at("2026-08-06T00:20:00")):
+        route = get(f"/api/transports/routes/{BOAT_A}", spec_tenant).json()
+        related = f"/api/routes/{BOAT_A}/schedule"
+        assert related in links_of(route)
+        schedule = get(f"{related}?page[size]=250", spec_tenant).json()
+        unknown = get(f"/api/routes/{uuid.uuid4()}/schedule", spec_tenant)
+
+    # the trips the route document includes, in its order, as a paged collection
+    assert schedule["data"] == route["included"]
+    assert [t["id"] for t in schedule["data"]] == [
+        r["id"] for r in route["data"]["relationships"]["schedule"]["data"]
+    ]
+    assert schedule["meta"]["total"] == len(route["included"]) > 0
+    assert (unknown.status_code, unknown.content) == (404, b"")
