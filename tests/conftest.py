@@ -127,6 +127,22 @@ def tenant_headers(tenant_key) -> list[tuple[str, bytes]]:
     return tenant_key.kafka_headers()
 
 
+@pytest.fixture
+def local_directory(settings):
+    """No outside service configured: this process's lookups answer from the local
+    directory (``tests.support.given_character`` fills it)."""
+    settings.SERVICE_URLS = {}
+    settings.BASE_SERVICE_URL = ""
+
+
+@pytest.fixture
+def quick_retries(settings):
+    """Two attempts per inbox row, retried at once: a row that keeps failing is dead
+    within a test's few ``inbox.process`` calls."""
+    settings.INBOX_MAX_ATTEMPTS = 2
+    settings.INBOX_RETRY_BASE_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def rest_server(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn serving the project against the test database, started once."""

@@ -7,61 +7,29 @@ worker would run them; the e2e tests do the same through the real broker.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from messengers import messages
 from messengers.models import Character, Member, Messenger
-from project.messaging import bridge, inbox, registry, wire
+from project.messaging import registry
 from project.messaging.models import InboxMessage
 from project.tenancy.rows import tenant_row
+from tests.delivery import Feed
 from tests.fake_services import Answer
-from tests.messengers.support import FIRST, MEMBER_STATUS, STATUS, all_emitted, error, values
-from tests.platform.conftest import Record
-from tests.support import given_character
+from tests.messengers.support import FIRST, MEMBER_STATUS, STATUS, all_emitted, error
+from tests.support import given_character, values
 
 pytestmark = pytest.mark.django_db
 
 State = InboxMessage.State
 
 
-class Feed:
-    """Stores records as the bridge would, with consecutive offsets per topic."""
-
-    def __init__(self, tenant_key) -> None:
-        self.tenant_key = tenant_key
-        self.offsets: dict[str, int] = {}
-
-    def __call__(
-        self, token: str, value: dict | bytes, *, key: int = 0, headers=None
-    ) -> InboxMessage | None:
-        topic = wire.topic_name(token)
-        offset = self.offsets.get(topic, 0)
-        self.offsets[topic] = offset + 1
-        raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        headers = self.tenant_key.kafka_headers() if headers is None else headers
-        record = Record(topic, 0, offset, wire.key_u32(key), raw, headers)
-        bridge.store(registry.get("messengers"), [record])
-        row = InboxMessage.objects.filter(app="messengers", topic=topic, offset=offset).first()
-        if row is not None and row.state == State.PENDING:
-            inbox.prepare(row.id)  # outside any transaction, as the lookups worker
-            assert inbox.process(row.id) is None
-            row.refresh_from_db()
-        return row
-
-
 @pytest.fixture
 def feed(tenant_key) -> Feed:
-    return Feed(tenant_key)
-
-
-@pytest.fixture
-def local_directory(settings):
-    """No character service configured: the local directory answers."""
-    settings.SERVICE_URLS = {}
-    settings.BASE_SERVICE_URL = ""
+    """Each record handled in one go: its lookups, then one ``inbox.process``."""
+    return Feed("messengers", tenant_key, attempts=1)
 
 
 def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: int) -> dict:
