@@ -56,6 +56,15 @@ def handle(row: InboxMessage, *, attempts: int = 10) -> InboxMessage:
     return row
 
 
+def drain(inbox_id: int, *, attempts: int = 20) -> None:
+    """Run the task of the row's key and its retries (no back-off in these tests) until
+    the key is drained; fail if it is not after ``attempts`` runs."""
+    for _ in range(attempts):
+        if inbox.process(inbox_id) is None:
+            return
+    raise AssertionError(f"row {inbox_id} not finished")
+
+
 class Feed:
     """Records for one app, stored as the bridge does (consecutive offsets per topic,
     one partition) and handled as the workers do.
