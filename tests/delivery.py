@@ -74,7 +74,7 @@ class Feed:
     """
 
     def __init__(self, app: str, tenant: TenantKey | None = None, *, attempts: int = 10) -> None:
-        self.consumer = registry.get(app)
+        self.app = app
         self.tenant = tenant
         self.attempts = attempts
         self.offsets: dict[str, int] = {}
@@ -96,9 +96,9 @@ class Feed:
             headers = self.tenant.kafka_headers()
         if isinstance(key, int):
             key = wire.key_u32(key)
-        bridge.store(self.consumer, [Record(topic, 0, offset, key, _raw(value), headers)])
+        bridge.store(registry.get(self.app), [Record(topic, 0, offset, key, _raw(value), headers)])
         return InboxMessage.objects.filter(
-            app=self.consumer.app, topic=topic, partition=0, offset=offset
+            app=self.app, topic=topic, partition=0, offset=offset
         ).first()
 
     def __call__(

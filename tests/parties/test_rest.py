@@ -11,7 +11,8 @@ from parties.models import Character
 from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy.rows import tenant_row
-from tests.parties.support import NIL, cache
+from tests.parties.support import cache
+from tests.support import NIL
 
 P1 = 1_000_000_000
 COMMANDS = wire.topic_name("COMMAND_TOPIC_PARTY")
