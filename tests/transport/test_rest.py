@@ -13,7 +13,8 @@ from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.transport.support import TENANT_UUID, at, new_tenant
+from tests.support import new_tenant
+from tests.transport.support import TENANT_UUID, at
 from transport import clock, config, messages, selectors, services, timetable
 from transport.models import Route
 
@@ -49,7 +50,7 @@ def boat_only(tenant, now):
 
 @pytest.fixture
 def spec_tenant(db):
-    tenant = new_tenant(TENANT_UUID)
+    tenant = new_tenant(tenant_uuid=TENANT_UUID)
     boat_only(tenant, at("2026-08-06T00:00:00"))
     return tenant
 
@@ -334,9 +335,7 @@ def test_tenant_headers_paths_and_methods(rest, seeded):
     assert rest.get(f"/api/transports/routes/{uuid.uuid4()}/state").status_code == 404
 
 
-def test_a_new_tenants_reads_create_nothing_and_its_first_start_loads_the_seed(
-    rest, tenant_key
-):
+def test_a_new_tenants_reads_create_nothing_and_its_first_start_loads_the_seed(rest, tenant_key):
     from project.tenancy.models import Tenant
 
     # a read answers from what exists: nothing yet, and it stores nothing (issue 23)
