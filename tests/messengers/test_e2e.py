@@ -18,7 +18,12 @@ from messengers import messages
 from messengers.models import Character, Member, Messenger
 from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.kafka_helpers import headers_of, value_of
+from tests.kafka_helpers import (
+    assert_headers_carried_on,
+    of_tenant,
+    traced_headers,
+    value_of,
+)
 from tests.support import given_character
 from tests.waiting import wait_until
 
@@ -26,20 +31,6 @@ pytestmark = [pytest.mark.e2e]
 
 FIRST = 1_000_000_000
 NIL = "00000000-0000-0000-0000-000000000000"
-
-
-def of_tenant(tenant_key, type_: str | None = None, **expected: object):
-    """Match records of this test's tenant (and of one type, with some values)."""
-
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        value = value_of(record)
-        if type_ is not None and value.get("type") != type_:
-            return False
-        return all(value.get(k) == v for k, v in expected.items())
-
-    return matches
 
 
 def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: int) -> dict:
@@ -101,11 +92,7 @@ def test_create_invite_accept_through_the_invites_service(kafka_client, tenant_k
     invites = kafka_client.reader(messages.COMMAND_TOPIC_INVITE)
     invite_statuses = kafka_client.reader(messages.EVENT_TOPIC_INVITE_STATUS)
     trace_id = uuid.uuid4().hex
-    headers = [
-        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
-        *tenant_key.kafka_headers(),
-        ("ENVIRONMENT", b"main"),
-    ]
+    headers = traced_headers(tenant_key, trace_id)
     game = Game(kafka_client, tenant_key, headers)
     tx = uuid.uuid4()
 
@@ -126,15 +113,7 @@ def test_create_invite_accept_through_the_invites_service(kafka_client, tenant_k
         b'"messengerId":1000000000,"type":"CREATED","body":{}}'
     )
     assert created.key == bytes.fromhex("00ca9a3b00000000")
-    got = headers_of(created)
-    assert got["TENANT_ID"] == str(tenant_key.id).encode()
-    assert (got["REGION"], got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (
-        b"GMS",
-        b"\x00\x53",
-        b"\x00\x01",
-    )
-    assert got["ENVIRONMENT"] == b"main"
-    assert wire.TraceParent.parse(got["traceparent"]).trace_id == trace_id
+    assert_headers_carried_on(created, tenant_key, trace_id)
     # the character service was asked with the tenant's decimal headers
     (seen,) = cast.requests_to("characters/1001")
     assert (seen.headers["TENANT_ID"], seen.headers["MAJOR_VERSION"]) == (str(tenant_key.id), "83")

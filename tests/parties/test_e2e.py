@@ -15,7 +15,12 @@ from parties import messages
 from parties.models import Character, Party
 from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.kafka_helpers import headers_of, value_of
+from tests.kafka_helpers import (
+    assert_headers_carried_on,
+    of_tenant,
+    traced_headers,
+    value_of,
+)
 from tests.support import given_character
 from tests.waiting import wait_until
 
@@ -25,20 +30,6 @@ NIL = "00000000-0000-0000-0000-000000000000"
 P1 = 1_000_000_000
 COMMANDS = messages.COMMAND_TOPIC_PARTY
 CHARACTERS = messages.EVENT_TOPIC_CHARACTER_STATUS
-
-
-def of_tenant(tenant_key, type_: str | None = None, **expected: object):
-    """Match records of this test's tenant (and of one type, with some values)."""
-
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        value = value_of(record)
-        if type_ is not None and value.get("type") != type_:
-            return False
-        return all(value.get(k) == v for k, v in expected.items())
-
-    return matches
 
 
 def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: object) -> dict:
@@ -92,11 +83,7 @@ def cast(tenant_key, fake_services):
 def test_every_command_type_answers_on_the_status_topic(kafka_client, tenant_key, send, cast):
     statuses = kafka_client.reader(messages.EVENT_TOPIC_PARTY_STATUS)
     trace_id = uuid.uuid4().hex
-    headers = [
-        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
-        *tenant_key.kafka_headers(),
-        ("ENVIRONMENT", b"main"),
-    ]
+    headers = traced_headers(tenant_key, trace_id)
 
     # CREATE: upstream's bytes, key and headers (environment and trace copied)
     send(COMMANDS, command("CREATE", 1001), 1001, headers=headers)
@@ -106,11 +93,7 @@ def test_every_command_type_answers_on_the_status_topic(kafka_client, tenant_key
         b'{"actorId":1001,"worldId":1,"partyId":1000000000,"type":"CREATED","body":{},'
         b'"transactionId":"00000000-0000-0000-0000-000000000000"}'
     )
-    got = headers_of(created)
-    assert (got["TENANT_ID"], got["REGION"]) == (str(tenant_key.id).encode(), b"GMS")
-    assert (got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (b"\x00\x53", b"\x00\x01")
-    assert got["ENVIRONMENT"] == b"main"
-    assert wire.TraceParent.parse(got["traceparent"]).trace_id == trace_id
+    assert_headers_carried_on(created, tenant_key, trace_id)
     # the lookups went to the character and maps services with the tenant
     (seen,) = cast.requests_to("characters/1001")
     assert seen.headers["TENANT_ID"] == str(tenant_key.id)
