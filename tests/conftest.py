@@ -10,17 +10,15 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 
 from project.messaging import kafka, registry
 from project.tenancy import TenantKey
 from tests.fake_services import FakeServices
 from tests.kafka_helpers import KafkaClient
 from tests.rest_server import RestClient, RestServer
-from tests.stack import Stack, wait_for_log
+from tests.stack import Stack, database_url, wait_for_log
 
 
 def _flush_with_retries() -> None:
@@ -71,15 +69,8 @@ def _cancel_other_statements() -> None:
 _flush_with_retries()
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    if "sqlite" in db["ENGINE"]:
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+# Other modules' old name for it.
+_database_url = database_url
 
 
 @pytest.fixture(scope="session")
@@ -92,7 +83,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory, fake_services_se
     """
     the_stack = Stack(
         tmp_path_factory.mktemp("stack"),
-        _database_url(),
+        database_url(),
         "tests.settings",
         extra_env=fake_services_server.env(),
     )
@@ -146,7 +137,7 @@ def quick_retries(settings):
 @pytest.fixture(scope="session")
 def rest_server(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn serving the project against the test database, started once."""
-    server = RestServer(_database_url(), tmp_path_factory.mktemp("rest"))
+    server = RestServer(database_url(), tmp_path_factory.mktemp("rest"))
     yield server
     server.close()
 
