@@ -23,6 +23,7 @@ from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 from project.tenancy.rows import tenant_row
 from tests.fake_services import FakeServices
+from tests.waiting import wait_until
 
 NIL = "00000000-0000-0000-0000-000000000000"
 
@@ -78,6 +79,19 @@ def given_character(
             tenant_key, character_id, name=name, world_id=world_id, level=level, job_id=job_id,
             gm=gm, channel_id=channel_id, map_id=map_id,
         )  # fmt: skip
+
+
+def character_status(
+    type_: str, character_id: int, *, world_id: int = 0, tx: uuid.UUID | None = None, **body
+) -> dict:
+    """An event of atlas-character's status topic, as the apps consume it."""
+    return {
+        "transactionId": str(tx or uuid.uuid4()),
+        "worldId": world_id,
+        "characterId": character_id,
+        "type": type_,
+        "body": body,
+    }
 
 
 @dataclass(frozen=True)
@@ -148,11 +162,19 @@ def clear_outbox(tenant: Tenant) -> None:
     OutboxMessage.objects.filter(tenant=tenant).delete()
 
 
-def dead_letters(app: str, marker: str) -> list[InboxMessage]:
-    """The app's dead inbox rows whose raw value carries ``marker`` (a test's own bad
-    records), by topic and offset: the order they were produced in, per topic."""
-    rows = InboxMessage.objects.filter(app=app, state="dead").order_by("topic", "offset")
-    return [row for row in rows if marker.encode() in bytes(row.value)]
+def dead_letters(app: str, marker: str, count: int) -> list[InboxMessage]:
+    """Wait until the app has stored ``count`` dead inbox rows whose raw value carries
+    ``marker`` (a test's own bad records); they by topic and offset, the order they
+    were produced in per topic."""
+
+    def marked() -> list[InboxMessage]:
+        rows = InboxMessage.objects.filter(app=app, state="dead").order_by("topic", "offset")
+        return [row for row in rows if marker.encode() in bytes(row.value)]
+
+    return wait_until(
+        lambda: (rows := marked()) and len(rows) == count and rows,
+        what=f"{count} dead letters of {app} marked {marker}",
+    )
 
 
 @contextlib.contextmanager

@@ -23,6 +23,7 @@ from tests.kafka_helpers import (
     traced_headers,
     value_of,
 )
+from tests.support import character_status, dead_letters
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -35,17 +36,6 @@ def command(type_: str, *, tx: uuid.UUID | None = None, world_id: int = 0, **bod
         "inviteType": "PARTY",
         "type": type_,
         "body": body,
-    }
-
-
-def character_event(type_: str, character_id: int, **fields: object) -> dict:
-    return {
-        "transactionId": str(uuid.uuid4()),
-        "worldId": 0,
-        "characterId": character_id,
-        "type": type_,
-        "body": {},
-        **fields,
     }
 
 
@@ -147,8 +137,8 @@ def test_character_deleted_rejects_its_invites_and_other_types_are_skipped(
     statuses.wait_for(of_tenant(tenant_key, "CREATED"), count=3)
 
     # when 2001 logs in (not for invites) and then is deleted
-    login = character_event("LOGIN", 2001, body={"channelId": 1, "mapId": 100000000})
-    deleted = character_event("DELETED", 2001)
+    login = character_status("LOGIN", 2001, channelId=1, mapId=100000000)
+    deleted = character_status("DELETED", 2001)
     for event in (login, deleted):
         kafka_client.produce(
             messages.EVENT_TOPIC_CHARACTER_STATUS,
@@ -264,7 +254,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     # and a bad DELETED on the character topic
     kafka_client.produce(
         messages.EVENT_TOPIC_CHARACTER_STATUS,
-        {**character_event("DELETED", 2001), "characterId": "2001", "marker": marker},
+        {**character_status("DELETED", 2001), "characterId": "2001", "marker": marker},
         key=wire.key_u32(2001),
         headers=tenant_headers,
     )
@@ -283,14 +273,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     assert value_of(created)["transactionId"] == str(good_tx)
 
     # and every bad record is a dead letter with its reason, in order
-    def dead_letters() -> list[InboxMessage]:
-        rows = InboxMessage.objects.filter(app="invites", state="dead").order_by("topic", "offset")
-        return [row for row in rows if marker.encode() in bytes(row.value)]
-
-    dead = wait_until(
-        lambda: (rows := dead_letters()) and len(rows) == len(bad_inputs) + 1 and rows,
-        what="dead letters stored",
-    )
+    dead = dead_letters("invites", marker, len(bad_inputs) + 1)
     by_topic = {topic: [r for r in dead if r.topic == topic] for topic in {r.topic for r in dead}}
     command_rows = by_topic[wire.topic_name(messages.COMMAND_TOPIC_INVITE)]
     for (name, _value, _headers, reason), row in zip(bad_inputs, command_rows, strict=True):

@@ -6,6 +6,7 @@ Each test uses its own tenant and reads only that tenant's records.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 
@@ -21,7 +22,7 @@ from tests.kafka_helpers import (
     traced_headers,
     value_of,
 )
-from tests.support import given_character
+from tests.support import character_status, dead_letters, given_character
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -39,14 +40,8 @@ def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: object)
     return document
 
 
-def character_event(type_: str, character_id: int, tx: uuid.UUID | None = None, **body) -> dict:
-    return {
-        "transactionId": str(tx or uuid.uuid4()),
-        "worldId": 1,
-        "characterId": character_id,
-        "type": type_,
-        "body": body,
-    }
+# Events of the cast's world.
+character_event = functools.partial(character_status, world_id=1)
 
 
 @pytest.fixture
@@ -290,14 +285,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_command_is_handled(
     # then it is handled, and every bad record is a dead letter with its reason, in order
     statuses.wait_for(of_tenant(tenant_key, "CREATED"))
 
-    def dead_letters() -> list[InboxMessage]:
-        rows = InboxMessage.objects.filter(app="parties", state="dead").order_by("topic", "offset")
-        return [row for row in rows if marker.encode() in bytes(row.value)]
-
-    dead = wait_until(
-        lambda: (rows := dead_letters()) and len(rows) == len(bad) + 1 and rows,
-        what="dead letters stored",
-    )
+    dead = dead_letters("parties", marker, len(bad) + 1)
     commands = [row for row in dead if row.topic == wire.topic_name(COMMANDS)]
     for (_value, reason), row in zip(bad, commands, strict=True):
         assert reason in row.error, row.error
