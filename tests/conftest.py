@@ -10,17 +10,15 @@ from __future__ import annotations
 import sys
 import time
 import uuid
-from urllib.parse import quote
 
 import pytest
-from django.conf import settings
 
 from project.messaging import kafka, registry
 from project.tenancy import TenantKey
 from tests.fake_services import FakeServices
 from tests.kafka_helpers import KafkaClient
 from tests.rest_server import RestClient, RestServer
-from tests.stack import Stack, wait_for_log
+from tests.stack import Stack, database_url, wait_for_log
 
 
 def _flush_with_retries() -> None:
@@ -71,17 +69,6 @@ def _cancel_other_statements() -> None:
 _flush_with_retries()
 
 
-def _database_url() -> str:
-    db = settings.DATABASES["default"]
-    if "sqlite" in db["ENGINE"]:
-        return f"sqlite:///{db['NAME']}"
-    auth = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        auth += ":" + quote(db["PASSWORD"])
-    host = db["HOST"] or "127.0.0.1"
-    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-
-
 @pytest.fixture(scope="session")
 def stack(django_db_setup, django_db_blocker, tmp_path_factory, fake_services_server):
     """Every real part, started once; tests may kill and restart single processes.
@@ -92,7 +79,7 @@ def stack(django_db_setup, django_db_blocker, tmp_path_factory, fake_services_se
     """
     the_stack = Stack(
         tmp_path_factory.mktemp("stack"),
-        _database_url(),
+        database_url(),
         "tests.settings",
         extra_env=fake_services_server.env(),
     )
@@ -127,10 +114,26 @@ def tenant_headers(tenant_key) -> list[tuple[str, bytes]]:
     return tenant_key.kafka_headers()
 
 
+@pytest.fixture
+def local_directory(settings):
+    """No outside service configured: this process's lookups answer from the local
+    directory (``tests.support.given_character`` fills it)."""
+    settings.SERVICE_URLS = {}
+    settings.BASE_SERVICE_URL = ""
+
+
+@pytest.fixture
+def quick_retries(settings):
+    """Two attempts per inbox row, retried at once: a row that keeps failing is dead
+    within a test's few ``inbox.process`` calls."""
+    settings.INBOX_MAX_ATTEMPTS = 2
+    settings.INBOX_RETRY_BASE_SECONDS = 0
+
+
 @pytest.fixture(scope="session")
 def rest_server(django_db_setup, django_db_blocker, tmp_path_factory):
     """gunicorn serving the project against the test database, started once."""
-    server = RestServer(_database_url(), tmp_path_factory.mktemp("rest"))
+    server = RestServer(database_url(), tmp_path_factory.mktemp("rest"))
     yield server
     server.close()
 

@@ -9,8 +9,14 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote, urlparse
+
+import psycopg
+from django.conf import settings
 
 from project import embedded
 
@@ -220,6 +226,69 @@ class Stack:
                 self.redis.wait(5)
             except subprocess.TimeoutExpired:
                 os.killpg(self.redis.pid, signal.SIGKILL)
+
+
+def database_url() -> str:
+    """The test database (pytest-django's), as a ``DATABASE_URL`` the processes read."""
+    db = settings.DATABASES["default"]
+    if "sqlite" in db["ENGINE"]:
+        return f"sqlite:///{db['NAME']}"
+    auth = quote(db["USER"] or "")
+    if db["PASSWORD"]:
+        auth += ":" + quote(db["PASSWORD"])
+    host = db["HOST"] or "127.0.0.1"
+    return f"postgres://{auth}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+def stack_of_its_own(
+    base_dir: Path,
+    *,
+    database: str | None = None,
+    settings_module: str = "tests.settings",
+    extra_env: dict[str, str] | None = None,
+    broker: embedded.Broker | None = None,
+) -> Stack:
+    """A stack on a broker and Redis of its own (free ports; nothing started yet), on
+    the test database unless ``database`` names another: for a test that stops or
+    restarts its parts, or must not share a broker, without disturbing the session's."""
+    return Stack(
+        base_dir,
+        database or database_url(),
+        settings_module,
+        extra_env,
+        kafka_port=embedded.free_port(),
+        redis_port=embedded.free_port(),
+        broker=broker,
+    )
+
+
+def serve_topics(stack: Stack, test_settings) -> None:
+    """Start the stack's broker and Redis, point this process (``test_settings``,
+    pytest-django's ``settings``) at that broker, and create every app's topics."""
+    from project.messaging import kafka, registry
+
+    stack.start_infrastructure()
+    test_settings.BOOTSTRAP_SERVERS = stack.bootstrap.split(",")
+    assert kafka.ensure_topics(registry.all_topics()) == []
+
+
+@contextlib.contextmanager
+def empty_database(base_dir: Path, prefix: str) -> Iterator[str]:
+    """The URL of an empty database of the test's own, on the test database's server
+    (a file beside it on SQLite), dropped afterwards."""
+    url = urlparse(database_url())
+    if url.scheme == "sqlite":
+        yield f"sqlite:///{base_dir / f'{prefix}.sqlite3'}"
+        return
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
+    server = url._replace(path="/postgres").geturl()
+    with psycopg.connect(server, autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield url._replace(path=f"/{name}").geturl()
+    finally:
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def wait_for_log(process: Process, text: str, timeout: float = 30) -> None:

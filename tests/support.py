@@ -1,4 +1,8 @@
-"""Helpers every app's tests import: tenants, characters, emitted records, query counts."""
+"""Helpers every app's tests import: tenants, characters, emitted records, query counts.
+
+One set for all apps: what an app's tests need beyond this (its commands, its cached
+rows, its topics' vocabulary) lives in that app's ``support.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,21 +17,31 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from project.directory.models import Character as LocalCharacter
-from project.messaging import wire
-from project.messaging.models import OutboxMessage
+from project.messaging import registry, wire
+from project.messaging.models import InboxMessage, OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 from project.tenancy.rows import tenant_row
 from tests.fake_services import FakeServices
+from tests.waiting import wait_until
+
+NIL = "00000000-0000-0000-0000-000000000000"
 
 
-def new_tenant_key(region: str = "GMS", major: int = 83, minor: int = 1) -> TenantKey:
-    return TenantKey(uuid.uuid4(), region, major, minor)
+def new_tenant(
+    region: str = "GMS", major: int = 83, minor: int = 1, *, tenant_uuid: uuid.UUID | None = None
+) -> Tenant:
+    """A tenant row; a fresh UUID unless given (a test that needs two versions of one
+    tenant, or the spec's tenant id, gives it)."""
+    return Tenant.objects.create(
+        uuid=tenant_uuid or uuid.uuid4(), region=region, major_version=major, minor_version=minor
+    )
 
 
-def new_tenant(region: str = "GMS", major: int = 83, minor: int = 1) -> Tenant:
-    """A tenant row of its own (a fresh UUID)."""
-    return tenant_row(new_tenant_key(region, major, minor))
+def header_dict(tenant: Tenant | TenantKey) -> dict[str, bytes]:
+    """The tenant headers an emitted record carries, by name (as ``Emitted.headers``)."""
+    key = tenant.key if isinstance(tenant, Tenant) else tenant
+    return dict(key.kafka_headers())
 
 
 def given_character(
@@ -67,45 +81,100 @@ def given_character(
         )  # fmt: skip
 
 
+def character_status(
+    type_: str, character_id: int, *, world_id: int = 0, tx: uuid.UUID | None = None, **body
+) -> dict:
+    """An event of atlas-character's status topic, as the apps consume it."""
+    return {
+        "transactionId": str(tx or uuid.uuid4()),
+        "worldId": world_id,
+        "characterId": character_id,
+        "type": type_,
+        "body": body,
+    }
+
+
 @dataclass(frozen=True)
 class Emitted:
-    """One buffered outgoing record, decoded."""
+    """One outbox row (an outgoing record the relay publishes), decoded."""
 
-    topic: str
+    topic: str  # the resolved topic name
     key: bytes
-    value: dict
-    headers: dict[str, bytes]
+    raw: bytes  # the value's exact bytes, for byte-for-byte assertions
+    headers: dict[str, bytes]  # by name, without the trace (its value is random)
+
+    @property
+    def value(self) -> dict:
+        return json.loads(self.raw)
 
     @property
     def type(self) -> str:
         return str(self.value.get("type", ""))
 
+    @property
+    def token(self) -> str:
+        """The topic's token (``messages.EVENT_TOPIC_…``), as the tests name topics."""
+        return registry.setting_of(self.topic) or self.topic
 
-def _outbox(token: str, tenant: Tenant | TenantKey | None):
-    rows = OutboxMessage.objects.filter(topic=wire.topic_name(token)).order_by("id")
+
+def outbox_rows(
+    token: str | None = None, tenant: Tenant | TenantKey | None = None
+) -> list[OutboxMessage]:
+    """Outbox rows of topic ``token`` (every topic without one) and of one tenant, in
+    emission order."""
+    rows = OutboxMessage.objects.order_by("id")
+    if token is not None:
+        rows = rows.filter(topic=wire.topic_name(token))
     if isinstance(tenant, Tenant):
         rows = rows.filter(tenant=tenant)
     elif isinstance(tenant, TenantKey):
         rows = rows.filter(tenant__uuid=tenant.id)
-    return rows
+    return list(rows)
 
 
-def emitted(token: str, tenant: Tenant | TenantKey | None = None) -> list[Emitted]:
-    """Records buffered for topic ``token`` (of one tenant), in emission order."""
+def emitted(token: str | None = None, tenant: Tenant | TenantKey | None = None) -> list[Emitted]:
+    """Records buffered for topic ``token`` (every topic without one) and of one tenant,
+    in emission order."""
     return [
         Emitted(
             row.topic,
             bytes(row.key),
-            json.loads(bytes(row.value)),
-            {name: value for name, value in row.header_list},
+            bytes(row.value),
+            {name: raw for name, raw in row.header_list if name != wire.TRACEPARENT},
         )
-        for row in _outbox(token, tenant)
+        for row in outbox_rows(token, tenant)
     ]
 
 
-def emitted_bytes(token: str, tenant: Tenant | TenantKey | None = None) -> list[bytes]:
-    """The exact value bytes, for byte-for-byte assertions."""
-    return [bytes(row.value) for row in _outbox(token, tenant)]
+def values(token: str, tenant: Tenant | TenantKey | None = None) -> list[dict]:
+    """The decoded values of topic ``token``'s records, in emission order."""
+    return [record.value for record in emitted(token, tenant)]
+
+
+def sent_by(tenant: Tenant, token: str | None = None) -> list[tuple[str, bytes, dict]]:
+    """(topic token, key, value) of every record the tenant emitted (of one topic, with
+    ``token``), in emission order: what a test compares whole."""
+    return [(record.token, record.key, record.value) for record in emitted(token, tenant)]
+
+
+def clear_outbox(tenant: Tenant) -> None:
+    """Forget what the tenant emitted so far (a test then looks at what comes next)."""
+    OutboxMessage.objects.filter(tenant=tenant).delete()
+
+
+def dead_letters(app: str, marker: str, count: int) -> list[InboxMessage]:
+    """Wait until the app has stored ``count`` dead inbox rows whose raw value carries
+    ``marker`` (a test's own bad records); they by topic and offset, the order they
+    were produced in per topic."""
+
+    def marked() -> list[InboxMessage]:
+        rows = InboxMessage.objects.filter(app=app, state="dead").order_by("topic", "offset")
+        return [row for row in rows if marker.encode() in bytes(row.value)]
+
+    return wait_until(
+        lambda: (rows := marked()) and len(rows) == count and rows,
+        what=f"{count} dead letters of {app} marked {marker}",
+    )
 
 
 @contextlib.contextmanager

@@ -9,17 +9,19 @@ import re
 import shutil
 import subprocess
 import sys
-import uuid
 from pathlib import Path
-from urllib.parse import urlparse
 
 import httpx
-import psycopg
 import pytest
 
 from project import embedded
-from tests.conftest import _database_url
-from tests.stack import ROOT, Process, Stack, wait_for_log
+from tests.stack import (
+    ROOT,
+    Process,
+    empty_database,
+    stack_of_its_own,
+    wait_for_log,
+)
 from tests.waiting import wait_until
 
 DOCKERFILE = ROOT / "Dockerfile"
@@ -77,30 +79,15 @@ def test_an_unknown_kind_is_refused_with_the_usage():
 @pytest.fixture
 def own_database(tmp_path):
     """An empty database of the test's own: the migrate entry point migrates it."""
-    url = urlparse(_database_url())
-    if url.scheme == "sqlite":
-        yield f"sqlite:///{tmp_path / 'own.sqlite3'}"
-        return
-    name = f"atlas_entry_{uuid.uuid4().hex[:12]}"
-    server = url._replace(path="/postgres").geturl()
-    with psycopg.connect(server, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url._replace(path=f"/{name}").geturl()
-    finally:
-        with psycopg.connect(server, autocommit=True) as connection:
-            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with empty_database(tmp_path, "atlas_entry") as url:
+        yield url
 
 
 @pytest.fixture
 def infrastructure(tmp_path, own_database):
     """A broker and Redis on ports of their own, and the environment a pod gets."""
-    stack = Stack(
-        tmp_path / "stack",
-        own_database,
-        "project.settings",
-        kafka_port=embedded.free_port(),
-        redis_port=embedded.free_port(),
+    stack = stack_of_its_own(
+        tmp_path / "stack", database=own_database, settings_module="project.settings"
     )
     stack.start_infrastructure()
     env = {

@@ -10,7 +10,7 @@ from project.contracts import character_status as cs
 from project.directory.models import Character
 from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage
-from tests.platform.conftest import Record
+from tests.delivery import Record
 
 pytestmark = pytest.mark.django_db
 

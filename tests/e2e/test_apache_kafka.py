@@ -28,11 +28,10 @@ from project import apache_kafka, embedded
 from project.messaging import bus, wire
 from project.messaging.models import OutboxMessage, PartitionEpoch
 from project.tenancy.rows import tenant_row
-from tests.conftest import _database_url
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
 from tests.kafka_helpers import KafkaClient, TopicReader, value_of
-from tests.stack import BROKER, Process, Stack, wait_for_log
+from tests.stack import BROKER, Process, Stack, stack_of_its_own, wait_for_log
 from tests.waiting import wait_until
 
 pytestmark = [
@@ -162,8 +161,7 @@ def assert_each_once_in_order(stack: Stack, tenant_key, acked: dict[int, int]) -
         wanted = {(key, seq) for key, last in acked.items() for seq in range(1, last + 1)}
 
         def published() -> set[tuple[int, int]]:
-            pongs.drain(0.3)
-            return {(value_of(r)["id"], value_of(r)["seq"]) for r in pongs.records} & wanted
+            return {(value_of(r)["id"], value_of(r)["seq"]) for r in pongs.poll()} & wanted
 
         try:
             wait_until(lambda: published() == wanted, timeout=90, interval=0, what="every PONG")
@@ -335,13 +333,8 @@ def three_brokers(stack, relay_of, tmp_path):
         [embedded.free_port() for _ in range(3)],
         log_dir=tmp_path,
     )
-    own = Stack(
-        tmp_path,
-        _database_url(),
-        "tests.settings",
-        redis_port=embedded.free_port(),
-        broker=cluster,
-        extra_env={"KAFKA_TOPIC_REPLICATION_FACTOR": "3"},
+    own = stack_of_its_own(
+        tmp_path, broker=cluster, extra_env={"KAFKA_TOPIC_REPLICATION_FACTOR": "3"}
     )
     own["bridge"].command += ["--apps", "echo"]  # the group under test, no other joins
     try:

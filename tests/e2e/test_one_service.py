@@ -20,12 +20,11 @@ import psycopg
 import pytest
 from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
 
-from project import embedded
-from project.messaging import kafka, registry, wire
+from project.messaging import wire
 from project.messaging.models import InboxMessage, OutboxMessage
 from tests.kafka_helpers import KafkaClient, value_of
 from tests.rest_server import RestClient, RestServer
-from tests.stack import Stack, wait_for_log
+from tests.stack import Stack, serve_topics, stack_of_its_own, wait_for_log
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -95,12 +94,10 @@ def notes_only(stack, fresh_database, tmp_path, settings):
     """Broker, Redis, database, bridge, worker, beat and relay of the test's own, with
     ``ATLAS_SERVICES=notes`` and upstream's KAFKA_CONSUMER_GROUP for that one service."""
     group = f"Notes Service [swap-{uuid.uuid4().hex[:6]}]"
-    own = Stack(
+    own = stack_of_its_own(
         tmp_path,
-        fresh_database,
-        "project.settings",
-        kafka_port=embedded.free_port(),
-        redis_port=embedded.free_port(),
+        database=fresh_database,
+        settings_module="project.settings",
         extra_env={
             "ATLAS_SERVICES": "notes",
             "KAFKA_CONSUMER_GROUP": group,
@@ -108,9 +105,7 @@ def notes_only(stack, fresh_database, tmp_path, settings):
         },
     )
     try:
-        own.start_infrastructure()
-        settings.BOOTSTRAP_SERVERS = own.bootstrap.split(",")
-        assert kafka.ensure_topics(registry.all_topics()) == []  # every service's topics
+        serve_topics(own, settings)  # every service's topics
         for name in ("worker", "beat", "bridge", "relay"):
             own[name].start()
         wait_for_log(own["bridge"], "subscribed to", timeout=60)

@@ -15,12 +15,10 @@ import uuid
 
 import pytest
 
-from project import embedded
-from project.messaging import kafka, registry, wire
+from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.conftest import _database_url
 from tests.kafka_helpers import KafkaClient
-from tests.stack import Process, Stack
+from tests.stack import Process, serve_topics, stack_of_its_own
 from tests.transport.test_handlers import character_event, map_event
 from tests.waiting import wait_until
 from transport import messages
@@ -45,17 +43,9 @@ def rows(group: str, topic: str) -> list[int]:
 @pytest.fixture
 def broker_of_its_own(stack, tmp_path, settings):
     """A broker and Redis of the test's own, with every topic, and no other consumer."""
-    own = Stack(
-        tmp_path,
-        _database_url(),
-        "tests.settings",
-        kafka_port=embedded.free_port(),
-        redis_port=embedded.free_port(),
-    )
+    own = stack_of_its_own(tmp_path)
     try:
-        own.start_infrastructure()
-        settings.BOOTSTRAP_SERVERS = own.bootstrap.split(",")
-        assert kafka.ensure_topics(registry.all_topics()) == []
+        serve_topics(own, settings)
         yield own
     finally:
         own.close()

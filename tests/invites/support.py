@@ -1,25 +1,16 @@
-"""Helpers for the invites tests: tenants, commands with defaults, emitted records."""
+"""The invites tests' vocabulary: commands with defaults and the status topic's records."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from invites import messages, services
 from invites.models import Invite
 from project.messaging import wire
-from project.messaging.models import OutboxMessage
 from project.tenancy.models import Tenant
+from tests.support import Emitted, emitted
 
 STATUS_TOPIC = wire.topic_name(messages.EVENT_TOPIC_INVITE_STATUS)
-
-
-def new_tenant(
-    *, tenant_uuid: uuid.UUID | None = None, region: str = "GMS", major: int = 83, minor: int = 1
-) -> Tenant:
-    return Tenant.objects.create(
-        uuid=tenant_uuid or uuid.uuid4(), region=region, major_version=major, minor_version=minor
-    )
 
 
 def create(
@@ -43,22 +34,6 @@ def create(
     )
 
 
-def events(tenant: Tenant | None = None) -> list[OutboxMessage]:
+def events(tenant: Tenant | None = None) -> list[Emitted]:
     """Records emitted on the invite status topic, in emission order."""
-    rows = OutboxMessage.objects.filter(topic=STATUS_TOPIC).order_by("id")
-    if tenant is not None:
-        rows = rows.filter(tenant=tenant)
-    return list(rows)
-
-
-def value(row: OutboxMessage) -> dict:
-    return json.loads(bytes(row.value))
-
-
-def headers(row: OutboxMessage) -> dict[str, bytes]:
-    """Headers by name, without the trace (its value is random)."""
-    return {name: raw for name, raw in row.header_list if name != wire.TRACEPARENT}
-
-
-def tenant_headers(tenant: Tenant) -> dict[str, bytes]:
-    return dict(tenant.key.kafka_headers())
+    return emitted(messages.EVENT_TOPIC_INVITE_STATUS, tenant)

@@ -17,8 +17,8 @@ from django.utils import timezone
 from invites import services
 from invites.models import Invite
 from project.tenancy.models import TenantSequence
-from tests.invites.support import create, events, new_tenant, value
-from tests.support import run_together
+from tests.invites.support import create, events
+from tests.support import new_tenant, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -41,9 +41,9 @@ def sweep_until_done(batch_size: int) -> int:
 def outcomes() -> Counter:
     """How many ACCEPTED / REJECTED events each reference got."""
     return Counter(
-        (value(row)["referenceId"], value(row)["type"])
+        (row.value["referenceId"], row.value["type"])
         for row in events()
-        if value(row)["type"] != "CREATED"
+        if row.value["type"] != "CREATED"
     )
 
 
@@ -68,7 +68,7 @@ def test_concurrent_creates_of_one_key_leave_one_invite_and_each_answers_created
     assert invite.invite_id == 1_000_000_000
     assert TenantSequence.objects.get(tenant=tenant).last_value == 1_000_000_000
     # and every command got a CREATED naming the winner's originator
-    created = [value(row) for row in events(tenant)]
+    created = [row.value for row in events(tenant)]
     assert len(created) == len(originators)
     assert {row["body"]["originatorId"] for row in created} == {invite.originator_id}
     assert invite.originator_id in originators

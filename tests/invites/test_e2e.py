@@ -16,7 +16,14 @@ from invites import messages
 from invites.models import Invite
 from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.kafka_helpers import headers_of, value_of
+from tests.kafka_helpers import (
+    assert_headers_carried_on,
+    headers_of,
+    of_tenant,
+    traced_headers,
+    value_of,
+)
+from tests.support import character_status, dead_letters
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -32,37 +39,10 @@ def command(type_: str, *, tx: uuid.UUID | None = None, world_id: int = 0, **bod
     }
 
 
-def character_event(type_: str, character_id: int, **fields: object) -> dict:
-    return {
-        "transactionId": str(uuid.uuid4()),
-        "worldId": 0,
-        "characterId": character_id,
-        "type": type_,
-        "body": {},
-        **fields,
-    }
-
-
-def status_of(tenant_key, type_: str, **expected: object):
-    """Match status records of this test's tenant, of one type, with some values."""
-
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        value = value_of(record)
-        return value["type"] == type_ and all(value.get(k) == v for k, v in expected.items())
-
-    return matches
-
-
 def test_create_accept_and_reject_answer_on_the_status_topic(kafka_client, tenant_key):
     statuses = kafka_client.reader(messages.EVENT_TOPIC_INVITE_STATUS)
     trace_id = uuid.uuid4().hex
-    headers = [
-        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
-        *tenant_key.kafka_headers(),
-        ("ENVIRONMENT", b"main"),
-    ]
+    headers = traced_headers(tenant_key, trace_id)
     create_tx, accept_tx, reject_tx = (uuid.uuid4() for _ in range(3))
 
     # when a CREATE is produced
@@ -76,19 +56,14 @@ def test_create_accept_and_reject_answer_on_the_status_topic(kafka_client, tenan
     )
 
     # then CREATED leaves with upstream's bytes, key and headers (environment and trace copied)
-    (created,) = statuses.wait_for(status_of(tenant_key, "CREATED"))
+    (created,) = statuses.wait_for(of_tenant(tenant_key, "CREATED"))
     assert created.key == bytes.fromhex("8913000000000000")
     assert created.value == (
         b'{"transactionId":"' + str(create_tx).encode() + b'","worldId":1,'
         b'"inviteType":"PARTY","referenceId":5001,"type":"CREATED",'
         b'"body":{"originatorId":1001,"targetId":2001}}'
     )
-    got = headers_of(created)
-    assert got["TENANT_ID"] == str(tenant_key.id).encode()
-    assert got["REGION"] == b"GMS"
-    assert (got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (b"\x00\x53", b"\x00\x01")
-    assert got["ENVIRONMENT"] == b"main"
-    assert wire.TraceParent.parse(got["traceparent"]).trace_id == trace_id
+    assert_headers_carried_on(created, tenant_key, trace_id)
 
     # when the target accepts it
     kafka_client.produce(
@@ -99,7 +74,7 @@ def test_create_accept_and_reject_answer_on_the_status_topic(kafka_client, tenan
     )
 
     # then ACCEPTED carries the command's tx and world with the stored parties
-    (accepted,) = statuses.wait_for(status_of(tenant_key, "ACCEPTED"))
+    (accepted,) = statuses.wait_for(of_tenant(tenant_key, "ACCEPTED"))
     assert accepted.key == bytes.fromhex("8913000000000000")
     assert accepted.value == (
         b'{"transactionId":"' + str(accept_tx).encode() + b'","worldId":2,'
@@ -114,7 +89,7 @@ def test_create_accept_and_reject_answer_on_the_status_topic(kafka_client, tenan
         key=wire.key_u32(9000),
         headers=headers,
     )
-    statuses.wait_for(status_of(tenant_key, "CREATED", referenceId=9000))
+    statuses.wait_for(of_tenant(tenant_key, "CREATED", referenceId=9000))
     kafka_client.produce(
         messages.COMMAND_TOPIC_INVITE,
         command("REJECT", tx=reject_tx, world_id=3, targetId=2001, originatorId=1002),
@@ -123,7 +98,7 @@ def test_create_accept_and_reject_answer_on_the_status_topic(kafka_client, tenan
     )
 
     # then REJECTED names the stored reference, keyed by it
-    (rejected,) = statuses.wait_for(status_of(tenant_key, "REJECTED"))
+    (rejected,) = statuses.wait_for(of_tenant(tenant_key, "REJECTED"))
     assert rejected.key == bytes.fromhex("2823000000000000")
     assert value_of(rejected) == {
         "transactionId": str(reject_tx),
@@ -159,11 +134,11 @@ def test_character_deleted_rejects_its_invites_and_other_types_are_skipped(
             key=wire.key_u32(reference),
             headers=tenant_headers,
         )
-    statuses.wait_for(status_of(tenant_key, "CREATED"), count=3)
+    statuses.wait_for(of_tenant(tenant_key, "CREATED"), count=3)
 
     # when 2001 logs in (not for invites) and then is deleted
-    login = character_event("LOGIN", 2001, body={"channelId": 1, "mapId": 100000000})
-    deleted = character_event("DELETED", 2001)
+    login = character_status("LOGIN", 2001, channelId=1, mapId=100000000)
+    deleted = character_status("DELETED", 2001)
     for event in (login, deleted):
         kafka_client.produce(
             messages.EVENT_TOPIC_CHARACTER_STATUS,
@@ -173,7 +148,7 @@ def test_character_deleted_rejects_its_invites_and_other_types_are_skipped(
         )
 
     # then one REJECTED per invite, with stored worlds and fresh transaction ids
-    records = statuses.wait_for(status_of(tenant_key, "REJECTED"), count=3)
+    records = statuses.wait_for(of_tenant(tenant_key, "REJECTED"), count=3)
     values = [value_of(record) for record in records]
     assert sorted((v["referenceId"], v["worldId"], v["body"]["originatorId"]) for v in values) == [
         (1, 1, 1001),
@@ -213,10 +188,10 @@ def test_an_unanswered_invite_expires_with_the_deployments_environment(
         key=wire.key_u32(77),
         headers=[*tenant_key.kafka_headers(), ("ENVIRONMENT", b"pr-42")],
     )
-    (created,) = statuses.wait_for(status_of(tenant_key, "CREATED"))
+    (created,) = statuses.wait_for(of_tenant(tenant_key, "CREATED"))
 
     # when nobody answers it for longer than the timeout
-    (rejected,) = statuses.wait_for(status_of(tenant_key, "REJECTED"), timeout=timeout + 30)
+    (rejected,) = statuses.wait_for(of_tenant(tenant_key, "REJECTED"), timeout=timeout + 30)
 
     # then the sweep rejected it: stored world, new transaction id, not before the timeout
     value = value_of(rejected)
@@ -279,7 +254,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     # and a bad DELETED on the character topic
     kafka_client.produce(
         messages.EVENT_TOPIC_CHARACTER_STATUS,
-        {**character_event("DELETED", 2001), "characterId": "2001", "marker": marker},
+        {**character_status("DELETED", 2001), "characterId": "2001", "marker": marker},
         key=wire.key_u32(2001),
         headers=tenant_headers,
     )
@@ -294,18 +269,11 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     )
 
     # then it is handled
-    (created,) = statuses.wait_for(status_of(tenant_key, "CREATED"))
+    (created,) = statuses.wait_for(of_tenant(tenant_key, "CREATED"))
     assert value_of(created)["transactionId"] == str(good_tx)
 
     # and every bad record is a dead letter with its reason, in order
-    def dead_letters() -> list[InboxMessage]:
-        rows = InboxMessage.objects.filter(app="invites", state="dead").order_by("topic", "offset")
-        return [row for row in rows if marker.encode() in bytes(row.value)]
-
-    dead = wait_until(
-        lambda: (rows := dead_letters()) and len(rows) == len(bad_inputs) + 1 and rows,
-        what="dead letters stored",
-    )
+    dead = dead_letters("invites", marker, len(bad_inputs) + 1)
     by_topic = {topic: [r for r in dead if r.topic == topic] for topic in {r.topic for r in dead}}
     command_rows = by_topic[wire.topic_name(messages.COMMAND_TOPIC_INVITE)]
     for (name, _value, _headers, reason), row in zip(bad_inputs, command_rows, strict=True):
@@ -315,4 +283,5 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     # and nothing but the good command changed anything
     invites = Invite.objects.filter(tenant__uuid=tenant_key.id)
     assert list(invites.values_list("reference_id", flat=True)) == [4243]
-    assert len([r for r in statuses.records if status_of(tenant_key, "CREATED")(r)]) == 1
+    published = statuses.settled(tenant_key)  # all the tenant's handled commands caused
+    assert len([r for r in published if value_of(r)["type"] == "CREATED"]) == 1

@@ -15,17 +15,9 @@ from django.utils import timezone
 from invites import services
 from invites.models import Invite
 from project.messaging import wire
-from project.messaging.models import OutboxMessage
 from project.tenancy.models import TenantSequence
-from tests.invites.support import (
-    STATUS_TOPIC,
-    create,
-    events,
-    headers,
-    new_tenant,
-    tenant_headers,
-    value,
-)
+from tests.invites.support import STATUS_TOPIC, create, events
+from tests.support import Emitted, header_dict, new_tenant, outbox_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -68,9 +60,9 @@ def age(invite: Invite, by: dt.timedelta) -> None:
     Invite.objects.filter(pk=invite.pk).update(created_at=invite.created_at - by)
 
 
-def status(row: OutboxMessage) -> tuple:
-    body = value(row)["body"]
-    return (value(row)["type"], body["originatorId"], body["targetId"], value(row)["referenceId"])
+def status(row: Emitted) -> tuple:
+    body = row.value["body"]
+    return (row.value["type"], body["originatorId"], body["targetId"], row.value["referenceId"])
 
 
 # --- CREATE (§7.1) ----------------------------------------------------------------
@@ -100,16 +92,17 @@ def test_create_stores_the_invite_and_emits_created_byte_for_byte(tenant):
     assert before <= stored.created_at <= timezone.now()
     # and exactly one CREATED record, with upstream's field order, key and headers
     (row,) = events()
+    (outbox_row,) = outbox_rows(STATUS_TOPIC, tenant)
     assert row.topic == STATUS_TOPIC == "EVENT_TOPIC_INVITE_STATUS"
     assert bytes(row.key) == bytes.fromhex("8913000000000000")
-    assert bytes(row.value) == (
+    assert row.raw == (
         b'{"transactionId":"7d3e9a52-1c4b-4f8e-a6d2-3b9c0e1f2a4d","worldId":3,'
         b'"inviteType":"PARTY","referenceId":5001,"type":"CREATED",'
         b'"body":{"originatorId":1001,"targetId":2001}}'
     )
-    assert row.message_type == "CREATED"
-    assert row.tenant_id == tenant.id
-    assert headers(row) == {
+    assert outbox_row.message_type == "CREATED"
+    assert outbox_row.tenant_id == tenant.id
+    assert row.headers == {
         "TENANT_ID": str(tenant.uuid).encode(),
         "REGION": b"GMS",
         "MAJOR_VERSION": b"\x00\x53",
@@ -132,7 +125,7 @@ def test_duplicate_create_answers_with_the_stored_invite_and_changes_nothing(ten
     assert stored.created_at == first.created_at
     # and a second CREATED names the stored originator with the new command's tx and world
     assert len(events()) == 2
-    assert value(events()[1]) == {
+    assert events()[1].value == {
         "transactionId": str(second_tx),
         "worldId": 7,
         "inviteType": "PARTY",
@@ -174,7 +167,7 @@ def test_invites_with_other_references_or_types_coexist(tenant):
         (1_000_000_002, "BUDDY", 5001),
         (1_000_000_003, "party", 5001),
     ]
-    assert [value(row)["type"] for row in events()] == ["CREATED"] * 4
+    assert [row.value["type"] for row in events()] == ["CREATED"] * 4
 
 
 def test_ids_are_per_tenant_and_a_version_is_another_tenant(tenant):
@@ -192,8 +185,8 @@ def test_ids_are_per_tenant_and_a_version_is_another_tenant(tenant):
     assert Invite.objects.filter(tenant=same_uuid).count() == 1
     # and its CREATED carries its own tenant headers
     row = events(same_uuid)[0]
-    assert headers(row)["MAJOR_VERSION"] == b"\x00\x54"
-    assert headers(row)["TENANT_ID"] == str(tenant.uuid).encode()
+    assert row.headers["MAJOR_VERSION"] == b"\x00\x54"
+    assert row.headers["TENANT_ID"] == str(tenant.uuid).encode()
 
 
 @pytest.mark.parametrize(
@@ -226,7 +219,7 @@ def test_create_with_originator_zero_for_an_existing_key_answers_as_a_duplicate(
 
     # then, as upstream (duplicate check before validation), CREATED names 1001
     assert Invite.objects.count() == 1
-    assert value(events()[1])["body"] == {"originatorId": 1001, "targetId": 2001}
+    assert events()[1].value["body"] == {"originatorId": 1001, "targetId": 2001}
 
 
 def test_create_echoes_a_missing_transaction_id_as_the_nil_uuid(tenant):
@@ -236,7 +229,7 @@ def test_create_echoes_a_missing_transaction_id_as_the_nil_uuid(tenant):
 
     # then CREATED carries the nil UUID; reference 0 and world 0 are valid (key all zero)
     (row,) = events()
-    assert value(row)["transactionId"] == "00000000-0000-0000-0000-000000000000"
+    assert row.value["transactionId"] == "00000000-0000-0000-0000-000000000000"
     assert bytes(row.key) == bytes(8)
 
 
@@ -257,7 +250,7 @@ def test_create_uses_the_environment_of_the_settings_without_a_cause(tenant, set
     create(tenant)
 
     # then the record carries it
-    assert headers(events()[0])["ENVIRONMENT"] == b"main"
+    assert events()[0].headers["ENVIRONMENT"] == b"main"
 
 
 # --- ACCEPT (§7.2) -----------------------------------------------------------------
@@ -276,12 +269,12 @@ def test_accept_deletes_the_invite_and_emits_accepted_with_the_commands_world(te
     # and ACCEPTED echoes the command's tx and world with the stored parties
     row = events()[-1]
     assert bytes(row.key) == bytes.fromhex("8913000000000000")
-    assert bytes(row.value) == (
+    assert row.raw == (
         b'{"transactionId":"7d3e9a52-1c4b-4f8e-a6d2-3b9c0e1f2a4d","worldId":4,'
         b'"inviteType":"PARTY","referenceId":5001,"type":"ACCEPTED",'
         b'"body":{"originatorId":1001,"targetId":2001}}'
     )
-    assert headers(row) == tenant_headers(tenant)
+    assert row.headers == header_dict(tenant)
 
 
 def test_accept_twice_answers_once(tenant):
@@ -294,7 +287,7 @@ def test_accept_twice_answers_once(tenant):
 
     # then nothing happens
     assert again is None
-    assert [value(row)["type"] for row in events()] == ["CREATED", "ACCEPTED"]
+    assert [row.value["type"] for row in events()] == ["CREATED", "ACCEPTED"]
 
 
 @pytest.mark.parametrize(
@@ -342,7 +335,7 @@ def test_accept_deletes_exactly_the_matched_invite(tenant):
 
     # then exactly that invite is gone (upstream quirk §11.1 could delete 5001 instead)
     assert list(Invite.objects.values_list("reference_id", flat=True)) == [5001]
-    assert value(events()[-1])["referenceId"] == 5002
+    assert events()[-1].value["referenceId"] == 5002
     assert bytes(events()[-1].key) == wire.key_u32(5002)
 
 
@@ -357,7 +350,7 @@ def test_an_expired_but_unswept_invite_can_still_be_accepted(tenant):
     # then it is accepted, and a sweep afterwards finds nothing
     assert result is not None
     assert services.invites_expire().rejected == 0
-    assert [value(row)["type"] for row in events()] == ["CREATED", "ACCEPTED"]
+    assert [row.value["type"] for row in events()] == ["CREATED", "ACCEPTED"]
 
 
 # --- REJECT (§7.3) -----------------------------------------------------------------
@@ -375,12 +368,12 @@ def test_reject_finds_the_invite_by_originator_and_emits_rejected(tenant):
     assert not Invite.objects.exists()
     row = events()[-1]
     assert bytes(row.key) == bytes.fromhex("2823000000000000")
-    assert bytes(row.value) == (
+    assert row.raw == (
         b'{"transactionId":"7d3e9a52-1c4b-4f8e-a6d2-3b9c0e1f2a4d","worldId":5,'
         b'"inviteType":"BUDDY","referenceId":9000,"type":"REJECTED",'
         b'"body":{"originatorId":1001,"targetId":2001}}'
     )
-    assert headers(row) == tenant_headers(tenant)
+    assert row.headers == header_dict(tenant)
 
 
 @pytest.mark.parametrize(
@@ -410,7 +403,7 @@ def test_reject_with_several_matches_takes_the_oldest(tenant):
 
     # then they go lowest invite id first (creation order), and the fourth finds none
     assert [r.reference_id if r else None for r in results] == [7003, 7001, 7002, None]
-    assert [value(row)["referenceId"] for row in events()[3:]] == [7003, 7001, 7002]
+    assert [row.value["referenceId"] for row in events()[3:]] == [7003, 7001, 7002]
 
 
 # --- character DELETED (§7.4) ----------------------------------------------------
@@ -438,12 +431,12 @@ def test_character_deletion_rejects_received_then_sent_invites(tenant):
         ("REJECTED", 2001, 3001, 3),
     ]
     # with the stored worlds, fresh random transaction ids, keys by reference
-    assert [value(row)["worldId"] for row in rows] == [1, 2, 3]
-    transaction_ids = [uuid.UUID(value(row)["transactionId"]) for row in rows]
+    assert [row.value["worldId"] for row in rows] == [1, 2, 3]
+    transaction_ids = [uuid.UUID(row.value["transactionId"]) for row in rows]
     assert len(set(transaction_ids)) == 3
     assert all(tx.version == 4 for tx in transaction_ids)
     assert [bytes(row.key) for row in rows] == [wire.key_u32(r) for r in (1, 2, 3)]
-    assert all(headers(row) == tenant_headers(tenant) for row in rows)
+    assert all(row.headers == header_dict(tenant) for row in rows)
 
 
 def test_character_deletion_rejects_a_self_invite_once(tenant):
@@ -455,7 +448,7 @@ def test_character_deletion_rejects_a_self_invite_once(tenant):
 
     # then one invite is removed and one REJECTED emitted
     assert len(removed) == 1
-    assert [value(row)["type"] for row in events()] == ["CREATED", "REJECTED"]
+    assert [row.value["type"] for row in events()] == ["CREATED", "REJECTED"]
 
 
 def test_character_deletion_leaves_other_tenants_alone(tenant):
@@ -469,7 +462,7 @@ def test_character_deletion_leaves_other_tenants_alone(tenant):
 
     # then only that tenant's invite is gone
     assert list(Invite.objects.values_list("tenant_id", flat=True)) == [other.id]
-    assert [value(row)["type"] for row in events(other)] == ["CREATED"]
+    assert [row.value["type"] for row in events(other)] == ["CREATED"]
 
 
 def test_character_deletion_without_invites_does_nothing(tenant):
@@ -511,18 +504,19 @@ def test_expiry_emits_rejected_with_stored_values_new_transaction_and_own_enviro
     # then the invite is rejected with stored values and a fresh transaction id
     assert (result.claimed, result.rejected, result.more) == (1, 1, False)
     row = events()[-1]
-    body = value(row)
+    body = row.value
     assert uuid.UUID(body["transactionId"]).version == 4
     assert body["transactionId"] != str(TX)
-    assert bytes(row.value) == (
+    assert row.raw == (
         b'{"transactionId":"' + body["transactionId"].encode() + b'","worldId":9,'
         b'"inviteType":"BUDDY","referenceId":1001,"type":"REJECTED",'
         b'"body":{"originatorId":1001,"targetId":2001}}'
     )
     assert bytes(row.key) == wire.key_u32(1001)
-    assert headers(row) == {**tenant_headers(tenant), "ENVIRONMENT": b"main"}
+    assert row.headers == {**header_dict(tenant), "ENVIRONMENT": b"main"}
     # and a fresh root trace
-    assert wire.TraceParent.parse(dict(row.header_list)["traceparent"]) is not None
+    traceparent = dict(outbox_rows(STATUS_TOPIC)[-1].header_list)["traceparent"]
+    assert wire.TraceParent.parse(traceparent) is not None
 
 
 def test_expiry_leaves_young_invites_alone(tenant, settings):
@@ -551,9 +545,9 @@ def test_expiry_uses_each_invites_own_tenant(tenant):
 
     # then each REJECTED carries its invite's tenant
     for owner in (tenant, other):
-        (row,) = [row for row in events(owner) if value(row)["type"] == "REJECTED"]
-        assert headers(row) == tenant_headers(owner)
-    assert tenant_headers(other)["MAJOR_VERSION"] == b"\x00\xb9"
+        (row,) = [row for row in events(owner) if row.value["type"] == "REJECTED"]
+        assert row.headers == header_dict(owner)
+    assert header_dict(other)["MAJOR_VERSION"] == b"\x00\xb9"
 
 
 def test_expiry_works_in_batches_oldest_first(tenant):
@@ -568,7 +562,7 @@ def test_expiry_works_in_batches_oldest_first(tenant):
 
     # then three batches rejected all five, oldest first
     assert [r.rejected for r in results] == [2, 2, 1]
-    assert [value(row)["referenceId"] for row in events()[5:]] == [1, 2, 3, 4, 5]
+    assert [row.value["referenceId"] for row in events()[5:]] == [1, 2, 3, 4, 5]
     assert not Invite.objects.exists()
 
 

@@ -13,7 +13,8 @@ from invites import services
 from invites.models import Invite
 from invites.tasks import expire_invites_task
 from project import celery_app
-from tests.invites.support import create, events, new_tenant, value
+from tests.invites.support import create, events
+from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -53,7 +54,7 @@ def test_the_task_requeues_itself_until_the_backlog_is_gone(eager_celery, settin
 
     # then the first run and its re-queued follow-ups rejected the whole backlog
     assert list(Invite.objects.values_list("pk", flat=True)) == [young.pk]
-    rejected = [value(row) for row in events(tenant) if value(row)["type"] == "REJECTED"]
+    rejected = [row.value for row in events(tenant) if row.value["type"] == "REJECTED"]
     assert len(rejected) == backlog
     assert len({row["referenceId"] for row in rejected}) == backlog
 

@@ -1,15 +1,13 @@
-"""Helpers for the messengers tests: tenants, looked-up characters, emitted records."""
+"""The messengers tests' vocabulary: topics, a looked-up cast, status and error events."""
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from messengers import messages
 from messengers.lookups import Facts
-from project.messaging import wire
-from project.messaging.models import OutboxMessage
 from project.tenancy.models import Tenant
+from tests.support import emitted
 
 STATUS = messages.EVENT_TOPIC_MESSENGER_STATUS
 MEMBER_STATUS = messages.EVENT_TOPIC_MESSENGER_MEMBER_STATUS
@@ -33,38 +31,14 @@ CAST = {
 }
 
 
-def new_tenant(*, region: str = "GMS", major: int = 83, minor: int = 1) -> Tenant:
-    return Tenant.objects.create(
-        uuid=uuid.uuid4(), region=region, major_version=major, minor_version=minor
-    )
-
-
 def looked(*ids: int) -> dict[int, Facts | None]:
     """What the prepare step would have found for ``ids``: the cast, or a failed lookup."""
     return {i: CAST.get(i) for i in ids}
 
 
-def records(token: str, tenant: Tenant | None = None) -> list[OutboxMessage]:
-    rows = OutboxMessage.objects.filter(topic=wire.topic_name(token)).order_by("id")
-    if tenant is not None:
-        rows = rows.filter(tenant=tenant)
-    return list(rows)
-
-
-def emitted(token: str, tenant: Tenant) -> list[tuple[bytes, dict]]:
-    """(key, value) of the records emitted on ``token`` for ``tenant``, in emission order."""
-    return [(bytes(row.key), json.loads(bytes(row.value))) for row in records(token, tenant)]
-
-
-def values(token: str, tenant: Tenant) -> list[dict]:
-    return [value for _, value in emitted(token, tenant)]
-
-
 def all_emitted(tenant: Tenant) -> list[tuple[str, str]]:
     """(topic token, type) of everything the tenant caused, in emission (outbox) order."""
-    names = {wire.topic_name(t): t for t in (STATUS, MEMBER_STATUS, INVITE, COMMANDS)}
-    rows = OutboxMessage.objects.filter(tenant=tenant).order_by("id")
-    return [(names.get(row.topic, row.topic), row.message_type) for row in rows]
+    return [(record.token, record.type) for record in emitted(tenant=tenant)]
 
 
 def status(

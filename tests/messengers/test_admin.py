@@ -10,7 +10,8 @@ from django.urls import reverse
 
 from messengers import services
 from messengers.models import Character, Member, Messenger
-from tests.messengers.support import FIRST, STATUS, looked, new_tenant, values
+from tests.messengers.support import FIRST, STATUS, looked
+from tests.support import new_tenant, values
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ import pytest
 
 from messengers import messages, services
 from messengers.models import Member, Messenger
-from tests.messengers.support import FIRST, STATUS, looked, new_tenant, values
-from tests.support import run_together
+from tests.messengers.support import FIRST, STATUS, looked
+from tests.support import new_tenant, run_together, values
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -16,46 +16,23 @@ import pytest
 
 from messengers import messages
 from messengers.models import Character, Messenger
-from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.messengers.support import STATUS, error, values
-from tests.platform.conftest import Record
-from tests.support import database_refuses_inserts, given_character
+from tests.delivery import Feed
+from tests.messengers.support import STATUS, error
+from tests.support import database_refuses_inserts, given_character, values
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries", "local_directory")]
 
 State = InboxMessage.State
 TX = uuid.UUID("3f0c1e6e-8a55-4c1e-9f00-3a1c2b7d9e01")
 
 
-@pytest.fixture(autouse=True)
-def setup(settings):
-    settings.INBOX_MAX_ATTEMPTS = 2
-    settings.INBOX_RETRY_BASE_SECONDS = 0
-    settings.SERVICE_URLS = {}  # the local directory answers the lookups
-    settings.BASE_SERVICE_URL = ""
-
-
-@pytest.fixture
-def tenant_key() -> TenantKey:
-    return TenantKey(uuid.uuid4(), "GMS", 83, 1)
-
-
 def handle(tenant: TenantKey, token: str, value: dict, key: int) -> InboxMessage:
     """Store the record as the bridge would, run its lookups, then its handling until
     the inbox is done with it."""
-    topic = wire.topic_name(token)
-    record = Record(topic, 0, 0, wire.key_u32(key), wire.dumps(value), tenant.kafka_headers())
-    bridge.store(registry.get("messengers"), [record])
-    row = InboxMessage.objects.get(topic=topic, offset=0)
-    inbox.prepare(row.id)
-    for _ in range(10):
-        if inbox.process(row.id) is None:
-            break
-    row.refresh_from_db()
-    return row
+    return Feed("messengers", tenant)(token, value, key=key)
 
 
 def test_a_create_that_dies_is_answered_with_error_unexpected(tenant_key):

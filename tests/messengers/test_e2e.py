@@ -17,9 +17,13 @@ from invites import messages as invite_messages
 from messengers import messages
 from messengers.models import Character, Member, Messenger
 from project.messaging import wire
-from project.messaging.models import InboxMessage
-from tests.kafka_helpers import headers_of, value_of
-from tests.support import given_character
+from tests.kafka_helpers import (
+    assert_headers_carried_on,
+    of_tenant,
+    traced_headers,
+    value_of,
+)
+from tests.support import character_status, dead_letters, given_character
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -28,35 +32,11 @@ FIRST = 1_000_000_000
 NIL = "00000000-0000-0000-0000-000000000000"
 
 
-def of_tenant(tenant_key, type_: str | None = None, **expected: object):
-    """Match records of this test's tenant (and of one type, with some values)."""
-
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        value = value_of(record)
-        if type_ is not None and value.get("type") != type_:
-            return False
-        return all(value.get(k) == v for k, v in expected.items())
-
-    return matches
-
-
 def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: int) -> dict:
     document: dict = {"actorId": actor, "type": type_, "body": body}
     if tx is not None:
         document = {"transactionId": str(tx), **document}
     return document
-
-
-def character_event(type_: str, character_id: int, **body: object) -> dict:
-    return {
-        "transactionId": str(uuid.uuid4()),
-        "worldId": 0,
-        "characterId": character_id,
-        "type": type_,
-        "body": body,
-    }
 
 
 @pytest.fixture
@@ -101,11 +81,7 @@ def test_create_invite_accept_through_the_invites_service(kafka_client, tenant_k
     invites = kafka_client.reader(messages.COMMAND_TOPIC_INVITE)
     invite_statuses = kafka_client.reader(messages.EVENT_TOPIC_INVITE_STATUS)
     trace_id = uuid.uuid4().hex
-    headers = [
-        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
-        *tenant_key.kafka_headers(),
-        ("ENVIRONMENT", b"main"),
-    ]
+    headers = traced_headers(tenant_key, trace_id)
     game = Game(kafka_client, tenant_key, headers)
     tx = uuid.uuid4()
 
@@ -126,15 +102,7 @@ def test_create_invite_accept_through_the_invites_service(kafka_client, tenant_k
         b'"messengerId":1000000000,"type":"CREATED","body":{}}'
     )
     assert created.key == bytes.fromhex("00ca9a3b00000000")
-    got = headers_of(created)
-    assert got["TENANT_ID"] == str(tenant_key.id).encode()
-    assert (got["REGION"], got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (
-        b"GMS",
-        b"\x00\x53",
-        b"\x00\x01",
-    )
-    assert got["ENVIRONMENT"] == b"main"
-    assert wire.TraceParent.parse(got["traceparent"]).trace_id == trace_id
+    assert_headers_carried_on(created, tenant_key, trace_id)
     # the character service was asked with the tenant's decimal headers
     (seen,) = cast.requests_to("characters/1001")
     assert (seen.headers["TENANT_ID"], seen.headers["MAJOR_VERSION"]) == (str(tenant_key.id), "83")
@@ -199,16 +167,16 @@ def test_join_full_leave_and_character_events(kafka_client, tenant_key, cast):
     )
 
     # when Charlie logs in, changes channel, and logs out
-    game.character(character_event("LOGIN", 1003, channelId=1, mapId=100000000))
+    game.character(character_status("LOGIN", 1003, channelId=1, mapId=100000000))
     (login,) = member_statuses.wait_for(of_tenant(tenant_key, "LOGIN"))
-    game.character(character_event("CHANNEL_CHANGED", 1003, channelId=3, oldChannelId=1))
+    game.character(character_status("CHANNEL_CHANGED", 1003, channelId=3, oldChannelId=1))
     wait_until(
         lambda: Character.objects.filter(
             tenant__uuid=tenant_key.id, character_id=1003, channel_id=3, online=True
         ).exists(),
         what="channel recorded",
     )
-    logout_event = character_event("LOGOUT", 1003, channelId=3)
+    logout_event = character_status("LOGOUT", 1003, channelId=3)
     game.character(logout_event)
 
     # then member LOGIN, then member LOGOUT and LEFT with Charlie's seat, all keyed by the messenger
@@ -238,7 +206,7 @@ def test_join_full_leave_and_character_events(kafka_client, tenant_key, cast):
     statuses.wait_for(of_tenant(tenant_key, "JOINED", actorId=1004))
     game.command(command("LEAVE", 1002, messengerId=FIRST), key=1002)
     statuses.wait_for(of_tenant(tenant_key, "LEFT", actorId=1002))
-    game.character(character_event("DELETED", 1001))
+    game.character(character_status("DELETED", 1001))
     statuses.wait_for(of_tenant(tenant_key, "LEFT", actorId=1001))
 
     # then Delta took the free seat 2, and sits alone; nobody moved
@@ -300,7 +268,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     ]
     for value, headers, _reason in bad_inputs:
         game.command(value, key=1001, headers=headers)
-    game.character({**character_event("LOGIN", 1001, channelId=300), "marker": marker})
+    game.character({**character_status("LOGIN", 1001, channelId=300), "marker": marker})
 
     # when a good CREATE follows them on the same key
     good_tx = uuid.uuid4()
@@ -311,16 +279,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_good_command_is_handled(
     assert value_of(created)["transactionId"] == str(good_tx)
 
     # and every bad record is a dead letter with its reason, in order
-    def dead_letters() -> list[InboxMessage]:
-        rows = InboxMessage.objects.filter(app="messengers", state="dead").order_by(
-            "topic", "offset"
-        )
-        return [row for row in rows if marker.encode() in bytes(row.value)]
-
-    dead = wait_until(
-        lambda: (rows := dead_letters()) and len(rows) == len(bad_inputs) + 1 and rows,
-        what="dead letters stored",
-    )
+    dead = dead_letters("messengers", marker, len(bad_inputs) + 1)
     command_rows = [r for r in dead if r.topic == wire.topic_name(messages.COMMAND_TOPIC_MESSENGER)]
     for (_value, _headers, reason), row in zip(bad_inputs, command_rows, strict=True):
         assert reason in row.error, row.error

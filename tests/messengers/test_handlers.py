@@ -7,61 +7,29 @@ worker would run them; the e2e tests do the same through the real broker.
 
 from __future__ import annotations
 
-import json
 import uuid
 
 import pytest
 
 from messengers import messages
 from messengers.models import Character, Member, Messenger
-from project.messaging import bridge, inbox, registry, wire
+from project.messaging import registry
 from project.messaging.models import InboxMessage
 from project.tenancy.rows import tenant_row
+from tests.delivery import Feed
 from tests.fake_services import Answer
-from tests.messengers.support import FIRST, MEMBER_STATUS, STATUS, all_emitted, error, values
-from tests.platform.conftest import Record
-from tests.support import given_character
+from tests.messengers.support import FIRST, MEMBER_STATUS, STATUS, all_emitted, error
+from tests.support import character_status, given_character, values
 
 pytestmark = pytest.mark.django_db
 
 State = InboxMessage.State
 
 
-class Feed:
-    """Stores records as the bridge would, with consecutive offsets per topic."""
-
-    def __init__(self, tenant_key) -> None:
-        self.tenant_key = tenant_key
-        self.offsets: dict[str, int] = {}
-
-    def __call__(
-        self, token: str, value: dict | bytes, *, key: int = 0, headers=None
-    ) -> InboxMessage | None:
-        topic = wire.topic_name(token)
-        offset = self.offsets.get(topic, 0)
-        self.offsets[topic] = offset + 1
-        raw = value if isinstance(value, bytes) else json.dumps(value).encode()
-        headers = self.tenant_key.kafka_headers() if headers is None else headers
-        record = Record(topic, 0, offset, wire.key_u32(key), raw, headers)
-        bridge.store(registry.get("messengers"), [record])
-        row = InboxMessage.objects.filter(app="messengers", topic=topic, offset=offset).first()
-        if row is not None and row.state == State.PENDING:
-            inbox.prepare(row.id)  # outside any transaction, as the lookups worker
-            assert inbox.process(row.id) is None
-            row.refresh_from_db()
-        return row
-
-
 @pytest.fixture
 def feed(tenant_key) -> Feed:
-    return Feed(tenant_key)
-
-
-@pytest.fixture
-def local_directory(settings):
-    """No character service configured: the local directory answers."""
-    settings.SERVICE_URLS = {}
-    settings.BASE_SERVICE_URL = ""
+    """Each record handled in one go: its lookups, then one ``inbox.process``."""
+    return Feed("messengers", tenant_key, attempts=1)
 
 
 def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: int) -> dict:
@@ -69,16 +37,6 @@ def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: int) ->
     if tx is not None:
         document = {"transactionId": str(tx), **document}
     return document
-
-
-def character_event(type_: str, character_id: int, world: int = 0, **body) -> dict:
-    return {
-        "transactionId": str(uuid.uuid4()),
-        "worldId": world,
-        "characterId": character_id,
-        "type": type_,
-        "body": body,
-    }
 
 
 def tenant_of(tenant_key):
@@ -186,7 +144,10 @@ def test_login_retries_a_failed_lookup_once_and_keeps_the_events_world(
     answer = fake_services.answers[(str(tenant_key.id), "/api/characters/1001")]
     answer.before.append(Answer(404))
 
-    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_event("LOGIN", 1001, 6, channelId=3))
+    feed(
+        messages.EVENT_TOPIC_CHARACTER_STATUS,
+        character_status("LOGIN", 1001, world_id=6, channelId=3),
+    )
 
     record = Character.objects.get(tenant=tenant_of(tenant_key), character_id=1001)
     assert (record.world_id, record.channel_id, record.online) == (6, 3, True)
@@ -200,16 +161,16 @@ def test_character_events_keep_the_registry_and_seats(feed, tenant_key, local_di
     feed(messages.COMMAND_TOPIC_MESSENGER, command("JOIN", 1002, messengerId=FIRST))
     tenant = tenant_of(tenant_key)
 
-    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_event("LOGIN", 1002, channelId=2))
+    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_status("LOGIN", 1002, channelId=2))
     feed(
         messages.EVENT_TOPIC_CHARACTER_STATUS,
-        character_event("CHANNEL_CHANGED", 1002, channelId=4, oldChannelId=2),
+        character_status("CHANNEL_CHANGED", 1002, channelId=4, oldChannelId=2),
     )
     # MAP_CHANGED is for other consumers: no row at all
     assert (
         feed(
             messages.EVENT_TOPIC_CHARACTER_STATUS,
-            character_event("MAP_CHANGED", 1002, channelId=4),
+            character_status("MAP_CHANGED", 1002, channelId=4),
         )
         is None
     )
@@ -217,8 +178,8 @@ def test_character_events_keep_the_registry_and_seats(feed, tenant_key, local_di
     assert (record.channel_id, record.online) == (4, True)
     assert [v["type"] for v in values(MEMBER_STATUS, tenant)] == ["LOGIN"]
 
-    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_event("DELETED", 1002))
-    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_event("LOGOUT", 1001, channelId=1))
+    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_status("DELETED", 1002))
+    feed(messages.EVENT_TOPIC_CHARACTER_STATUS, character_status("LOGOUT", 1001, channelId=1))
 
     assert [v["type"] for v in values(MEMBER_STATUS, tenant)] == ["LOGIN", "LOGOUT", "LOGOUT"]
     assert [v["type"] for v in values(STATUS, tenant)] == ["CREATED", "JOINED", "LEFT", "LEFT"]
@@ -311,7 +272,7 @@ def test_bad_input_is_a_dead_letter_and_changes_nothing(
 def test_a_bad_character_event_is_a_dead_letter(feed, tenant_key, local_directory):
     row = feed(
         messages.EVENT_TOPIC_CHARACTER_STATUS,
-        character_event("LOGIN", 1001, channelId=256),
+        character_status("LOGIN", 1001, channelId=256),
     )
     assert (row.state, "channelId" in row.error) == (State.DEAD, True)
 

@@ -20,14 +20,11 @@ from tests.messengers.support import (
     NIL,
     STATUS,
     all_emitted,
-    emitted,
     error,
     looked,
-    new_tenant,
     status,
-    values,
 )
-from tests.support import at_most_queries
+from tests.support import at_most_queries, emitted, new_tenant, values
 
 pytestmark = pytest.mark.django_db
 
@@ -113,7 +110,7 @@ def test_create_seats_the_creator_at_0_and_emits_created_only():
     assert messenger.messenger_id == FIRST
     assert seats(tenant, FIRST) == [(1001, 0)]
     # CREATED implies seat 0: no JOINED (E12); keyed by the messenger id
-    assert emitted(STATUS, tenant) == [
+    assert [(r.key, r.value) for r in emitted(STATUS, tenant)] == [
         (bytes.fromhex("00ca9a3b00000000"), status("CREATED", actor=1001, messenger=FIRST, tx=tx))
     ]
     # and the lookup filled the registry (D1 fixed): offline, channel 0
@@ -151,7 +148,7 @@ def test_create_by_a_member_is_already_joined_1_with_messenger_0():
     assert create(tenant, 1003) is None
 
     assert values(STATUS, tenant)[-1] == error(ALREADY_1, actor=1003, messenger=0, world=1)
-    assert emitted(STATUS, tenant)[-1][0] == bytes(8)
+    assert emitted(STATUS, tenant)[-1].key == bytes(8)
     assert Messenger.objects.filter(tenant=tenant).count() == 1
 
 
@@ -220,7 +217,7 @@ def test_join_by_a_member_is_already_joined_2_with_the_current_messenger():
         error(ALREADY_2, actor=1003, messenger=FIRST + 1, world=1),
         error(ALREADY_2, actor=1003, messenger=FIRST + 1, world=1),
     ]
-    assert emitted(STATUS, tenant)[-1][0] == bytes.fromhex("01ca9a3b00000000")
+    assert emitted(STATUS, tenant)[-1].key == bytes.fromhex("01ca9a3b00000000")
     assert seats(tenant, FIRST) == [(1001, 0)]
 
 
@@ -229,7 +226,7 @@ def test_join_of_an_unknown_messenger_is_unexpected():
 
     assert join(tenant, 1004, 77) is None
 
-    assert emitted(STATUS, tenant) == [
+    assert [(r.key, r.value) for r in emitted(STATUS, tenant)] == [
         (bytes.fromhex("4d00000000000000"), error(UNEXPECTED, actor=1004, messenger=77, world=2))
     ]
 
@@ -310,7 +307,7 @@ def test_invite_without_a_messenger_creates_one_and_sends_the_invite_first():
     assert seats(tenant, FIRST) == [(1003, 0)]
     # invite CREATE (world of the inviter, keyed by the messenger), then CREATED (§8.10)
     assert all_emitted(tenant) == [(INVITE, "CREATE"), (STATUS, "CREATED")]
-    assert emitted(INVITE, tenant) == [
+    assert [(r.key, r.value) for r in emitted(INVITE, tenant)] == [
         (
             bytes.fromhex("00ca9a3b00000000"),
             {
@@ -461,7 +458,7 @@ def test_login_marks_online_and_a_seated_member_gets_member_login():
 
     record = Character.objects.get(tenant=tenant, character_id=1003)
     assert (record.online, record.channel_id) == (True, 4)
-    assert emitted(MEMBER_STATUS, tenant) == [
+    assert [(r.key, r.value) for r in emitted(MEMBER_STATUS, tenant)] == [
         (
             bytes.fromhex("00ca9a3b00000000"),
             {

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from notes import services
 from notes.models import Note
-from tests.notes.support import create, new_tenant, statuses
+from tests.notes.support import create, statuses
+from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db
 

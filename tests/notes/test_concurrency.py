@@ -13,8 +13,8 @@ import pytest
 
 from notes import services
 from notes.models import Note
-from tests.notes.support import create, new_tenant, sagas, statuses
-from tests.support import run_together
+from tests.notes.support import create, sagas, statuses
+from tests.support import new_tenant, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

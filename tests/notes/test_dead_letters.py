@@ -20,26 +20,15 @@ from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage, Replay
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
+from tests.delivery import Record, drain
 from tests.notes.support import statuses
-from tests.platform.conftest import Record
 from tests.support import database_refuses_inserts
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries")]
 
 State = InboxMessage.State
 COMMANDS = wire.topic_name(messages.COMMAND_TOPIC_NOTE)
 TRANSACTION = uuid.UUID("5b0c1e6e-8a55-4c1e-9f00-3a1c2b7d9e01")
-
-
-@pytest.fixture
-def tenant_key() -> TenantKey:
-    return TenantKey(uuid.uuid4(), "GMS", 83, 1)
-
-
-@pytest.fixture(autouse=True)
-def quick_retries(settings):
-    settings.INBOX_MAX_ATTEMPTS = 2
-    settings.INBOX_RETRY_BASE_SECONDS = 0
 
 
 def notes_table_refuses_inserts():
@@ -67,13 +56,6 @@ def create_command(character_id: int = 200, sender_id: int = 100) -> dict:
 
 def row_at(offset: int) -> InboxMessage:
     return InboxMessage.objects.get(topic=COMMANDS, partition=0, offset=offset)
-
-
-def drain(inbox_id: int) -> None:
-    for _ in range(20):
-        if inbox.process(inbox_id) is None:
-            return
-    raise AssertionError(f"row {inbox_id} not finished")
 
 
 def test_a_create_the_database_keeps_refusing_is_answered_with_create_failed(tenant_key):

@@ -14,7 +14,13 @@ from notes import messages
 from notes.models import Note
 from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.kafka_helpers import headers_of, value_of
+from tests.kafka_helpers import (
+    assert_headers_carried_on,
+    headers_of,
+    of_tenant,
+    traced_headers,
+    value_of,
+)
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -34,20 +40,6 @@ def create_command(character_id: int, sender_id: int, message: str, **fields: ob
     }
 
 
-def of_tenant(tenant_key, type_: str | None = None, **expected: object):
-    """Match records of this test's tenant (and of one type, with some values)."""
-
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        value = value_of(record)
-        if type_ is not None and value.get("type") != type_:
-            return False
-        return all(value.get(k) == v for k, v in expected.items())
-
-    return matches
-
-
 def produce_creates(kafka_client, tenant_headers, notes: list[tuple[int, int]]) -> None:
     for character_id, sender_id in notes:
         kafka_client.produce(
@@ -62,11 +54,7 @@ def test_create_answers_created_with_upstream_bytes_key_and_headers(kafka_client
     statuses = kafka_client.reader(messages.EVENT_TOPIC_NOTE_STATUS)
     trace_id = uuid.uuid4().hex
     tx = uuid.uuid4()
-    headers = [
-        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
-        *tenant_key.kafka_headers(),
-        ("ENVIRONMENT", b"main"),
-    ]
+    headers = traced_headers(tenant_key, trace_id)
 
     # when the saga orchestrator's CREATE arrives
     kafka_client.produce(
@@ -87,12 +75,7 @@ def test_create_answers_created_with_upstream_bytes_key_and_headers(kafka_client
         + wire.go_time(note.timestamp).encode()
         + b'"}}'
     )
-    got = headers_of(created)
-    assert got["TENANT_ID"] == str(tenant_key.id).encode()
-    assert got["REGION"] == b"GMS"
-    assert (got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (b"\x00\x53", b"\x00\x01")
-    assert got["ENVIRONMENT"] == b"main"
-    assert wire.TraceParent.parse(got["traceparent"]).trace_id == trace_id
+    assert_headers_carried_on(created, tenant_key, trace_id)
 
 
 def test_discard_deletes_and_asks_for_fame_per_note_all_or_nothing(
@@ -163,8 +146,9 @@ def test_discard_deletes_and_asks_for_fame_per_note_all_or_nothing(
         ),
         what="both DISCARDs handled",
     )
-    assert len([r for r in statuses.drain(1.0) if of_tenant(tenant_key, "DELETED")(r)]) == 3
-    assert len([r for r in saga_reader.drain(0.2) if of_tenant(tenant_key)(r)]) == 2
+    # (all that both DISCARDs and the CREATEs caused, published and read)
+    assert len([r for r in statuses.settled(tenant_key) if value_of(r)["type"] == "DELETED"]) == 3
+    assert len(saga_reader.settled(tenant_key)) == 2
     live = Note.objects.filter(tenant_uuid=tenant_key.id, deleted_at__isnull=True)
     assert list(live.values_list("id", flat=True)) == [theirs]
 

@@ -31,7 +31,8 @@ from project.messaging.models import OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 from project.tenancy.rows import tenant_row
-from tests.notes.support import create, new_tenant, seed_raw
+from tests.notes.support import create, seed_raw
+from tests.support import new_tenant
 
 ROOT = Path(__file__).resolve().parents[2]
 UTC = dt.UTC

@@ -16,7 +16,8 @@ from notes import messages
 from notes.models import Note
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.notes.support import NIL, STATUS_TOPIC, deliver, emitted, sagas, statuses
+from tests.notes.support import STATUS_TOPIC, deliver, sagas, statuses
+from tests.support import NIL, emitted
 
 pytestmark = pytest.mark.django_db
 

@@ -17,7 +17,8 @@ from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.notes.support import NIL, STATUS_TOPIC, create, emitted
+from tests.notes.support import STATUS_TOPIC, create
+from tests.support import NIL, emitted
 
 ERROR_500 = b'{"errors":[{"status":"500","title":"internal server error"}]}\n'
 BAD_PAGE = (

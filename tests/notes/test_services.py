@@ -10,17 +10,8 @@ import pytest
 from notes import selectors, services
 from notes.models import Note
 from project.messaging import wire
-from tests.notes.support import (
-    NIL,
-    STATUS_TOPIC,
-    create,
-    emitted,
-    new_tenant,
-    sagas,
-    seed_raw,
-    statuses,
-    tenant_headers,
-)
+from tests.notes.support import STATUS_TOPIC, create, sagas, seed_raw, statuses
+from tests.support import NIL, emitted, header_dict, new_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +56,7 @@ def test_create_stores_the_note_and_emits_created_with_upstream_bytes():
         + wire.go_time(stored.timestamp).encode()
         + b'"}}'
     )
-    assert record.headers == tenant_headers(tenant)
+    assert record.headers == header_dict(tenant)
     assert record.value["body"]["time"].endswith("Z")
 
 
@@ -151,7 +142,7 @@ def test_command_create_failure_emits_create_failed_and_stores_nothing():
         b'{"transactionId":"' + str(tx).encode() + b'","characterId":200,'
         b'"type":"CREATE_FAILED","body":{"senderId":0,"reason":"senderId is required"}}'
     )
-    assert record.headers == tenant_headers(tenant)
+    assert record.headers == header_dict(tenant)
 
 
 def test_command_create_failure_with_everything_missing_names_character_zero():
@@ -232,7 +223,7 @@ def test_discard_deletes_emits_deleted_in_list_order_then_one_saga_per_note():
         saga_id = uuid.UUID(value["transactionId"])
         assert saga_id.version == 4
         assert record.key == str(saga_id).encode("ascii")
-        assert record.headers == tenant_headers(tenant)
+        assert record.headers == header_dict(tenant)
         step = value["steps"][0]
         assert step["createdAt"] == step["updatedAt"]
         parse_time(step["createdAt"])
@@ -352,7 +343,7 @@ def test_notes_are_scoped_by_tenant_id_only():
     # the event of work done under another tenant row carries that tenant's headers
     discard(same_id_other_version, [note.pk])
     (record,) = emitted(STATUS_TOPIC, same_id_other_version)
-    assert record.headers == tenant_headers(same_id_other_version)
+    assert record.headers == header_dict(same_id_other_version)
 
 
 # --- character deleted (§6.3) -------------------------------------------------------

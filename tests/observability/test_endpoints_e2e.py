@@ -17,12 +17,12 @@ from project import embedded
 from project.messaging import bridge, registry, wire
 from project.messaging.models import InboxMessage
 from project.observability import logs
-from tests.conftest import _database_url
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
 from tests.kafka_helpers import value_of
 from tests.observability.scraping import count, scrape, value
 from tests.rest_server import RestClient, RestServer
+from tests.stack import database_url
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -72,7 +72,7 @@ def server_without_kafka_and_redis(django_db_setup, tmp_path, monkeypatch):
     """The real HTTP server, its Kafka and Redis addresses pointing where nothing listens."""
     monkeypatch.setenv("ATLAS_TEST_KAFKA_PORT", str(embedded.free_port()))
     monkeypatch.setenv("ATLAS_TEST_REDIS_PORT", str(embedded.free_port()))
-    server = RestServer(_database_url(), tmp_path)
+    server = RestServer(database_url(), tmp_path)
     yield server
     server.close()
 

@@ -6,8 +6,6 @@ import pytest
 
 
 @pytest.fixture(autouse=True)
-def _local_directory(settings):
+def _local_directory(local_directory):
     """Lookups in this process answer from the local directory unless a test points
     them at the stand-in services (``fake_services``)."""
-    settings.SERVICE_URLS = {}
-    settings.BASE_SERVICE_URL = ""

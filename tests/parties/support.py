@@ -1,24 +1,18 @@
-"""Helpers for the parties tests: tenants, cached characters, emitted records."""
+"""The parties tests' vocabulary: cached characters, status and error events, delivery."""
 
 from __future__ import annotations
-
-import json
 
 from parties import messages
 from parties.lookups import CharacterFacts
 from parties.models import Character
-from project.messaging import wire
 from project.messaging.errors import DomainError
-from project.messaging.models import OutboxMessage
 from project.tenancy.models import Tenant
-from tests.support import emitted, new_tenant
+from tests.delivery import Feed
+from tests.support import NIL, values
 
-__all__ = ["new_tenant"]
-
-STATUS_TOPIC = wire.topic_name(messages.EVENT_TOPIC_PARTY_STATUS)
-MEMBER_TOPIC = wire.topic_name(messages.EVENT_TOPIC_PARTY_MEMBER_STATUS)
-INVITE_TOPIC = wire.topic_name(messages.COMMAND_TOPIC_INVITE)
-NIL = "00000000-0000-0000-0000-000000000000"
+STATUS_TOPIC = messages.EVENT_TOPIC_PARTY_STATUS
+MEMBER_TOPIC = messages.EVENT_TOPIC_PARTY_MEMBER_STATUS
+INVITE_TOPIC = messages.COMMAND_TOPIC_INVITE
 
 
 def facts(
@@ -61,30 +55,12 @@ def cache(tenant: Tenant, character_id: int, **fields: object) -> Character:
     )
 
 
-def records(topic: str, tenant: Tenant | None = None) -> list[OutboxMessage]:
-    rows = OutboxMessage.objects.filter(topic=topic).order_by("id")
-    if tenant is not None:
-        rows = rows.filter(tenant=tenant)
-    return list(rows)
-
-
-def values(topic: str, tenant: Tenant | None = None) -> list[dict]:
-    """Emitted values of a topic (a resolved name), in emission order."""
-    return [record.value for record in emitted(topic, tenant)]
-
-
 def statuses(tenant: Tenant) -> list[dict]:
     return values(STATUS_TOPIC, tenant)
 
 
 def member_statuses(tenant: Tenant) -> list[dict]:
     return values(MEMBER_TOPIC, tenant)
-
-
-def all_records(tenant: Tenant) -> list[tuple[str, bytes, dict]]:
-    """Every record the tenant's operations emitted: (topic, key, value), in order."""
-    rows = OutboxMessage.objects.filter(tenant=tenant).order_by("id")
-    return [(row.topic, bytes(row.key), json.loads(bytes(row.value))) for row in rows]
 
 
 def error(error_type: str, *, actor: int, world: int, party: int, name: str = "") -> dict:
@@ -129,62 +105,7 @@ def as_inbox(service, **kwargs):
         return None
 
 
-# --- records through the platform's inbox, in-process --------------------------------
-
-
-class Offsets:
-    """Consecutive offsets per topic, as one partition delivers them."""
-
-    def __init__(self) -> None:
-        self.next: dict[str, int] = {}
-
-    def __call__(self, topic: str) -> int:
-        self.next[topic] = self.next.get(topic, -1) + 1
-        return self.next[topic]
-
-
-_offsets = Offsets()
-
-
-def deliver(
-    token: str,
-    value: dict | bytes | None,
-    headers: list[tuple[str, bytes]],
-    *,
-    key: bytes | None = b"\0" * 8,
-):
-    """Store a record as the bridge does, run its prepare step and handle it as the
-    worker does; return its inbox row (``None`` for a skipped event type).
-
-    Called inside the test's transaction: the rows stay invisible to an e2e stack
-    that may share the database.
-    """
-    from dataclasses import dataclass
-
-    from project.messaging import bridge, inbox, registry
-    from project.messaging.models import InboxMessage
-
-    @dataclass(frozen=True)
-    class Record:
-        topic: str
-        partition: int
-        offset: int
-        key: bytes | None
-        value: bytes | None
-        headers: list[tuple[str, bytes]]
-
-    topic = wire.topic_name(token)
-    raw = json.dumps(value).encode() if isinstance(value, dict) else value
-    # Offsets far from anything a broker of this session hands out.
-    offset = 10_000_000 + _offsets(topic)
-    bridge.store(registry.get("parties"), [Record(topic, 0, offset, key, raw, headers)])
-    row = InboxMessage.objects.filter(app="parties", topic=topic, offset=offset).first()
-    if row is None:
-        return None
-    for _ in range(10):
-        row.refresh_from_db()
-        if row.state != InboxMessage.State.PENDING:
-            return row
-        inbox.prepare(row.id)
-        inbox.process(row.id)
-    raise AssertionError(f"inbox row {row.id} still pending: {row.error}")
+deliver = Feed("parties")
+"""``deliver(token, value, headers, key=…)``: store a record as the bridge does, run its
+prepare step and handle it as the worker does; its inbox row (``None`` for a skipped
+event type)."""

@@ -7,7 +7,8 @@ from django.urls import reverse
 
 from parties import services
 from parties.models import Character, Party
-from tests.parties.support import cache, new_tenant, statuses
+from tests.parties.support import cache, statuses
+from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db
 

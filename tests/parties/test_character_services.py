@@ -14,12 +14,11 @@ from tests.parties.support import (
     error,
     facts,
     member_statuses,
-    new_tenant,
-    records,
     status,
     statuses,
 )
 from tests.parties.test_party_services import make_party
+from tests.support import new_tenant, outbox_rows
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +59,7 @@ def test_login_of_a_member_sets_online_and_channel_and_tells_the_party(tenant):
     assert (character.name, character.level, character.job_id) == ("New", 70, 311)
     # refreshed values produce no LEVEL/JOB/NAME events, only LOGIN
     assert member_statuses(tenant) == [member_event("LOGIN", party=party_id, character=1002)]
-    assert bytes(records(MEMBER_TOPIC, tenant)[0].key) == bytes.fromhex("00ca9a3b00000000")
+    assert bytes(outbox_rows(MEMBER_TOPIC, tenant)[0].key) == bytes.fromhex("00ca9a3b00000000")
 
 
 def test_login_of_an_unknown_character_populates_it_without_an_event(tenant):

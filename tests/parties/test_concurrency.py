@@ -17,8 +17,8 @@ import pytest
 from parties import services
 from parties.models import Character, Party
 from project.messaging import errors
-from tests.parties.support import as_inbox, cache, new_tenant, statuses
-from tests.support import run_together
+from tests.parties.support import as_inbox, cache, statuses
+from tests.support import new_tenant, run_together
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

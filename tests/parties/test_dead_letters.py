@@ -15,57 +15,20 @@ import pytest
 
 from parties import messages
 from parties.models import Character, Party
-from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage
-from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
+from tests.delivery import Feed
 from tests.parties.support import cache, error, statuses
-from tests.platform.conftest import Record
 from tests.support import database_refuses_inserts, given_character
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("quick_retries")]
 
 State = InboxMessage.State
 
 
-@pytest.fixture(autouse=True)
-def quick_retries(settings):
-    settings.INBOX_MAX_ATTEMPTS = 2
-    settings.INBOX_RETRY_BASE_SECONDS = 0
-
-
-class Feed:
-    """Records for the parties consumer, stored and handled as bridge and workers would."""
-
-    def __init__(self, tenant: TenantKey) -> None:
-        self.tenant = tenant
-        self.offset = 0
-
-    def handle(self, token: str, value: dict, key: int) -> InboxMessage:
-        topic = wire.topic_name(token)
-        record = Record(
-            topic, 0, self.offset, wire.key_u32(key), wire.dumps(value),
-            self.tenant.kafka_headers(),
-        )  # fmt: skip
-        self.offset += 1
-        bridge.store(registry.get("parties"), [record])
-        row = InboxMessage.objects.get(topic=topic, offset=record.offset)
-        inbox.prepare(row.id)  # the lookups, outside the transaction
-        for _ in range(10):
-            if inbox.process(row.id) is None:
-                break
-        row.refresh_from_db()
-        return row
-
-
 @pytest.fixture
 def feed(tenant_key) -> Feed:
-    return Feed(tenant_key)
-
-
-@pytest.fixture
-def tenant_key() -> TenantKey:
-    return TenantKey(uuid.uuid4(), "GMS", 83, 1)
+    return Feed("parties", tenant_key)
 
 
 def command(type_: str, actor: int, body: dict) -> dict:
@@ -79,7 +42,7 @@ def test_a_create_that_dies_is_answered_with_error_unexpected_in_the_looked_up_w
     given_character(tenant_key, 300, world_id=2, job_id=110, name="Hero")
     with database_refuses_inserts(Party._meta.db_table):
         # when his CREATE is tried until the inbox gives up
-        row = feed.handle(messages.COMMAND_TOPIC_PARTY, command("CREATE", 300, {}), key=300)
+        row = feed(messages.COMMAND_TOPIC_PARTY, command("CREATE", 300, {}), key=300)
 
     # then it is dead and answered: ERROR_UNEXPECTED to him, party 0, his world
     assert (row.state, row.attempts) == (State.DEAD, 2)
@@ -89,14 +52,12 @@ def test_a_create_that_dies_is_answered_with_error_unexpected_in_the_looked_up_w
     assert not Party.objects.filter(tenant=tenant).exists()
 
 
-def test_a_create_of_a_cached_character_that_dies_is_answered_in_the_cached_world(
-    feed, tenant_key
-):
+def test_a_create_of_a_cached_character_that_dies_is_answered_in_the_cached_world(feed, tenant_key):
     # given a cached character of world 3 (nothing to look up)
     tenant = tenant_row(tenant_key)
     cache(tenant, 301, world_id=3)
     with database_refuses_inserts(Party._meta.db_table):
-        row = feed.handle(messages.COMMAND_TOPIC_PARTY, command("CREATE", 301, {}), key=301)
+        row = feed(messages.COMMAND_TOPIC_PARTY, command("CREATE", 301, {}), key=301)
 
     assert row.state == State.DEAD
     assert statuses(tenant) == [error("ERROR_UNEXPECTED", actor=301, world=3, party=0)]
@@ -106,9 +67,7 @@ def test_a_join_that_dies_is_answered_for_the_party_it_names(feed, tenant_key):
     # given an uncached character whose first cache entry the database refuses
     given_character(tenant_key, 304, world_id=1)
     with database_refuses_inserts(Character._meta.db_table):
-        row = feed.handle(
-            messages.COMMAND_TOPIC_PARTY, command("JOIN", 304, {"partyId": 5}), key=304
-        )
+        row = feed(messages.COMMAND_TOPIC_PARTY, command("JOIN", 304, {"partyId": 5}), key=304)
 
     assert row.state == State.DEAD
     assert statuses(tenant_row(tenant_key)) == [
@@ -129,7 +88,7 @@ def test_an_accepted_party_invite_whose_join_dies_is_answered_to_the_target(feed
         "body": {"originatorId": 300, "targetId": 302},
     }
     with database_refuses_inserts(Character._meta.db_table):
-        row = feed.handle(messages.EVENT_TOPIC_INVITE_STATUS, accepted, key=7)
+        row = feed(messages.EVENT_TOPIC_INVITE_STATUS, accepted, key=7)
 
     # then the target is told, for the party he accepted
     assert row.state == State.DEAD
@@ -148,7 +107,7 @@ def test_a_character_event_that_dies_is_not_answered(feed, tenant_key):
         "body": {"channelId": 1, "amount": 1, "current": 31},
     }
     with database_refuses_inserts(Character._meta.db_table):
-        row = feed.handle(messages.EVENT_TOPIC_CHARACTER_STATUS, level_changed, key=303)
+        row = feed(messages.EVENT_TOPIC_CHARACTER_STATUS, level_changed, key=303)
 
     assert row.state == State.DEAD
     assert row.failure_announced_at is None

@@ -6,6 +6,7 @@ Each test uses its own tenant and reads only that tenant's records.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 
@@ -15,8 +16,13 @@ from parties import messages
 from parties.models import Character, Party
 from project.messaging import wire
 from project.messaging.models import InboxMessage
-from tests.kafka_helpers import headers_of, value_of
-from tests.support import given_character
+from tests.kafka_helpers import (
+    assert_headers_carried_on,
+    of_tenant,
+    traced_headers,
+    value_of,
+)
+from tests.support import character_status, dead_letters, given_character
 from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.e2e]
@@ -27,20 +33,6 @@ COMMANDS = messages.COMMAND_TOPIC_PARTY
 CHARACTERS = messages.EVENT_TOPIC_CHARACTER_STATUS
 
 
-def of_tenant(tenant_key, type_: str | None = None, **expected: object):
-    """Match records of this test's tenant (and of one type, with some values)."""
-
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        value = value_of(record)
-        if type_ is not None and value.get("type") != type_:
-            return False
-        return all(value.get(k) == v for k, v in expected.items())
-
-    return matches
-
-
 def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: object) -> dict:
     document: dict = {"actorId": actor, "type": type_, "body": body}
     if tx is not None:
@@ -48,14 +40,8 @@ def command(type_: str, actor: int, tx: uuid.UUID | None = None, **body: object)
     return document
 
 
-def character_event(type_: str, character_id: int, tx: uuid.UUID | None = None, **body) -> dict:
-    return {
-        "transactionId": str(tx or uuid.uuid4()),
-        "worldId": 1,
-        "characterId": character_id,
-        "type": type_,
-        "body": body,
-    }
+# Events of the cast's world.
+character_event = functools.partial(character_status, world_id=1)
 
 
 @pytest.fixture
@@ -92,11 +78,7 @@ def cast(tenant_key, fake_services):
 def test_every_command_type_answers_on_the_status_topic(kafka_client, tenant_key, send, cast):
     statuses = kafka_client.reader(messages.EVENT_TOPIC_PARTY_STATUS)
     trace_id = uuid.uuid4().hex
-    headers = [
-        ("traceparent", f"00-{trace_id}-00f067aa0ba902b7-01".encode()),
-        *tenant_key.kafka_headers(),
-        ("ENVIRONMENT", b"main"),
-    ]
+    headers = traced_headers(tenant_key, trace_id)
 
     # CREATE: upstream's bytes, key and headers (environment and trace copied)
     send(COMMANDS, command("CREATE", 1001), 1001, headers=headers)
@@ -106,11 +88,7 @@ def test_every_command_type_answers_on_the_status_topic(kafka_client, tenant_key
         b'{"actorId":1001,"worldId":1,"partyId":1000000000,"type":"CREATED","body":{},'
         b'"transactionId":"00000000-0000-0000-0000-000000000000"}'
     )
-    got = headers_of(created)
-    assert (got["TENANT_ID"], got["REGION"]) == (str(tenant_key.id).encode(), b"GMS")
-    assert (got["MAJOR_VERSION"], got["MINOR_VERSION"]) == (b"\x00\x53", b"\x00\x01")
-    assert got["ENVIRONMENT"] == b"main"
-    assert wire.TraceParent.parse(got["traceparent"]).trace_id == trace_id
+    assert_headers_carried_on(created, tenant_key, trace_id)
     # the lookups went to the character and maps services with the tenant
     (seen,) = cast.requests_to("characters/1001")
     assert seen.headers["TENANT_ID"] == str(tenant_key.id)
@@ -307,14 +285,7 @@ def test_bad_input_becomes_dead_letters_and_a_following_command_is_handled(
     # then it is handled, and every bad record is a dead letter with its reason, in order
     statuses.wait_for(of_tenant(tenant_key, "CREATED"))
 
-    def dead_letters() -> list[InboxMessage]:
-        rows = InboxMessage.objects.filter(app="parties", state="dead").order_by("topic", "offset")
-        return [row for row in rows if marker.encode() in bytes(row.value)]
-
-    dead = wait_until(
-        lambda: (rows := dead_letters()) and len(rows) == len(bad) + 1 and rows,
-        what="dead letters stored",
-    )
+    dead = dead_letters("parties", marker, len(bad) + 1)
     commands = [row for row in dead if row.topic == wire.topic_name(COMMANDS)]
     for (_value, reason), row in zip(bad, commands, strict=True):
         assert reason in row.error, row.error

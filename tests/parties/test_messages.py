@@ -18,17 +18,8 @@ from parties.models import Character, Party
 from project.messaging.models import InboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.parties.support import (
-    INVITE_TOPIC,
-    NIL,
-    deliver,
-    error,
-    member_statuses,
-    status,
-    statuses,
-    values,
-)
-from tests.support import given_character
+from tests.parties.support import INVITE_TOPIC, deliver, error, member_statuses, status, statuses
+from tests.support import NIL, given_character, values
 
 pytestmark = pytest.mark.django_db
 

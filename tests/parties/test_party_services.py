@@ -9,19 +9,8 @@ import pytest
 from parties import services
 from parties.models import Character, Party
 from project.messaging import wire
-from tests.parties.support import (
-    INVITE_TOPIC,
-    STATUS_TOPIC,
-    all_records,
-    cache,
-    error,
-    facts,
-    new_tenant,
-    records,
-    status,
-    statuses,
-    values,
-)
+from tests.parties.support import INVITE_TOPIC, STATUS_TOPIC, cache, error, facts, status, statuses
+from tests.support import new_tenant, outbox_rows, sent_by, values
 
 pytestmark = pytest.mark.django_db
 
@@ -74,7 +63,7 @@ def test_create_makes_the_actor_leader_of_party_1000000000(tenant):
 
     assert (party.party_id, party.leader_id) == (P1, 1001)
     assert members(tenant, P1) == [1001]
-    (row,) = records(STATUS_TOPIC, tenant)
+    (row,) = outbox_rows(STATUS_TOPIC, tenant)
     assert bytes(row.key) == bytes.fromhex("00ca9a3b00000000")
     assert bytes(row.value) == (
         b'{"actorId":1001,"worldId":3,"partyId":1000000000,"type":"CREATED","body":{},'
@@ -105,7 +94,7 @@ def test_create_with_a_failed_lookup_is_unexpected_and_caches_nothing(tenant):
     services.party_create(tenant=tenant, actor_id=1001, fetched={1001: None})
 
     assert statuses(tenant) == [error("ERROR_UNEXPECTED", actor=1001, world=0, party=0)]
-    assert records(STATUS_TOPIC, tenant)[0].key == wire.key_u32(0)
+    assert outbox_rows(STATUS_TOPIC, tenant)[0].key == wire.key_u32(0)
     assert not Character.objects.exists()
     assert not Party.objects.exists()
 
@@ -177,7 +166,7 @@ def test_join_appends_the_member_and_emits_joined(tenant):
 
     assert members(tenant, party_id) == [1001, 1002, 1003]
     assert statuses(tenant) == [status("JOINED", actor=1003, world=2, party=party_id)]
-    assert records(STATUS_TOPIC, tenant)[0].key == wire.key_u32(party_id)
+    assert outbox_rows(STATUS_TOPIC, tenant)[0].key == wire.key_u32(party_id)
 
 
 def test_beginners_and_gms_may_join(tenant):
@@ -455,7 +444,7 @@ def test_an_invite_by_a_partyless_character_creates_his_party_first(tenant):
     assert members(tenant, P1) == [1001]
     assert party_of(tenant, 1002) == 0  # joins only when the invite is accepted
     # the invite command goes first, then CREATED (§9)
-    assert all_records(tenant) == [
+    assert sent_by(tenant) == [
         (
             INVITE_TOPIC,
             wire.key_u32(P1),

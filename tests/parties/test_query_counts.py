@@ -6,8 +6,8 @@ import pytest
 from django.db import transaction
 
 from parties import services
-from tests.parties.support import cache, new_tenant
-from tests.support import at_most_queries
+from tests.parties.support import cache
+from tests.support import at_most_queries, new_tenant
 
 pytestmark = pytest.mark.django_db
 

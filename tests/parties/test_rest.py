@@ -11,8 +11,9 @@ from parties.models import Character
 from project.messaging import wire
 from project.messaging.models import OutboxMessage
 from project.tenancy.rows import tenant_row
-from tests.parties.support import NIL, cache
+from tests.parties.support import cache
 from tests.rest_links import follow
+from tests.support import NIL
 
 P1 = 1_000_000_000
 COMMANDS = wire.topic_name("COMMAND_TOPIC_PARTY")

@@ -11,7 +11,7 @@ from django.utils import timezone
 from project.messaging import wire
 from project.messaging.models import InboxMessage, OutboxMessage, Replay, store_headers
 from project.tenancy.models import Tenant
-from tests.platform.conftest import new_tenant
+from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db
 

@@ -7,7 +7,7 @@ from django.db import connection, transaction
 
 from project.messaging import bus, wire
 from project.messaging.models import OutboxMessage, store_headers
-from tests.platform.conftest import new_tenant
+from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

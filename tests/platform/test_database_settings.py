@@ -22,8 +22,8 @@ from notes import services as notes
 from project import env
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.conftest import _database_url
 from tests.rest_server import RestClient, RestServer
+from tests.stack import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
@@ -131,7 +131,7 @@ def test_upstreams_pool_settings_map_onto_djangos_connections(
 def test_the_web_process_reaches_postgresql_with_only_upstreams_variables(tmp_path):
     if "postgresql" not in settings.DATABASES["default"]["ENGINE"]:
         pytest.skip("needs PostgreSQL (bin/test --postgres; CI runs it)")
-    url = urlparse(_database_url())
+    url = urlparse(database_url())
     upstream = {
         "DB_HOST": url.hostname or "127.0.0.1",
         "DB_PORT": str(url.port or 5432),

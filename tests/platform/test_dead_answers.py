@@ -16,9 +16,9 @@ from django.db import transaction
 from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage, OutboxMessage, Replay
 from project.tenancy import TenantKey
+from tests.delivery import Record, drain
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO
 from tests.echo.models import Effect
-from tests.platform.conftest import Record
 
 pytestmark = pytest.mark.django_db
 
@@ -52,23 +52,9 @@ def row_at(offset: int) -> InboxMessage:
     return InboxMessage.objects.get(topic=COMMANDS, partition=0, offset=offset)
 
 
-def drain(inbox_id: int) -> None:
-    """Run the row's task and its retries (no back-off in these tests) until it is finished."""
-    for _ in range(20):
-        if inbox.process(inbox_id) is None:
-            return
-    raise AssertionError(f"row {inbox_id} not finished")
-
-
 def answers(tenant: TenantKey) -> list[tuple[bytes, dict]]:
     rows = OutboxMessage.objects.filter(tenant__uuid=tenant.id, topic=EVENTS).order_by("id")
     return [(bytes(row.key), wire.loads(bytes(row.value))) for row in rows]
-
-
-@pytest.fixture
-def quick_retries(settings):
-    settings.INBOX_MAX_ATTEMPTS = 2
-    settings.INBOX_RETRY_BASE_SECONDS = 0
 
 
 def test_a_command_that_spends_its_attempts_is_answered_with_its_failure_event(
@@ -151,9 +137,7 @@ def test_an_answer_that_fails_leaves_the_row_dead_unannounced_with_the_reason(ec
     assert answers(tenant_key) == []
 
 
-def test_a_command_that_dies_in_its_prepare_step_is_answered_too(
-    echo, tenant_key, fake_services
-):
+def test_a_command_that_dies_in_its_prepare_step_is_answered_too(echo, tenant_key, fake_services):
     # given a lookup the character service refuses for good (400)
     fake_services.put("characters/60", status=400, tenant=tenant_key)
     value = wire.dumps(

@@ -8,9 +8,9 @@ import pytest
 
 from project.messaging import bridge, epochs, inbox, registry, wire
 from project.messaging.models import InboxMessage, PartitionEpoch
+from tests.delivery import Record
 from tests.echo.handlers import COMMAND_TOPIC_ECHO
 from tests.echo.models import Effect
-from tests.platform.conftest import Record
 
 pytestmark = pytest.mark.django_db
 

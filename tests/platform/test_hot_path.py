@@ -16,8 +16,8 @@ from django.db import transaction
 from project.messaging import bridge, bus, errors, inbox, registry, wire
 from project.messaging.models import InboxMessage
 from project.tenancy.rows import tenant_row
+from tests.delivery import Record
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO
-from tests.platform.conftest import Record
 from tests.support import at_most_queries
 
 pytestmark = pytest.mark.django_db

@@ -27,9 +27,9 @@ from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage, OutboxMessage, Replay, load_headers
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
+from tests.delivery import Record
 from tests.echo.handlers import COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO_INPUT
 from tests.echo.models import Effect
-from tests.platform.conftest import Record
 from tests.support import given_character
 
 pytestmark = pytest.mark.django_db

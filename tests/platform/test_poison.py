@@ -15,9 +15,9 @@ from django.db import connection
 from project.messaging import bridge, inbox, registry, wire
 from project.messaging.models import InboxMessage
 from project.tenancy import TenantKey
+from tests.delivery import Record
 from tests.echo.handlers import COMMAND_TOPIC_ECHO
 from tests.echo.models import Effect
-from tests.platform.conftest import Record
 
 pytestmark = pytest.mark.django_db
 

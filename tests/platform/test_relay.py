@@ -11,7 +11,7 @@ import pytest
 
 from project.messaging import relay, wire
 from project.messaging.models import OutboxMessage, store_headers
-from tests.platform.conftest import new_tenant
+from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db
 ROOT = Path(__file__).resolve().parents[2]

@@ -7,7 +7,7 @@ from django.db import transaction
 
 from project.tenancy import sequences
 from project.tenancy.models import TenantSequence
-from tests.platform.conftest import new_tenant
+from tests.support import new_tenant
 
 
 def allocate(tenant, name: str, **kwargs) -> int:

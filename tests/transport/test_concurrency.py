@@ -14,8 +14,8 @@ from collections.abc import Callable
 
 import pytest
 
-from tests.support import run_together
-from tests.transport.support import emitted, new_tenant, types
+from tests.support import new_tenant, run_together, sent_by
+from tests.transport.support import types
 from transport import clock, config, messages, services, tick
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -128,6 +128,6 @@ def test_concurrent_ticks_emit_each_transition_once():
     run_together([lambda: tick.advance_routes(now=later) for _ in range(3)])
 
     assert ran.count(True) >= 1
-    status = [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_TRANSPORT_STATUS)]
+    status = [v["type"] for _, _, v in sent_by(tenant, messages.EVENT_TOPIC_TRANSPORT_STATUS)]
     assert status.count("ARRIVED") == 6  # the six A sides open at midnight, once each
     assert status.count("DEPARTED") == 6  # and all have departed by 00:05:00.5, once each

@@ -10,7 +10,8 @@ import pytest
 from django.core.management import call_command
 
 from project.tenancy.rows import tenant_row
-from tests.transport.support import TENANT_UUID, at, deliver, new_tenant
+from tests.support import new_tenant
+from tests.transport.support import TENANT_UUID, at, deliver
 from transport import config, messages, services, tasks, tick
 from transport.models import InstanceRoute, Route, RouteState, TenantConfiguration, Vessel
 
@@ -273,7 +274,7 @@ def test_other_configuration_resources_are_ignored(
 
 @pytest.fixture
 def admin_client_with_routes(admin_client):
-    tenant = new_tenant(TENANT_UUID)
+    tenant = new_tenant(tenant_uuid=TENANT_UUID)
     services.seed_configuration_load(tenant=tenant, now=NOW)
     tick.run(NOW)
     return admin_client, tenant

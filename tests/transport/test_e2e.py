@@ -13,7 +13,7 @@ from django.conf import settings
 from project.messaging import wire
 from project.messaging.models import InboxMessage
 from project.tenancy.rows import tenant_row
-from tests.kafka_helpers import headers_of, value_of
+from tests.kafka_helpers import of_tenant, value_of
 from tests.waiting import wait_until
 from transport import clock, config, messages, services
 
@@ -23,15 +23,6 @@ pytestmark = [pytest.mark.e2e]
 DEADLINE = 60
 
 NIL = str(uuid.UUID(int=0))
-
-
-def of_tenant(tenant_key, predicate=lambda value: True):
-    def matches(record) -> bool:
-        if headers_of(record).get("TENANT_ID") != str(tenant_key.id).encode():
-            return False
-        return predicate(value_of(record))
-
-    return matches
 
 
 def in_map(fake_services, tenant_key, map_id: int, *characters: int) -> None:
@@ -75,7 +66,7 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
 
     # the character in the staging map is carried on board when the shuttle departs
     (warp,) = commands.wait_for(
-        of_tenant(tenant_key, lambda v: v["characterId"] == 4242), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["characterId"] == 4242), timeout=DEADLINE
     )
     assert warp.key == wire.key_u32(4242)
     assert value_of(warp) == {
@@ -85,7 +76,7 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
         "body": {"channelId": 1, "mapId": 102, "instance": NIL, "portalId": 0},
     }
     departed = status.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "DEPARTED"), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["type"] == "DEPARTED"), timeout=DEADLINE
     )[0]
     assert departed.key == str(route_id).encode()
     assert value_of(departed) == {
@@ -94,7 +85,7 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
         "body": {"mapId": 100},
     }
     (voyage_out,) = status.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["type"] == "VOYAGE_DEPARTED"), timeout=DEADLINE
     )
     voyage_id = value_of(voyage_out)["body"]["voyageId"]
     assert voyage_out.key == voyage_id.encode()
@@ -105,19 +96,21 @@ def test_a_short_scheduled_route_departs_warps_and_arrives(kafka_client, tenant_
     arrived = status.wait_for(
         of_tenant(
             tenant_key,
-            lambda v: v["type"] == "VOYAGE_ARRIVED" and v["body"]["voyageId"] == voyage_id,
+            where=lambda v: v["type"] == "VOYAGE_ARRIVED" and v["body"]["voyageId"] == voyage_id,
         ),
         timeout=DEADLINE,
     )[0]
     assert value_of(arrived)["body"]["departedAt"] == value_of(voyage_out)["body"]["departedAt"]
     commands.wait_for(
-        of_tenant(tenant_key, lambda v: v["characterId"] == 4242 and v["body"]["mapId"] == 103),
+        of_tenant(
+            tenant_key, where=lambda v: v["characterId"] == 4242 and v["body"]["mapId"] == 103
+        ),
         timeout=DEADLINE,
     )
     # every record of the shuttle appears once per trip: no duplicate voyage event
     seen = [
         (value_of(r)["type"], value_of(r)["body"].get("voyageId"))
-        for r in status.drain(2)
+        for r in status.settled(tenant_key)
         if of_tenant(tenant_key)(r)
     ]
     voyage_events = [item for item in seen if item[1] is not None]
@@ -160,19 +153,21 @@ def test_an_instance_trip_started_over_kafka_completes(kafka_client, tenant_key)
         headers=tenant_key.kafka_headers(),
     )
     (started,) = events.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "STARTED"), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["type"] == "STARTED"), timeout=DEADLINE
     )
     instance_id = value_of(started)["body"]["instanceId"]
     (into,) = commands.wait_for(
-        of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 201), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["body"]["mapId"] == 201), timeout=DEADLINE
     )
     assert value_of(into)["body"]["instance"] == instance_id
     (completed,) = events.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "COMPLETED"), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["type"] == "COMPLETED"), timeout=DEADLINE
     )
     assert completed.key == wire.key_u32(77)
     assert value_of(completed)["body"] == {"routeId": str(route_id), "instanceId": instance_id}
-    commands.wait_for(of_tenant(tenant_key, lambda v: v["body"]["mapId"] == 202), timeout=DEADLINE)
+    commands.wait_for(
+        of_tenant(tenant_key, where=lambda v: v["body"]["mapId"] == 202), timeout=DEADLINE
+    )
 
 
 def test_bad_input_ends_as_a_dead_letter(kafka_client, tenant_key):
@@ -226,7 +221,7 @@ def test_logout_in_a_staging_map_warps_to_the_start_map_at_a_spawn_portal(
         headers=tenant_key.kafka_headers(),
     )
     (warp,) = commands.wait_for(
-        of_tenant(tenant_key, lambda v: v["characterId"] == 55), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["characterId"] == 55), timeout=DEADLINE
     )
     assert value_of(warp) == {
         "worldId": 0,
@@ -258,7 +253,7 @@ def test_rest_start_boards_at_once_and_its_started_event_is_published(
     status = rest.get(f"/api/transports/instance-routes/{kerning}/status").json()
     assert [item["attributes"]["characters"] for item in status["data"]] == [1]
     (started,) = events.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "STARTED"), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["type"] == "STARTED"), timeout=DEADLINE
     )
     assert value_of(started)["characterId"] == 66
     assert value_of(started)["body"]["routeId"] == str(kerning)
@@ -298,31 +293,31 @@ def test_a_stopped_beat_catches_up_without_skipping_or_repeating(
         return [
             value_of(r)["body"]["departedAt"]
             for r in status.records
-            if of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED")(r)
+            if of_tenant(tenant_key, where=lambda v: v["type"] == "VOYAGE_DEPARTED")(r)
         ]
 
     status.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"), timeout=DEADLINE
+        of_tenant(tenant_key, where=lambda v: v["type"] == "VOYAGE_DEPARTED"), timeout=DEADLINE
     )
     stack["beat"].stop()
     try:
         stopped = clock.now()
         wait_until(lambda: (clock.now() - stopped).total_seconds() > 2, what="beat stopped")
-        status.drain(0.5)
+        status.settled(tenant_key)
         while_stopped = len(departures())
         wait_until(
             lambda: (clock.now() - stopped).total_seconds() > 14,
             timeout=20,
             what="two cycles without beat",
         )
-        status.drain(0.5)
+        status.settled(tenant_key)
         before = len(departures())
         assert before == while_stopped  # nothing moved while beat was down
     finally:
         stack["beat"].start()
     resumed = clock.now()
     status.wait_for(
-        of_tenant(tenant_key, lambda v: v["type"] == "VOYAGE_DEPARTED"),
+        of_tenant(tenant_key, where=lambda v: v["type"] == "VOYAGE_DEPARTED"),
         count=before + 3,
         timeout=DEADLINE,
     )

@@ -9,7 +9,8 @@ import pytest
 
 from project.directory.models import Portal
 from project.messaging import registry
-from tests.transport.support import TENANT_UUID, at, deliver, emitted, new_tenant
+from tests.support import new_tenant, sent_by
+from tests.transport.support import TENANT_UUID, at, deliver
 from transport import clock, config, messages, services
 from transport.models import Channel, InstanceCharacter
 
@@ -21,7 +22,7 @@ KERNING = "6886431a-c4ba-57a9-98f7-c9fdf7df6bb9"
 
 @pytest.fixture
 def tenant():
-    tenant = new_tenant(TENANT_UUID)
+    tenant = new_tenant(tenant_uuid=TENANT_UUID)
     services.seed_configuration_load(tenant=tenant, now=at("2026-08-06T00:00:00"))
     return tenant
 
@@ -105,7 +106,7 @@ def test_logout_in_a_staging_map_warps_to_the_start_map_with_a_spawn_portal(tena
         messages.EVENT_TOPIC_CHARACTER_STATUS,
         character_event("LOGOUT", channelId=2, mapId=101000301, instance=NIL),
     )
-    ((topic, key, value),) = emitted(tenant)
+    ((topic, key, value),) = sent_by(tenant)
     assert (topic, key) == (messages.COMMAND_TOPIC_CHARACTER, bytes.fromhex("e903000000000000"))
     assert value == {
         "worldId": 0,
@@ -122,7 +123,7 @@ def test_logout_in_any_en_route_map_warps_to_its_routes_start_map(tenant, map_id
         messages.EVENT_TOPIC_CHARACTER_STATUS,
         character_event("LOGOUT", channelId=1, mapId=map_id, instance=NIL),
     )
-    ((_, _, value),) = emitted(tenant)
+    ((_, _, value),) = sent_by(tenant)
     assert value["body"]["mapId"] == {200090011: 101000300, 200090001: 200000111}[map_id]
 
 
@@ -133,7 +134,7 @@ def test_logout_elsewhere_does_nothing(tenant, map_id):
         messages.EVENT_TOPIC_CHARACTER_STATUS,
         character_event("LOGOUT", channelId=1, mapId=map_id, instance=NIL),
     )
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_logout_on_an_instance_trip_cancels_then_nothing_else(tenant):
@@ -143,7 +144,7 @@ def test_logout_on_an_instance_trip_cancels_then_nothing_else(tenant):
         messages.EVENT_TOPIC_CHARACTER_STATUS,
         character_event("LOGOUT", channelId=1, mapId=103000301, instance=str(uuid.uuid4())),
     )
-    assert [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
+    assert [v["type"] for _, _, v in sent_by(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
         "STARTED",
         "CANCELLED",
     ]
@@ -152,7 +153,7 @@ def test_logout_on_an_instance_trip_cancels_then_nothing_else(tenant):
 def test_start_over_kafka_boards_and_a_refusal_emits_nothing(tenant):
     assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command()) == ""
     assert InstanceCharacter.objects.filter(tenant=tenant, character_id=1001).exists()
-    count = len(emitted(tenant))
+    count = len(sent_by(tenant))
     assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command()) == ""
     assert (
         deliver(
@@ -162,7 +163,7 @@ def test_start_over_kafka_boards_and_a_refusal_emits_nothing(tenant):
         )
         == ""
     )
-    assert len(emitted(tenant)) == count
+    assert len(sent_by(tenant)) == count
 
 
 def test_map_enter_drives_the_instance(tenant):
@@ -171,7 +172,7 @@ def test_map_enter_drives_the_instance(tenant):
         deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_ENTER", 103000301))
     deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_EXIT", 103000301))
     deliver(tenant, messages.EVENT_TOPIC_MAP_STATUS, map_event("CHARACTER_ENTER", 103000310))
-    assert [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
+    assert [v["type"] for _, _, v in sent_by(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
         "STARTED",
         "TRANSIT_ENTERED",
         "CANCELLED",
@@ -182,7 +183,7 @@ def test_map_enter_drives_the_instance(tenant):
 def test_other_character_events_are_skipped(tenant, type_):
     value = character_event(type_, channelId=1, mapId=101000301, instance=NIL)
     assert deliver(tenant, messages.EVENT_TOPIC_CHARACTER_STATUS, value) == ""
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_a_configuration_event_without_a_tenants_service_changes_nothing(tenant):
@@ -222,14 +223,14 @@ def test_a_configuration_event_without_a_tenants_service_changes_nothing(tenant)
 )
 def test_bad_input_is_a_dead_letter_and_changes_nothing(tenant, token, value):
     assert deliver(tenant, token, value) != ""
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
     assert not Channel.objects.filter(tenant=tenant).exists()
     assert not InstanceCharacter.objects.filter(tenant=tenant).exists()
 
 
 def test_a_record_without_tenant_headers_is_a_dead_letter(tenant):
     assert deliver(tenant, messages.COMMAND_TOPIC_INSTANCE_TRANSPORT, start_command(), headers=[])
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_a_tenants_first_start_finds_the_seed_configuration():
@@ -244,6 +245,6 @@ def test_a_tenants_first_start_finds_the_seed_configuration():
         )
         == ""
     )
-    assert [v["type"] for _, _, v in emitted(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
+    assert [v["type"] for _, _, v in sent_by(tenant, messages.EVENT_TOPIC_INSTANCE_TRANSPORT)] == [
         "STARTED"
     ]

@@ -7,7 +7,8 @@ import uuid
 
 import pytest
 
-from tests.transport.support import TENANT_UUID, at, clear_outbox, emitted, new_tenant
+from tests.support import clear_outbox, new_tenant, sent_by
+from tests.transport.support import TENANT_UUID, at
 from transport import config, messages, services, tick
 from transport.models import Instance, InstanceCharacter, InstanceState
 
@@ -24,7 +25,7 @@ CONSUMABLE = messages.COMMAND_TOPIC_CONSUMABLE
 
 @pytest.fixture
 def tenant():
-    tenant = new_tenant(TENANT_UUID)
+    tenant = new_tenant(tenant_uuid=TENANT_UUID)
     services.instance_routes_replace(
         tenant=tenant,
         routes=config.parse_instance_routes(TENANT_UUID, config.seed_items("instance-routes")),
@@ -47,7 +48,7 @@ def start(tenant, character_id=1001, route_id=KERNING, now=T0, world_id=0, chann
 
 def flat(tenant) -> list[tuple[str, str, int]]:
     """(topic, type, character) of everything emitted, in order."""
-    return [(topic, value["type"], value["characterId"]) for topic, _, value in emitted(tenant)]
+    return [(topic, value["type"], value["characterId"]) for topic, _, value in sent_by(tenant)]
 
 
 def test_start_creates_an_instance_warps_into_it_and_announces_started(tenant):
@@ -57,7 +58,7 @@ def test_start_creates_an_instance_warps_into_it_and_announces_started(tenant):
         T0 + dt.timedelta(seconds=1),
         T0 + dt.timedelta(seconds=11),
     )
-    records = emitted(tenant)
+    records = sent_by(tenant)
     assert records == [
         (
             CHARACTER,
@@ -95,7 +96,7 @@ def test_a_character_already_travelling_or_an_unknown_route_is_refused_with_no_o
         start(tenant, route_id=TEMPLE)
     with pytest.raises(services.StartRefused, match="route not found"):
         start(tenant, character_id=2002, route_id=uuid.uuid4())
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_a_full_or_closed_instance_is_never_joined(tenant):
@@ -132,13 +133,13 @@ def test_boarding_expiry_then_arrival_completes_at_the_destination(tenant):
 
     tick.run(T0 + dt.timedelta(seconds=1.5))
     assert Instance.objects.get(pk=instance.pk).state == InstanceState.IN_TRANSIT
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
     tick.run(T0 + dt.timedelta(seconds=11))  # not strictly after arrivalAt yet
     assert Instance.objects.filter(pk=instance.pk).exists()
 
     tick.run(T0 + dt.timedelta(seconds=11.2))
-    assert emitted(tenant) == [
+    assert sent_by(tenant) == [
         (
             CHARACTER,
             bytes.fromhex("e903000000000000"),
@@ -172,7 +173,7 @@ def test_effects_are_applied_on_boarding_and_a_forced_return_ends_in_timeout(ten
         (CHARACTER, "CHANGE_MAP", 1001),
         (INSTANCE, "STARTED", 1001),
     ]
-    apply = emitted(tenant, CONSUMABLE)[0][2]
+    apply = sent_by(tenant, CONSUMABLE)[0][2]
     assert apply == {
         "transactionId": NIL,
         "worldId": 0,
@@ -192,7 +193,7 @@ def test_effects_are_applied_on_boarding_and_a_forced_return_ends_in_timeout(ten
         (CHARACTER, "CHANGE_MAP", 1001),
         (INSTANCE, "CANCELLED", 1001),
     ]
-    records = emitted(tenant)
+    records = sent_by(tenant)
     assert records[1][2]["body"]["mapId"] == 240000110
     assert records[2][2]["body"]["reason"] == "TIMEOUT"
 
@@ -237,7 +238,7 @@ def test_entering_the_transit_map_announces_the_remaining_time(tenant):
     instance = start(tenant).instance
     clear_outbox(tenant)
     enter(tenant, 103000301, T0 + dt.timedelta(seconds=0.4))
-    ((_, key, value),) = emitted(tenant)
+    ((_, key, value),) = sent_by(tenant)
     assert key == bytes.fromhex("e903000000000000")
     assert value == {
         "transactionId": NIL,
@@ -260,14 +261,14 @@ def test_moving_between_transit_maps_of_the_route_does_not_cancel(tenant):
     enter(tenant, 200090500, T0)
     enter(tenant, 200090510, T0 + dt.timedelta(seconds=100))
     assert [t for _, t, _ in flat(tenant)] == ["TRANSIT_ENTERED", "TRANSIT_ENTERED"]
-    assert emitted(tenant)[1][2]["body"]["durationSeconds"] == 801
+    assert sent_by(tenant)[1][2]["body"]["durationSeconds"] == 801
 
 
 def test_another_routes_transit_map_is_only_a_warning(tenant):
     start(tenant)
     clear_outbox(tenant)
     enter(tenant, 200090500, T0)  # a temple transit map
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
     assert InstanceCharacter.objects.filter(tenant=tenant, character_id=1001).exists()
 
 
@@ -279,21 +280,21 @@ def test_leaving_the_transit_map_cancels_with_map_exit(tenant):
         (CONSUMABLE, "CANCEL_CONSUMABLE_EFFECT", 1001),
         (INSTANCE, "CANCELLED", 1001),
     ]
-    cancelled = emitted(tenant, INSTANCE)[0][2]
+    cancelled = sent_by(tenant, INSTANCE)[0][2]
     assert cancelled["worldId"] == 1  # the map event's world
     assert cancelled["body"] == {
         "routeId": str(TEMPLE),
         "instanceId": str(instance.instance_id),
         "reason": "MAP_EXIT",
     }
-    assert emitted(tenant, CONSUMABLE)[0][2]["channelId"] == 3
+    assert sent_by(tenant, CONSUMABLE)[0][2]["channelId"] == 3
     assert not Instance.objects.filter(pk=instance.pk).exists()  # empty: released
 
 
 def test_entering_a_map_while_not_travelling_does_nothing(tenant):
     enter(tenant, 103000301, T0)
     enter(tenant, 100000000, T0)
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_logout_cancels_with_logout_and_releases_the_empty_instance(tenant):
@@ -303,7 +304,7 @@ def test_logout_cancels_with_logout_and_releases_the_empty_instance(tenant):
         tenant=tenant, character_id=1001, world_id=0, channel_id=1, map_id=103000301
     )
     assert flat(tenant) == [(INSTANCE, "CANCELLED", 1001)]
-    assert emitted(tenant)[0][2]["body"]["reason"] == "LOGOUT"
+    assert sent_by(tenant)[0][2]["body"]["reason"] == "LOGOUT"
     assert not Instance.objects.filter(pk=instance.pk).exists()
 
 
@@ -313,10 +314,10 @@ def test_a_stuck_instance_is_sent_back_to_the_start_map(tenant):
     Instance.objects.filter(pk=instance.pk).update(arrival_at=T0 + dt.timedelta(days=1))
     clear_outbox(tenant)
     tick.run(T0 + dt.timedelta(seconds=21))  # maxLifetime 2 * (1 + 10) = 22 s
-    assert emitted(tenant, INSTANCE) == []
+    assert sent_by(tenant, INSTANCE) == []
     tick.run(T0 + dt.timedelta(seconds=22.5))
     assert [t for _, t, _ in flat(tenant)] == ["CHANGE_MAP", "CANCELLED"]
-    records = emitted(tenant)
+    records = sent_by(tenant)
     assert records[0][2]["body"]["mapId"] == 103000100
     assert records[1][2]["body"]["reason"] == "STUCK"
 
@@ -356,7 +357,7 @@ def test_an_instance_of_a_removed_route_is_released_silently_on_arrival(tenant):
     services.instance_routes_replace(tenant=tenant, routes=[], now=T0, source="test")
     clear_outbox(tenant)
     tick.run(T0 + dt.timedelta(seconds=30))
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
     assert not Instance.objects.filter(pk=instance.pk).exists()
     assert not InstanceCharacter.objects.filter(tenant=tenant).exists()
 
@@ -371,7 +372,7 @@ def test_graceful_shutdown_warps_everyone_back_without_cancelled(tenant):
         (CHARACTER, "CHANGE_MAP", 1001),
         (CHARACTER, "CHANGE_MAP", 2002),
     ]
-    assert [v["body"]["mapId"] for v in (e[2] for e in emitted(tenant, CHARACTER))] == [
+    assert [v["body"]["mapId"] for v in (e[2] for e in sent_by(tenant, CHARACTER))] == [
         240000110,
         103000100,
     ]

@@ -14,7 +14,8 @@ from project.messaging.models import OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
 from tests.rest_links import follow, links_of
-from tests.transport.support import TENANT_UUID, at, new_tenant
+from tests.support import new_tenant
+from tests.transport.support import TENANT_UUID, at
 from transport import clock, config, messages, selectors, services, timetable
 from transport.models import Route
 
@@ -50,7 +51,7 @@ def boat_only(tenant, now):
 
 @pytest.fixture
 def spec_tenant(db):
-    tenant = new_tenant(TENANT_UUID)
+    tenant = new_tenant(tenant_uuid=TENANT_UUID)
     boat_only(tenant, at("2026-08-06T00:00:00"))
     return tenant
 

@@ -16,16 +16,14 @@ import uuid
 
 import pytest
 
-from project import embedded
-from project.messaging import kafka, registry, wire
+from project.messaging import wire
 from project.messaging.models import InboxMessage, OutboxMessage
 from project.tenancy import TenantKey
 from project.tenancy.rows import tenant_row
-from tests.conftest import _database_url
 from tests.fake_services import FakeServices
 from tests.kafka_helpers import headers_of, value_of
 from tests.rest_server import RestClient, RestServer
-from tests.stack import Stack, wait_for_log
+from tests.stack import database_url, serve_topics, stack_of_its_own, wait_for_log
 from tests.waiting import wait_until
 from transport import config, messages, tick
 from transport.models import InstanceCharacter, InstanceRoute, Route, TenantConfiguration
@@ -154,18 +152,9 @@ def test_a_start_waiting_when_the_bridge_starts_finds_its_route(
     shipped_configuration(tenants_service, tenant_key)
     started = kafka_client.reader(messages.EVENT_TOPIC_INSTANCE_TRANSPORT)
     # and a broker, Redis and worker of the test's own, with no beat (no tick) and no bridge
-    own = Stack(
-        tmp_path,
-        _database_url(),
-        "tests.settings",
-        extra_env=tenants_service.env(),
-        kafka_port=embedded.free_port(),
-        redis_port=embedded.free_port(),
-    )
+    own = stack_of_its_own(tmp_path, extra_env=tenants_service.env())
     try:
-        own.start_infrastructure()
-        settings.BOOTSTRAP_SERVERS = own.bootstrap.split(",")
-        assert kafka.ensure_topics(registry.all_topics()) == []
+        serve_topics(own, settings)
         own["worker"].start()
         wait_for_log(own["worker"], "ready.", timeout=DEADLINE)
         assert not InstanceRoute.objects.filter(tenant__uuid=tenant_key.id).exists()
@@ -229,7 +218,7 @@ def test_a_route_get_right_after_the_web_server_starts_answers_200(
         monkeypatch.setenv(name, value)
 
     # when the web server starts (no bridge, no tick anywhere for this tenant)
-    server = RestServer(_database_url(), tmp_path)
+    server = RestServer(database_url(), tmp_path)
     client = RestClient(server.url, tenant_key)
     try:
         # then its first answers find the routes

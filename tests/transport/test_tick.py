@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from project.messaging import wire
-from tests.transport import support
-from tests.transport.support import TENANT_UUID, at, clear_outbox, emitted, new_tenant, types
+from tests.support import clear_outbox, given_character, new_tenant, sent_by
+from tests.transport.support import TENANT_UUID, at, types
 from transport import config, messages, services, tick, timetable
 from transport.models import Route, RouteState, TickLease
 
@@ -24,7 +24,7 @@ CHARACTER = messages.COMMAND_TOPIC_CHARACTER
 
 def boat_tenant(now: dt.datetime, tenant_uuid: uuid.UUID = TENANT_UUID):
     """A tenant (the spec's by default) with the seeded boat pair only."""
-    tenant = new_tenant(tenant_uuid)
+    tenant = new_tenant(tenant_uuid=tenant_uuid)
     items = {i["id"]: i for i in config.seed_items("routes")}
     vessels = [v for v in config.seed_items("vessels") if v["id"] == "boat-ellinia-orbis"]
     scheduled = config.parse_scheduled(
@@ -37,7 +37,8 @@ def boat_tenant(now: dt.datetime, tenant_uuid: uuid.UUID = TENANT_UUID):
 
 
 def place(tenant, character_id: int, map_id: int, channel: int = 1) -> None:
-    support.place(tenant, character_id, map_id, channel_id=channel)
+    """An online character in a map of the local directory (the maps stand-in)."""
+    given_character(tenant.key, character_id, channel_id=channel, map_id=map_id, online=True)
 
 
 def state_of(route_id: uuid.UUID) -> str:
@@ -50,7 +51,7 @@ def status_events(tenant) -> list[tuple[str, str]]:
         str(route.route_id): "A" if route.name == "boat-ellinia-orbis" else "B"
         for route in Route.objects.filter(tenant=tenant)
     }
-    return [(names[v["routeId"]], v["type"]) for v in (e[2] for e in emitted(tenant, STATUS))]
+    return [(names[v["routeId"]], v["type"]) for v in (e[2] for e in sent_by(tenant, STATUS))]
 
 
 def test_startup_at_midnight_opens_a_and_b_waits_silently():
@@ -63,7 +64,7 @@ def test_startup_at_midnight_opens_a_and_b_waits_silently():
     assert result.ran and result.transitions == 2
     assert state_of(BOAT_A) == RouteState.OPEN_ENTRY
     assert state_of(BOAT_B) == RouteState.AWAITING_RETURN
-    ((topic, key, value),) = emitted(tenant)
+    ((topic, key, value),) = sent_by(tenant)
     assert (topic, key) == (STATUS, str(BOAT_A).encode())
     assert value == {"routeId": str(BOAT_A), "type": "ARRIVED", "body": {"mapId": 101000300}}
 
@@ -79,11 +80,11 @@ def test_a_voyage_departs_warps_the_staging_map_and_arrives_under_the_same_voyag
     clear_outbox(tenant)
 
     tick.run(at("2026-08-06T00:04:00.3"))  # locked: nothing
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
     assert state_of(BOAT_A) == RouteState.LOCKED_ENTRY
 
     tick.run(at("2026-08-06T00:05:00.001"))
-    warps = emitted(tenant, CHARACTER)
+    warps = sent_by(tenant, CHARACTER)
     assert [(k, v) for _, k, v in warps] == [
         (
             bytes.fromhex("e903000000000000"),
@@ -104,7 +105,7 @@ def test_a_voyage_departs_warps_the_staging_map_and_arrives_under_the_same_voyag
             },
         ),
     ]
-    departed = emitted(tenant, STATUS)
+    departed = sent_by(tenant, STATUS)
     assert [v["type"] for _, _, v in departed] == ["VOYAGE_DEPARTED", "VOYAGE_DEPARTED", "DEPARTED"]
     trip = timetable.Trip.from_row(Route.objects.get(route_id=BOAT_A).schedule[0])
     voyage = timetable.voyage_id(TENANT_UUID, BOAT_A, trip.trip_id, at("2026-08-06T00:05:00"))
@@ -136,9 +137,9 @@ def test_a_voyage_departs_warps_the_staging_map_and_arrives_under_the_same_voyag
     tick.run(at("2026-08-06T00:15:00.4"))
 
     assert [
-        (v["characterId"], v["body"]["mapId"]) for v in (e[2] for e in emitted(tenant, CHARACTER))
+        (v["characterId"], v["body"]["mapId"]) for v in (e[2] for e in sent_by(tenant, CHARACTER))
     ] == [(1001, 200000100), (1002, 200000100)]
-    arrived = emitted(tenant, STATUS)
+    arrived = sent_by(tenant, STATUS)
     assert [v["type"] for _, _, v in arrived] == ["VOYAGE_ARRIVED", "VOYAGE_ARRIVED"]
     assert all(key == str(voyage).encode() for _, key, _ in arrived)
     assert arrived[0][2]["body"]["departedAt"] == "2026-08-06T00:05:00Z"
@@ -180,13 +181,13 @@ def test_a_stopped_beat_catches_up_every_missed_transition_in_order():
         ("B", "DEPARTED"),
     ]
     # the character was carried through the missed voyage: boarded, then landed
-    assert [v["body"]["mapId"] for v in (e[2] for e in emitted(tenant, CHARACTER))] == [
+    assert [v["body"]["mapId"] for v in (e[2] for e in sent_by(tenant, CHARACTER))] == [
         200090010,
         200000100,
     ]
     voyage_keys = {
         k
-        for _, k, v in emitted(tenant, STATUS)
+        for _, k, v in sent_by(tenant, STATUS)
         if v["routeId"] == str(BOAT_A) and v["type"].startswith("VOYAGE")
     }
     assert len(voyage_keys) == 1
@@ -195,7 +196,7 @@ def test_a_stopped_beat_catches_up_every_missed_transition_in_order():
 
     clear_outbox(tenant)
     tick.run(at("2026-08-06T00:21:00"))  # a second tick after the restart: nothing again
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_beyond_the_catch_up_window_a_route_jumps_to_its_current_state(settings):
@@ -247,7 +248,7 @@ def test_a_simulated_day_emits_every_transition_once_in_order_whatever_the_tick_
         for instant in instants:
             tick.run(instant)
         records = []
-        for topic, _, value in emitted(tenant):
+        for topic, _, value in sent_by(tenant):
             if topic == CHARACTER:
                 records.append(("warp", value["characterId"], value["body"]["mapId"]))
             else:
@@ -320,7 +321,7 @@ def test_a_reload_with_the_same_configuration_fires_nothing_again():
         tenant=tenant, scheduled=boat_again, now=at("2026-08-06T00:07:00"), source="test"
     )
     tick.run(at("2026-08-06T00:07:00.5"))
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
     assert state_of(BOAT_A) == RouteState.IN_TRANSIT
 
 
@@ -372,7 +373,7 @@ def test_a_plan_made_before_a_reload_is_not_applied():
     assert not services.route_advance(
         route=route, expected_marker=route.next_boundary_at, plan=plan
     )
-    assert emitted(tenant) == []
+    assert sent_by(tenant) == []
 
 
 def test_an_arrival_that_is_also_the_next_boarding_runs_both_blocks():
@@ -405,10 +406,10 @@ def test_an_arrival_that_is_also_the_next_boarding_runs_both_blocks():
 
     tick.run(at("2026-08-06T00:15:00.2"))
 
-    assert [(t, v["type"]) for t, _, v in emitted(tenant)] == [
+    assert [(t, v["type"]) for t, _, v in sent_by(tenant)] == [
         (CHARACTER, "CHANGE_MAP"),
         (STATUS, "VOYAGE_ARRIVED"),
         (STATUS, "ARRIVED"),
     ]
-    assert emitted(tenant, CHARACTER)[0][2]["body"]["mapId"] == 14
+    assert sent_by(tenant, CHARACTER)[0][2]["body"]["mapId"] == 14
     assert Route.objects.get(tenant=tenant).state == RouteState.OPEN_ENTRY
