@@ -32,7 +32,7 @@ def new_tenant(
     region: str = "GMS", major: int = 83, minor: int = 1, *, tenant_uuid: uuid.UUID | None = None
 ) -> Tenant:
     """A tenant row; a fresh UUID unless given (a test that needs two versions of one
-    tenant, or the spec's tenant id, gives it)."""
+    tenant, or the example tenant id, gives it)."""
     return Tenant.objects.create(
         uuid=tenant_uuid or uuid.uuid4(), region=region, major_version=major, minor_version=minor
     )

@@ -16,7 +16,7 @@ NIL = uuid.UUID(int=0)
 
 @dataclass(frozen=True, slots=True)
 class Character:
-    """The attributes of ``GET characters/{id}`` the services use (spec/platform.md §5)."""
+    """The attributes of ``GET characters/{id}`` the services use."""
 
     id: int
     world_id: int

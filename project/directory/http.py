@@ -1,4 +1,4 @@
-"""The outgoing JSON:API client, with upstream's behaviour (spec/platform.md §3.2).
+"""The outgoing JSON:API client, with upstream's behaviour.
 
 ``<DOMAIN>_SERVICE_URL``, else ``BASE_SERVICE_URL``, then the resource path.
 Each request sends the tenant (decimal versions), ``traceparent`` and

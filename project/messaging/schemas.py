@@ -1,7 +1,7 @@
 """Marshmallow building blocks that decode JSON with Go's ``encoding/json`` rules.
 
 Upstream decodes every message into a typed Go struct, so a Python consumer must
-be at least as strict (spec/platform.md §2.5, spec/parties.md §13a):
+be at least as strict:
 
 * integers only as integer literals in range — ``1.0``, ``1e3``, ``"7"`` and
   ``true`` are errors (``bool`` is an ``int`` in Python, not in Go);

@@ -1,7 +1,7 @@
 """Everything about the bytes on Kafka that is not one app's JSON.
 
 Key bytes, header codecs, W3C trace context, the ENVIRONMENT header, topic
-resolution and Go-compatible JSON (spec/platform.md §2). Apps describe their JSON
+resolution and Go-compatible JSON. Apps describe their JSON
 in their own ``messages.py``; this module is the only other place that knows the wire.
 """
 
@@ -29,7 +29,7 @@ class WireError(ValueError):
     """A record cannot be decoded; the message becomes a dead letter with this reason."""
 
 
-# --- keys -------------------------------------------------------------------
+# --- keys -----------------------------------------------------------------------------
 
 
 def key_u32(value: int) -> bytes:
@@ -44,7 +44,7 @@ def key_text(value: uuid.UUID | str) -> bytes:
     return str(value).encode("ascii")
 
 
-# --- topics -----------------------------------------------------------------
+# --- topics ---------------------------------------------------------------------------
 
 
 @cache
@@ -57,7 +57,7 @@ def topic_name(token: str) -> str:
     return os.environ.get(token) or token
 
 
-# --- headers ----------------------------------------------------------------
+# --- headers --------------------------------------------------------------------------
 
 
 def header(headers: Iterable[tuple[str, bytes | None]], name: str) -> bytes | None:
@@ -131,7 +131,7 @@ def outbound_headers(
     return out
 
 
-# --- JSON -------------------------------------------------------------------
+# --- JSON -----------------------------------------------------------------------------
 
 
 def _reject_constant(name: str) -> float:

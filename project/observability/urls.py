@@ -1,4 +1,4 @@
-"""``/api/readyz``, ``/api/metrics`` and ``/api/debug/consumers`` (spec/platform.md §3.1).
+"""``/api/readyz``, ``/api/metrics`` and ``/api/debug/consumers``.
 
 No tenant headers. As every route of upstream's router (strict slash), the
 trailing-slash variant answers 301 to the path without it.

@@ -1,4 +1,4 @@
-"""REST exactly as upstream serves it (spec/platform.md §3), shared by every app.
+"""REST exactly as upstream serves it, shared by every app.
 
 An app's ``urls.py`` lists its routes with ``route``; its views parse input with
 ``parse_*`` and ``read_body``, call one selector or service, and render with

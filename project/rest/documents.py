@@ -1,4 +1,4 @@
-"""JSON:API documents in api2go's shape (spec/platform.md §3.3).
+"""JSON:API documents in api2go's shape.
 
 Resource object keys come in the order ``type``, ``id`` (a string), ``attributes``,
 ``relationships``; document keys in the order ``links``, ``data``, ``included``,
@@ -129,7 +129,7 @@ def single(request: HttpRequest, resource: Resource, *, status: int = 200) -> Ht
 
 
 def error(status: int, title: str, detail: str = "") -> HttpResponse:
-    """The JSON:API error body of upstream's library (spec/platform.md §3.5)."""
+    """The JSON:API error body of upstream's library."""
     item: dict[str, str] = {"status": str(status), "title": title}
     if detail:
         item["detail"] = detail

@@ -1,4 +1,4 @@
-"""Path ids and request bodies, read with upstream's rules (spec/platform.md §3.3)."""
+"""Path ids and request bodies, read with upstream's rules."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def parse_u32(text: str) -> int:
 def parse_int_truncated_u32(text: str) -> int:
     """Go's ``strconv.Atoi`` then a cast to ``uint32``, as upstream reads every path,
     filter and body id (``server.ParseIntId[uint32]``, the models' ``SetID``): ``+1``
-    and ``01`` are 1, ``-1`` is 4294967295, ``4294967296`` is 0 (invites §8.1);
+    and ``01`` are 1, ``-1`` is 4294967295, ``4294967296`` is 0 (as upstream reads them);
     beyond int64 (however many digits) is a 400."""
     try:
         value = parse_go_atoi(text)

@@ -1,4 +1,4 @@
-"""Pagination as ``libs/atlas-rest/server/paginate`` does it (spec/platform.md §3.4).
+"""Pagination as ``libs/atlas-rest/server/paginate`` does it.
 
 Never clamps: a non-integer, ``page[number] < 1``, ``page[size]`` outside
 1..max, or any ``limit`` parameter is a 400 with the library's error body. Links

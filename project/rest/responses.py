@@ -11,7 +11,7 @@ JSON = "application/json"
 
 
 def empty(status: int) -> HttpResponse:
-    """Upstream answers most outcomes with a bare status, still typed as JSON (§3.1)."""
+    """Upstream answers most outcomes with a bare status, still typed as JSON."""
     return HttpResponse(b"", status=status, content_type=JSON)
 
 

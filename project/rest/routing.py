@@ -1,4 +1,4 @@
-"""Routes as upstream's router serves them (spec/platform.md §3.1, §3.2).
+"""Routes as upstream's router serves them.
 
 ``route("parties/{partyId}/members", GET=..., POST=...)`` gives two URL patterns:
 the path itself, and its trailing-slash variant that answers 301 to it (strict

@@ -1,7 +1,7 @@
 """The tenant: the unit of isolation, and its two header forms.
 
-Kafka carries the versions as 2 raw big-endian bytes, HTTP as decimal text
-(spec/platform.md §2.2, §3.2). All four parts are the identity: the same UUID with
+Kafka carries the versions as 2 raw big-endian bytes, HTTP as decimal text.
+All four parts are the identity: the same UUID with
 another region or version is another tenant.
 """
 
@@ -80,7 +80,7 @@ def _check_region(region: str) -> None:
 def from_kafka_headers(headers: Iterable[tuple[str, bytes | None]]) -> TenantKey:
     """Decode the tenant from Kafka record headers.
 
-    Stricter than upstream on purpose (spec/README.md, decisions): upstream turns a
+    Stricter than upstream on purpose (project decision): upstream turns a
     bad tenant into the all-zero tenant and processes the message anyway; here a
     missing or malformed header is an error that makes the record a dead letter.
     The last occurrence of a repeated header wins, as in the Go parser.

@@ -1,4 +1,4 @@
-"""Per-tenant id allocation, persistent and never reused (spec/platform.md §4)."""
+"""Per-tenant id allocation, persistent and never reused."""
 
 from django.db import transaction
 

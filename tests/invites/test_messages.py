@@ -1,4 +1,4 @@
-"""Decoding invite commands and character events with the real subscription (spec §5.3).
+"""Decoding invite commands and character events with the real subscription.
 
 ``decode`` is what the bridge and the worker run: an ``error`` makes the record a
 dead letter, no handler and no error means skipped.
@@ -63,7 +63,7 @@ def decode_character(document: dict | bytes, headers=HEADERS) -> Decoded:
     return decode(characters(), headers, raw)
 
 
-# --- the subscription --------------------------------------------------------------
+# --- the subscription -----------------------------------------------------------------
 
 
 def test_the_invites_consumer_is_registered_as_upstream():
@@ -79,7 +79,7 @@ def test_the_invites_consumer_is_registered_as_upstream():
     assert set(characters().handlers) == {"DELETED"}
 
 
-# --- valid commands ------------------------------------------------------------------
+# --- valid commands -------------------------------------------------------------------
 
 
 def test_a_create_decodes_to_its_handler_tenant_and_typed_values():
@@ -128,7 +128,7 @@ def test_a_bad_field_outside_the_matching_body_does_not_matter():
     # when it is decoded
     decoded = decode_command(document)
 
-    # then it is accepted, as upstream's per-type structs do (§5.3)
+    # then it is accepted, as upstream's per-type structs do
     assert decoded.error == ""
     assert "originatorId" not in decoded.data["body"]
 
@@ -203,7 +203,7 @@ def test_the_largest_uint32_is_accepted():
     assert decoded.data["body"]["targetId"] == 4294967295
 
 
-# --- dead letters -----------------------------------------------------------------------
+# --- dead letters ---------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -298,7 +298,7 @@ def test_missing_or_invalid_tenant_headers_are_an_error(headers):
     assert decoded.error.startswith("invalid tenant headers")
 
 
-# --- character status events --------------------------------------------------------------
+# --- character status events ----------------------------------------------------------
 
 
 def test_a_character_deleted_event_decodes_to_its_handler():
@@ -348,7 +348,7 @@ def test_a_deleted_event_without_tenant_headers_is_an_error():
     assert decoded.error.startswith("invalid tenant headers")
 
 
-# --- produced events -----------------------------------------------------------------------
+# --- produced events ------------------------------------------------------------------
 
 
 def test_status_events_are_built_in_upstream_field_order():
@@ -363,7 +363,7 @@ def test_status_events_are_built_in_upstream_field_order():
         target_id=2001,
     )
 
-    # then the bytes are the spec's example (§6.1), and the key is by reference (§6.2)
+    # then the bytes are upstream's example, and the key is by reference
     assert wire.dumps(built) == (
         b'{"transactionId":"e4c1f7a0-2b3d-4c5e-8f9a-0b1c2d3e4f5a","worldId":1,'
         b'"inviteType":"BUDDY","referenceId":1001,"type":"REJECTED",'

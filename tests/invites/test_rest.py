@@ -1,4 +1,4 @@
-"""GET /api/characters/{characterId}/invites through the real HTTP server (spec/invites.md §8)."""
+"""GET /api/characters/{characterId}/invites through the real HTTP server."""
 
 from __future__ import annotations
 

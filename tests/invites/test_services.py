@@ -1,4 +1,4 @@
-"""Invite services against the database: spec/invites.md §5.4, §7 and §11.
+"""Invite services against the database: every rule, edge case and race.
 
 The emitted record is the outbox row: topic, key bytes, exact value bytes and
 headers are asserted there.
@@ -65,7 +65,7 @@ def status(row: Emitted) -> tuple:
     return (row.value["type"], body["originatorId"], body["targetId"], row.value["referenceId"])
 
 
-# --- CREATE (§7.1) ----------------------------------------------------------------
+# --- CREATE ---------------------------------------------------------------------------
 
 
 def test_create_stores_the_invite_and_emits_created_byte_for_byte(tenant):
@@ -158,7 +158,7 @@ def test_invites_with_other_references_or_types_coexist(tenant):
     # when the same pair gets invites for another reference and for another type
     create(tenant, reference_id=5002)
     create(tenant, invite_type="BUDDY")
-    create(tenant, invite_type="party")  # types are case-sensitive (§11.8)
+    create(tenant, invite_type="party")  # types are case-sensitive
 
     # then all four exist, with consecutive ids, and each emitted CREATED
     assert sorted(Invite.objects.values_list("invite_id", "invite_type", "reference_id")) == [
@@ -205,7 +205,7 @@ def test_create_failing_validation_stores_nothing_emits_nothing_uses_no_id(
     assert not Invite.objects.exists()
     assert events() == []
     assert "invite CREATE dropped" in caplog.text
-    # and no id was taken (upstream takes one; spec §5.4 says do not rely on it)
+    # and no id was taken (upstream takes one; nothing may rely on it)
     assert not TenantSequence.objects.filter(tenant=tenant).exists()
     assert create(tenant).invite_id == 1_000_000_000
 
@@ -237,7 +237,7 @@ def test_a_character_may_invite_itself(tenant):
     # when originator and target are the same character
     invite = create(tenant, originator_id=2001, target_id=2001)
 
-    # then the invite exists (upstream does not forbid it, §11.11)
+    # then the invite exists (upstream does not forbid it)
     assert invite is not None
     assert Invite.objects.count() == 1
 
@@ -253,7 +253,7 @@ def test_create_uses_the_environment_of_the_settings_without_a_cause(tenant, set
     assert events()[0].headers["ENVIRONMENT"] == b"main"
 
 
-# --- ACCEPT (§7.2) -----------------------------------------------------------------
+# --- ACCEPT ---------------------------------------------------------------------------
 
 
 def test_accept_deletes_the_invite_and_emits_accepted_with_the_commands_world(tenant):
@@ -333,7 +333,7 @@ def test_accept_deletes_exactly_the_matched_invite(tenant):
     # when the second reference is accepted
     accept(tenant, reference_id=5002)
 
-    # then exactly that invite is gone (upstream quirk §11.1 could delete 5001 instead)
+    # then exactly that invite is gone (upstream quirk could delete 5001 instead)
     assert list(Invite.objects.values_list("reference_id", flat=True)) == [5001]
     assert events()[-1].value["referenceId"] == 5002
     assert bytes(events()[-1].key) == wire.key_u32(5002)
@@ -353,7 +353,7 @@ def test_an_expired_but_unswept_invite_can_still_be_accepted(tenant):
     assert [row.value["type"] for row in events()] == ["CREATED", "ACCEPTED"]
 
 
-# --- REJECT (§7.3) -----------------------------------------------------------------
+# --- REJECT ---------------------------------------------------------------------------
 
 
 def test_reject_finds_the_invite_by_originator_and_emits_rejected(tenant):
@@ -406,7 +406,7 @@ def test_reject_with_several_matches_takes_the_oldest(tenant):
     assert [row.value["referenceId"] for row in events()[3:]] == [7003, 7001, 7002]
 
 
-# --- character DELETED (§7.4) ----------------------------------------------------
+# --- character DELETED ----------------------------------------------------------------
 
 
 def test_character_deletion_rejects_received_then_sent_invites(tenant):
@@ -474,7 +474,7 @@ def test_character_deletion_without_invites_does_nothing(tenant):
     assert events() == []
 
 
-# --- expiry (§7.5) -------------------------------------------------------------------
+# --- expiry ---------------------------------------------------------------------------
 
 
 def test_expiry_is_strictly_older_than_the_timeout(tenant):

@@ -1,4 +1,4 @@
-"""REST of messengers through the real HTTP server (spec/messengers.md §9)."""
+"""REST of messengers through the real HTTP server."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ CHARLIE = member_object(1003, "Charlie", 2, False, 1)
 
 @pytest.fixture
 def three(tenant_key):
-    """The spec's example: 1000000000 (1001), 1000000001 (1002 seat 0, 1003 seat 1), and
+    """An example: 1000000000 (1001), 1000000001 (1002 seat 0, 1003 seat 1), and
     1000000002 (1004)."""
     tenant = tenant_row(tenant_key)
     tx = NIL

@@ -1,4 +1,4 @@
-"""Messenger services over the database: the rules and edge cases of spec/messengers.md §8, §10.
+"""Messenger services over the database: every rule and edge case.
 
 Each service is given what its prepare step would have looked up (``looked``):
 the cast of ``support.CAST``, or ``None`` for a failed lookup.
@@ -98,7 +98,7 @@ def seats(tenant, messenger_id: int) -> list[tuple[int, int]]:
     )
 
 
-# --- CREATE ------------------------------------------------------------------------------
+# --- CREATE ---------------------------------------------------------------------------
 
 
 def test_create_seats_the_creator_at_0_and_emits_created_only():
@@ -168,7 +168,7 @@ def test_missing_transaction_id_is_echoed_as_the_nil_uuid():
     assert values(STATUS, tenant)[0]["transactionId"] == "00000000-0000-0000-0000-000000000000"
 
 
-# --- JOIN --------------------------------------------------------------------------------
+# --- JOIN -----------------------------------------------------------------------------
 
 
 def test_joiners_take_the_lowest_free_seat_and_nobody_moves_when_one_leaves():
@@ -250,7 +250,7 @@ def test_a_replayed_join_answers_already_joined():
     assert values(STATUS, tenant)[-1] == error(ALREADY_2, actor=1002, messenger=FIRST)
 
 
-# --- LEAVE -------------------------------------------------------------------------------
+# --- LEAVE ----------------------------------------------------------------------------
 
 
 def test_the_last_leaver_disbands_with_a_left_event():
@@ -294,7 +294,7 @@ def test_leave_by_an_unknown_character_is_unexpected_with_world_0():
     assert values(STATUS, tenant)[-1] == error(UNEXPECTED, actor=4242, messenger=FIRST)
 
 
-# --- REQUEST_INVITE ----------------------------------------------------------------------
+# --- REQUEST_INVITE -------------------------------------------------------------------
 
 
 def test_invite_without_a_messenger_creates_one_and_sends_the_invite_first():
@@ -305,7 +305,7 @@ def test_invite_without_a_messenger_creates_one_and_sends_the_invite_first():
 
     assert messenger.messenger_id == FIRST
     assert seats(tenant, FIRST) == [(1003, 0)]
-    # invite CREATE (world of the inviter, keyed by the messenger), then CREATED (§8.10)
+    # invite CREATE (world of the inviter, keyed by the messenger), then CREATED
     assert all_emitted(tenant) == [(INVITE, "CREATE"), (STATUS, "CREATED")]
     assert [(r.key, r.value) for r in emitted(INVITE, tenant)] == [
         (
@@ -398,7 +398,7 @@ def test_self_invite_is_not_refused():
     assert values(STATUS, tenant)[-1] == error(ALREADY_2, actor=1002, messenger=FIRST, name="Bravo")
 
 
-# --- invite ACCEPTED ---------------------------------------------------------------------
+# --- invite ACCEPTED ------------------------------------------------------------------
 
 
 def accepted(tenant, target: int, reference: int, invite_type: str = "MESSENGER", tx=NIL):
@@ -445,7 +445,7 @@ def test_an_accepted_invite_into_a_full_messenger_is_full_capacity():
     assert values(STATUS, tenant)[-1] == error(FULL, actor=1004, messenger=FIRST, world=2)
 
 
-# --- character status events ---------------------------------------------------------------
+# --- character status events ----------------------------------------------------------
 
 
 def test_login_marks_online_and_a_seated_member_gets_member_login():
@@ -567,7 +567,7 @@ def test_channel_changed_updates_the_channel_only():
     assert not all_emitted(tenant)
 
 
-# --- operators ---------------------------------------------------------------------------
+# --- operators ------------------------------------------------------------------------
 
 
 def test_close_lets_every_member_leave_with_left_events():
@@ -607,7 +607,7 @@ def test_tenants_are_isolated():
     assert seats(tenant, FIRST) == [(1001, 0)]
 
 
-# --- query counts on the hot paths ------------------------------------------------------
+# --- query counts on the hot paths ----------------------------------------------------
 
 
 def test_hot_paths_run_a_bounded_number_of_queries():

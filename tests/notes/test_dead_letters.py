@@ -136,7 +136,7 @@ def test_a_discard_that_dies_is_not_answered(tenant_key, settings):
 
 
 def test_a_refused_create_is_still_answered_by_the_service_not_as_a_dead_letter(tenant_key):
-    """Validation refusals are the service's answer (§6.1); the row is done."""
+    """Validation refusals are the service's answer; the row is done."""
     consumer = registry.get("notes")
     bridge.store(consumer, [record(tenant_key, 0, create_command(sender_id=0))])
 

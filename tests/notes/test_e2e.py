@@ -217,7 +217,7 @@ def test_bad_input_ends_as_create_failed_or_dead_letter_exactly_as_specified(
         headers=tenant_headers,
     )
 
-    # then the empty message is CREATE_FAILED with the spec's reason
+    # then the empty message is CREATE_FAILED with upstream's reason
     (failed,) = statuses.wait_for(of_tenant(tenant_key, "CREATE_FAILED"))
     assert failed.key == key
     assert value_of(failed) == {

@@ -1,4 +1,4 @@
-"""Records on the consumed topics, decoded and handled in-process (spec/notes.md §5).
+"""Records on the consumed topics, decoded and handled in-process.
 
 ``deliver`` runs the platform's decoder and the notes handler exactly as the
 worker does, without a broker: bad input must end as a dead letter with its
@@ -156,7 +156,7 @@ def test_bad_commands_are_dead_letters_and_change_nothing(headers, value, reason
 
 
 def test_a_bad_field_of_the_other_types_body_does_not_matter(headers):
-    """Each type is decoded with its own body shape (§5.2)."""
+    """Each type is decoded with its own body shape."""
     command = create_command()
     command["body"]["noteIds"] = ["x"]
     assert deliver(NOTE, command, headers) == ""

@@ -1,4 +1,4 @@
-"""The REST API of notes (spec/notes.md §8): documents, paging, status codes, error bodies.
+"""The REST API of notes: documents, paging, status codes, error bodies.
 
 Writes go through the same services as Kafka, so their status events are
 checked in the outbox.
@@ -53,7 +53,7 @@ def assert_json(response, status: int) -> None:
     assert response.headers["Content-Type"] == "application/json"
 
 
-# --- create ---------------------------------------------------------------------
+# --- create ---------------------------------------------------------------------------
 
 
 def test_post_creates_a_note_answers_200_and_emits_created_with_nil_transaction(api):
@@ -138,7 +138,7 @@ def test_post_keeps_a_very_long_message(api):
     assert response.json()["data"]["attributes"]["message"] == text
 
 
-# --- get ------------------------------------------------------------------------
+# --- get ------------------------------------------------------------------------------
 
 
 def test_get_one_note(api):
@@ -231,7 +231,7 @@ def test_notes_are_visible_to_the_same_tenant_id_with_another_region(api):
     assert_json(response, 200)
 
 
-# --- lists and paging -----------------------------------------------------------
+# --- lists and paging -----------------------------------------------------------------
 
 
 def test_character_notes_are_paged_with_upstream_links_and_meta(api):
@@ -318,7 +318,7 @@ def test_empty_paging_values_mean_the_defaults(api):
     assert response.json()["meta"]["page"] == {"last": 1, "number": 1, "size": 50}
 
 
-# --- update ---------------------------------------------------------------------
+# --- update ---------------------------------------------------------------------------
 
 
 def test_patch_overwrites_the_note_and_emits_updated(api):
@@ -372,7 +372,7 @@ def test_patch_refuses_a_bad_body_or_id_mismatch_with_an_empty_400(api, document
     assert len(statuses_of(api)) == 1
 
 
-# --- delete ---------------------------------------------------------------------
+# --- delete ---------------------------------------------------------------------------
 
 
 def test_delete_one_answers_204_and_emits_deleted(api):
@@ -407,7 +407,7 @@ def test_delete_all_of_a_character_answers_204_with_one_event_per_note(api):
     assert len(statuses_of(api)) == 7
 
 
-# --- routing --------------------------------------------------------------------
+# --- routing --------------------------------------------------------------------------
 
 
 def test_unsupported_methods_are_405_and_trailing_slashes_redirect(api):

@@ -1,4 +1,4 @@
-"""Every note operation at service level, against the real database (spec/notes.md §6)."""
+"""Every note operation at service level, against the real database."""
 
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def discard(tenant, note_ids, *, character_id=200, world_id=1, channel_id=3):
     )
 
 
-# --- create (§6.1) ------------------------------------------------------------------
+# --- create ---------------------------------------------------------------------------
 
 
 def test_create_stores_the_note_and_emits_created_with_upstream_bytes():
@@ -192,7 +192,7 @@ def test_a_redelivered_create_stores_a_second_note():
     assert [e["transactionId"] for e in statuses(tenant)] == [str(tx), str(tx)]
 
 
-# --- discard (§6.2) -----------------------------------------------------------------
+# --- discard --------------------------------------------------------------------------
 
 
 def test_discard_deletes_emits_deleted_in_list_order_then_one_saga_per_note():
@@ -326,7 +326,7 @@ def test_a_redelivered_discard_fails_on_the_deleted_ids_and_emits_nothing():
     assert (len(statuses(tenant)), len(sagas(tenant))) == before
 
 
-# --- tenant scoping (§4.1) ----------------------------------------------------------
+# --- tenant scoping -------------------------------------------------------------------
 
 
 def test_notes_are_scoped_by_tenant_id_only():
@@ -346,7 +346,7 @@ def test_notes_are_scoped_by_tenant_id_only():
     assert record.headers == header_dict(same_id_other_version)
 
 
-# --- character deleted (§6.3) -------------------------------------------------------
+# --- character deleted ----------------------------------------------------------------
 
 
 def test_character_deletion_deletes_all_its_notes_with_one_event_each_by_id():
@@ -384,7 +384,7 @@ def test_character_deletion_without_notes_does_nothing():
     assert len(statuses(tenant)) == before
 
 
-# --- update (§6.4) ------------------------------------------------------------------
+# --- update ---------------------------------------------------------------------------
 
 
 def test_update_overwrites_the_note_resets_the_time_and_emits_updated():
@@ -448,7 +448,7 @@ def test_update_validates_like_create():
     assert len(statuses(tenant)) == 1
 
 
-# --- delete one (§6.5) --------------------------------------------------------------
+# --- delete one -----------------------------------------------------------------------
 
 
 def test_delete_one_soft_deletes_and_emits_deleted_for_the_owner():
@@ -471,7 +471,7 @@ def test_delete_one_soft_deletes_and_emits_deleted_for_the_owner():
     assert selectors.note_get(tenant=tenant, note_id=note.pk) is None
 
 
-# --- listing ------------------------------------------------------------------------
+# --- listing --------------------------------------------------------------------------
 
 
 def test_listings_are_by_id_and_see_only_live_notes_of_the_tenant():

@@ -64,7 +64,7 @@ def member_statuses(tenant: Tenant) -> list[dict]:
 
 
 def error(error_type: str, *, actor: int, world: int, party: int, name: str = "") -> dict:
-    """The ERROR status event the spec names (§6.1.1)."""
+    """The ERROR status event upstream sends."""
     return {
         "actorId": actor,
         "worldId": world,

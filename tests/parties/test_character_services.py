@@ -1,4 +1,4 @@
-"""Character status events at the service level: the cache and member status (spec §8)."""
+"""Character status events at the service level: the cache and member status."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def member_event(type_: str, *, party: int, character: int, world: int = 1, body
     }
 
 
-# --- LOGIN / LOGOUT (§8.3, §8.4) ---------------------------------------------------------
+# --- LOGIN / LOGOUT -------------------------------------------------------------------
 
 
 def test_login_of_a_member_sets_online_and_channel_and_tells_the_party(tenant):
@@ -53,7 +53,7 @@ def test_login_of_a_member_sets_online_and_channel_and_tells_the_party(tenant):
     services.character_login(tenant=tenant, character_id=1002, channel_id=4, fresh=fresh)
 
     character = cached(tenant, 1002)
-    # the event's map and world are not applied, only its channel (§13.16)
+    # the event's map and world are not applied, only its channel
     assert (character.online, character.channel_id, character.map_id) == (True, 4, 100)
     assert character.world_id == 1
     assert (character.name, character.level, character.job_id) == ("New", 70, 311)
@@ -115,7 +115,7 @@ def test_events_of_a_character_in_no_party_tell_nobody(tenant):
     assert (cached(tenant, 1001).level, cached(tenant, 1001).name) == (31, "Z")
 
 
-# --- CHANNEL_CHANGED, MAP_CHANGED (§8.5, §8.6) ------------------------------------------
+# --- CHANNEL_CHANGED, MAP_CHANGED -----------------------------------------------------
 
 
 def test_channel_and_map_changes_are_stored_without_events(tenant):
@@ -141,7 +141,7 @@ def test_a_character_event_for_an_unknown_character_populates_the_cache(tenant):
     assert not Character.objects.filter(character_id=1006).exists()
 
 
-# --- LEVEL_CHANGED, JOB_CHANGED (§8.7, §8.8) -----------------------------------------------
+# --- LEVEL_CHANGED, JOB_CHANGED -------------------------------------------------------
 
 
 def test_level_and_job_changes_of_a_member_are_told_even_when_unchanged(tenant):
@@ -174,7 +174,7 @@ def test_level_and_job_changes_of_a_member_are_told_even_when_unchanged(tenant):
     ]
 
 
-# --- GM_CHANGED, NAME_CHANGED (§8.9, §8.10) ----------------------------------------------
+# --- GM_CHANGED, NAME_CHANGED ---------------------------------------------------------
 
 
 def test_gm_changed_takes_the_gm_level_the_character_service_gives_now(tenant):
@@ -206,7 +206,7 @@ def test_name_changed_is_told_only_when_the_name_changes(tenant):
     ]
 
 
-# --- DELETED (§8.11) ---------------------------------------------------------------------
+# --- DELETED --------------------------------------------------------------------------
 
 
 def test_a_deleted_leader_disbands_with_the_events_transaction(tenant):

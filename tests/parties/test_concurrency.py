@@ -1,4 +1,4 @@
-"""Party services racing each other on real connections, one per thread (spec §11).
+"""Party services racing each other on real connections, one per thread.
 
 On SQLite writers are serialised (IMMEDIATE transactions), so these show the
 outcome is right whatever the order; on PostgreSQL the transactions really

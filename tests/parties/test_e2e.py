@@ -245,7 +245,7 @@ def test_failing_and_slow_character_services(kafka_client, tenant_key, send, cas
     send(COMMANDS, command("CREATE", 2001), 2001)
     send(COMMANDS, command("CREATE", 1003), 1003)
 
-    # then the failing one gets the spec's error after the client's bounded retries
+    # then the failing one gets upstream's error after the client's bounded retries
     (failed,) = statuses.wait_for(of_tenant(tenant_key, "ERROR"))
     assert value_of(failed)["actorId"] == 2001
     assert value_of(failed)["body"]["type"] == "ERROR_UNEXPECTED"

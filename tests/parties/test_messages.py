@@ -1,4 +1,4 @@
-"""Records on the consumed topics through the platform's inbox, in-process (spec §4.3, §5).
+"""Records on the consumed topics through the platform's inbox, in-process.
 
 ``deliver`` stores a record as the bridge does, runs its prepare step (the
 lookups, here against the local directory or a real stand-in HTTP server) and
@@ -70,7 +70,7 @@ def party_with(key, headers, leader: int, *others: int) -> None:
         deliver(COMMANDS, command("JOIN", other, partyId=P1), headers)
 
 
-# --- the upstream examples ---------------------------------------------------------------
+# --- the upstream examples ------------------------------------------------------------
 
 
 def test_create_looks_the_leader_up_in_the_directory_and_caches_him(key, headers, tenant):
@@ -223,7 +223,7 @@ def test_event_types_parties_does_not_act_on_make_no_row(headers):
         assert deliver(CHARACTERS, character_event(type_, 1001), headers) is None
 
 
-# --- Go's decoding: only the type's own fields matter (§4.3) -----------------------------
+# --- Go's decoding: only the type's own fields matter ---------------------------------
 
 
 def test_fields_another_type_declares_are_ignored_even_when_ill_typed(key, headers, tenant):
@@ -306,7 +306,7 @@ def test_missing_tenant_headers_are_a_dead_letter(key):
     assert "TENANT_ID" in row.error
 
 
-# --- a failing character service (a real HTTP server standing in) -------------------------
+# --- a failing character service (a real HTTP server standing in) ---------------------
 
 
 def test_a_failing_character_service_ends_in_the_error_event_not_a_stuck_key(
@@ -316,7 +316,7 @@ def test_a_failing_character_service_ends_in_the_error_event_not_a_stuck_key(
 
     row = deliver(COMMANDS, command("CREATE", 1001), headers)
 
-    # three attempts (upstream's client), then the spec's error; the row is done
+    # three attempts (upstream's client), then upstream's error; the row is done
     assert len(fake_services.requests_to("characters/1001")) == 3
     assert row.state == State.DONE
     assert statuses(tenant) == [error("ERROR_UNEXPECTED", actor=1001, world=0, party=0)]

@@ -1,4 +1,4 @@
-"""Party commands at the service level: every rule and edge case of spec/parties.md §7, §13."""
+"""Party commands at the service level: every rule and edge case."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def make_party(tenant, leader: int, *others: int, world: int = 1) -> int:
     return party.party_id
 
 
-# --- CREATE (§7.1) ---------------------------------------------------------------------
+# --- CREATE ---------------------------------------------------------------------------
 
 
 def test_create_makes_the_actor_leader_of_party_1000000000(tenant):
@@ -155,12 +155,12 @@ def test_party_ids_are_per_tenant_sequential_and_never_reused(tenant):
     assert elsewhere.party_id == P1
 
 
-# --- JOIN (§7.2) -----------------------------------------------------------------------
+# --- JOIN -----------------------------------------------------------------------------
 
 
 def test_join_appends_the_member_and_emits_joined(tenant):
     party_id = make_party(tenant, 1001, 1002)
-    cache(tenant, 1003, world_id=2)  # no cross-world check (§13.14)
+    cache(tenant, 1003, world_id=2)  # no cross-world check
 
     assert services.party_join(tenant=tenant, character_id=1003, party_id=party_id)
 
@@ -228,7 +228,7 @@ def test_join_of_a_full_party_is_refused(tenant):
     assert party_of(tenant, 1007) == 0
 
 
-# --- LEAVE (§7.3) ----------------------------------------------------------------------
+# --- LEAVE ----------------------------------------------------------------------------
 
 
 def test_a_member_leaving_emits_left_with_the_commands_transaction(tenant):
@@ -299,7 +299,7 @@ def test_leave_with_a_failed_lookup_is_unexpected_with_world_0(tenant):
     assert statuses(tenant) == [error("ERROR_UNEXPECTED", actor=1002, world=0, party=P1)]
 
 
-# --- LEAVE with force: expel (§7.4 and the project decision) --------------------------
+# --- LEAVE with force: expel ----------------------------------------------------------
 
 
 def test_the_leader_expels_a_member(tenant):
@@ -370,7 +370,7 @@ def test_expelling_a_non_member_or_an_unknown_character_is_unexpected(tenant):
     ]
 
 
-# --- CHANGE_LEADER (§7.5 and the project decision) -----------------------------------
+# --- CHANGE_LEADER --------------------------------------------------------------------
 
 
 def test_the_leader_hands_over_to_a_member(tenant):
@@ -432,7 +432,7 @@ def test_the_new_leader_must_be_a_member(tenant):
     ]
 
 
-# --- REQUEST_INVITE (§7.6) -----------------------------------------------------------
+# --- REQUEST_INVITE -------------------------------------------------------------------
 
 
 def test_an_invite_by_a_partyless_character_creates_his_party_first(tenant):
@@ -443,7 +443,7 @@ def test_an_invite_by_a_partyless_character_creates_his_party_first(tenant):
 
     assert members(tenant, P1) == [1001]
     assert party_of(tenant, 1002) == 0  # joins only when the invite is accepted
-    # the invite command goes first, then CREATED (§9)
+    # the invite command goes first, then CREATED
     assert sent_by(tenant) == [
         (
             INVITE_TOPIC,
@@ -567,7 +567,7 @@ def test_failed_lookups_of_inviter_and_invitee(tenant):
     ]
 
 
-# --- invite ACCEPTED (§5.3) -----------------------------------------------------------
+# --- invite ACCEPTED ------------------------------------------------------------------
 
 
 def test_an_accepted_party_invite_joins_and_other_invite_types_are_ignored(tenant):
@@ -585,7 +585,7 @@ def test_an_accepted_party_invite_joins_and_other_invite_types_are_ignored(tenan
     assert statuses(tenant) == [status("JOINED", actor=1002, world=1, party=party_id)]
 
 
-# --- operator actions ---------------------------------------------------------------
+# --- operator actions -----------------------------------------------------------------
 
 
 def test_an_operator_disband_is_the_leader_leaving(tenant):

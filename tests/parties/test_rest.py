@@ -1,4 +1,4 @@
-"""REST of parties through the real HTTP server (spec/parties.md §12)."""
+"""REST of parties through the real HTTP server."""
 
 from __future__ import annotations
 
@@ -81,7 +81,7 @@ def commands(tenant) -> list[tuple[bytes, bytes]]:
     return [(bytes(row.key), bytes(row.value)) for row in rows]
 
 
-# --- reads ---------------------------------------------------------------------------------
+# --- reads ----------------------------------------------------------------------------
 
 
 def test_the_list_is_sorted_by_id_with_members_included(rest, parties):
@@ -213,7 +213,7 @@ def test_tenants_are_isolated_and_headers_required(rest, parties):
     assert rest.request("PUT", f"/api/parties/{P1}").status_code == 405
 
 
-# --- commands --------------------------------------------------------------------------------
+# --- commands -------------------------------------------------------------------------
 
 
 def test_post_a_party_sends_the_members_create(rest, parties):

@@ -1,4 +1,4 @@
-"""``sequences.next_id``: per-tenant counters starting at 1000000000 (spec/platform.md §4)."""
+"""``sequences.next_id``: per-tenant counters starting at 1000000000."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """The bytes on Kafka that are not one app's JSON: keys, headers, trace, topics, JSON rules.
 
-Expectations are the byte-exact values of spec/platform.md §1 and §2 (verified
-against upstream Go there).
+Expectations are the byte-exact values upstream's Go code produces and reads
+(verified against it).
 """
 
 from __future__ import annotations
@@ -158,7 +158,7 @@ def test_from_kafka_headers_last_repeated_header_wins():
 
 
 def test_ascii_version_text_of_two_bytes_is_read_as_big_endian_like_go():
-    # given the decimal text "83" where two binary bytes belong (spec §2.2: Go reads 14387)
+    # given the decimal text "83" where two binary bytes belong
     headers = kafka_tenant_headers(MAJOR_VERSION=b"83")
 
     # then it is two bytes, so it decodes, to the number Go gets
@@ -423,7 +423,7 @@ def test_topic_name_is_resolved_once_per_process(monkeypatch, fresh_topic_cache)
     assert wire.topic_name("EVENT_TOPIC_PLATFORM_TEST") == "second"
 
 
-# --- JSON in ----------------------------------------------------------------------------
+# --- JSON in --------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize(
@@ -479,7 +479,7 @@ def test_loads_turns_a_lone_surrogate_escape_into_the_replacement_character_like
     assert wire.dumps(value) == '{"a":"x\ufffdy","b":["\ufffd"],"\ufffd":1,"c":"😀"}'.encode()
 
 
-# --- JSON out ---------------------------------------------------------------------------
+# --- JSON out -------------------------------------------------------------------------
 
 
 def test_dumps_is_compact_and_keeps_key_order():
@@ -517,7 +517,7 @@ def test_dumps_refuses_nan():
         wire.dumps({"a": float("nan")})
 
 
-# --- time -------------------------------------------------------------------------------
+# --- time -----------------------------------------------------------------------------
 
 UTC = dt.UTC
 

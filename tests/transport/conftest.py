@@ -10,7 +10,7 @@ from transport import services
 
 @pytest.fixture(autouse=True)
 def _forget_cached_tenant_ids():
-    """Several tests use the spec's tenant id; its row is rolled back after each
+    """Several tests use the example tenant id; its row is rolled back after each
     test, so the process-wide id cache of ``tenant_row`` must not outlive it (on
     PostgreSQL the next row gets a new id)."""
     rows._cache.clear()

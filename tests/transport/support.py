@@ -1,4 +1,4 @@
-"""The transport tests' vocabulary: the spec's tenant, instants, handler calls."""
+"""The transport tests' vocabulary: the example tenant, instants, handler calls."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Route configuration (§2): validation, the seed command, the tenants service over a
+"""Route configuration: validation, the seed command, the tenants service over a
 real HTTP stand-in, reloads on configuration events, and the admin."""
 
 from __future__ import annotations
@@ -122,7 +122,7 @@ def new_tenant_row():
     return tenant_row(TenantKey(TENANT_UUID, "GMS", 83, 1))
 
 
-# --- the tenants service --------------------------------------------------------------------
+# --- the tenants service --------------------------------------------------------------
 
 
 def serve_configuration(fake, key, routes, vessels, instance_routes):
@@ -269,7 +269,7 @@ def test_other_configuration_resources_are_ignored(
     assert callbacks == []
 
 
-# --- the admin ------------------------------------------------------------------------------
+# --- the admin ------------------------------------------------------------------------
 
 
 @pytest.fixture

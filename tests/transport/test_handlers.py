@@ -1,4 +1,4 @@
-"""Consumed records through the app's decoding and handlers (§5, §7.2): registry,
+"""Consumed records through the app's decoding and handlers: registry,
 logout warps, START, the stand-ins, and bad input as dead letters."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Instance routes (§4): START, boarding, arrival, every cancellation, effects, shutdown."""
+"""Instance routes: START, boarding, arrival, every cancellation, effects, shutdown."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""REST of transport (§8): through the real HTTP server, and in-process with a frozen
-clock for the spec's exact documents."""
+"""REST of transport: through the real HTTP server, and in-process with a frozen
+clock for upstream's exact documents."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def boat_only(tenant, now):
     )
 
 
-# --- in-process, frozen clock -------------------------------------------------------------
+# --- in-process, frozen clock ---------------------------------------------------------
 
 
 @pytest.fixture
@@ -181,7 +181,7 @@ def test_an_instance_status_uses_whole_seconds(spec_tenant):
     }
 
 
-# --- through the real HTTP server ------------------------------------------------------------
+# --- through the real HTTP server -----------------------------------------------------
 
 
 @pytest.fixture
@@ -282,7 +282,7 @@ def test_start_boards_the_character_in_the_request_and_answers_204(rest, seeded,
     assert (response.status_code, response.content) == (204, b"")
     (instance,) = selectors.instances_of_route(tenant=seeded, route_id=uuid.UUID(kerning))
     assert instance.character_count == 1
-    # and the records of §4.2 were written by that request, in its trace: no START command
+    # and the instance's records were written by that request, in its trace: no START command
     rows = OutboxMessage.objects.filter(tenant=seeded).order_by("id")
     topics = [(row.topic, json.loads(bytes(row.value))["type"]) for row in rows]
     assert topics == [

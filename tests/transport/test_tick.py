@@ -23,7 +23,7 @@ CHARACTER = messages.COMMAND_TOPIC_CHARACTER
 
 
 def boat_tenant(now: dt.datetime, tenant_uuid: uuid.UUID = TENANT_UUID):
-    """A tenant (the spec's by default) with the seeded boat pair only."""
+    """A tenant (the example tenant by default) with the seeded boat pair only."""
     tenant = new_tenant(tenant_uuid=tenant_uuid)
     items = {i["id"]: i for i in config.seed_items("routes")}
     vessels = [v for v in config.seed_items("vessels") if v["id"] == "boat-ellinia-orbis"]

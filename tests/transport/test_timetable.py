@@ -1,4 +1,4 @@
-"""The timetable (§3.2) and the state machine (§3.3) against the spec's worked examples."""
+"""The timetable and the state machine against upstream's worked examples."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ def seed_schedule() -> dict[str, list[Trip]]:
     }
 
 
-# --- §3.2 ---------------------------------------------------------------------------------
+# --- the timetable --------------------------------------------------------------------
 
 
 def test_independent_route_runs_every_cycle_and_drops_the_trip_arriving_at_midnight():
@@ -177,7 +177,7 @@ def test_route_ids_of_the_spec_examples():
     assert instance["temple-of-time-flight"] == "c6a00da6-8744-577e-8b15-7efaf28fa74d"
 
 
-# --- §3.3 -----------------------------------------------------------------------------------
+# --- the state machine ----------------------------------------------------------------
 
 ONE = [Trip(uuid.UUID(int=1), hms("00:00:00"), hms("00:04:00"), hms("00:05:00"), hms("00:15:00"))]
 TWO = [
