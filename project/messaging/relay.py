@@ -80,7 +80,7 @@ class Relay:
                 if missing:  # their rows wait; the other topics' rows go on
                     rows = list(_unsent_rows(excluding=missing))
                 else:
-                    rows = statements.select(_unsent_rows, [])
+                    rows = statements.select(_unsent_rows, [OutboxMessage.Shadow.NONE])
                 if not rows:
                     wakeups.wait(settings.OUTBOX_RELAY_POLL_SECONDS, self.stop)
                     continue
@@ -157,7 +157,10 @@ class Relay:
 
 
 def _unsent_rows(excluding: Collection[str] = ()):
-    unsent = OutboxMessage.objects.filter(sent_at=None, parked_at=None)
+    # A shadowed service's rows are held (compared with upstream's), not published.
+    unsent = OutboxMessage.objects.filter(
+        sent_at=None, parked_at=None, shadow=OutboxMessage.Shadow.NONE
+    )
     if excluding:
         unsent = unsent.exclude(topic__in=sorted(excluding))
     return unsent.order_by("id").only("id", "topic", "key", "value", "headers")[

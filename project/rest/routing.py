@@ -54,6 +54,8 @@ def route(pattern: str, *, tenant: bool = True, **views: View) -> list[URLPatter
             return response
         return _respond(request, view, parts, tenant=tenant)
 
+    dispatch.views = methods  # type: ignore[attr-defined]  # whose views (shadow.web)
+
     @csrf_exempt
     def redirect(request: HttpRequest, **parts: str) -> HttpResponse:
         target = request.path.rstrip("/")
