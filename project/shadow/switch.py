@@ -18,9 +18,10 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
-from kafka import KafkaAdminClient, KafkaConsumer, TopicPartition
+from kafka import TopicPartition
 
 from project.messaging import registry
+from project.observability import kafka_state
 from project.shadow import compare, modes
 from project.shadow.models import ShadowService
 
@@ -36,38 +37,51 @@ class Switched:
     uncommitted: list[str]
 
 
-def committed_offsets(group: str, topics: list[str]) -> tuple[dict[str, dict[str, int]], list[str]]:
-    """``group``'s committed offset of every partition of ``topics``; partitions it
-    never committed are at 0 (it handled nothing there) and are named."""
-    admin = KafkaAdminClient(bootstrap_servers=settings.BOOTSTRAP_SERVERS)
-    probe = KafkaConsumer(bootstrap_servers=settings.BOOTSTRAP_SERVERS)
+def committed_offsets(
+    group: str, topics: list[str]
+) -> tuple[dict[str, dict[str, int]], list[str], int | None]:
+    """``group``'s committed offset of every partition of ``topics`` (a partition it
+    never committed is at 0: it handled nothing there, and is named) and how many
+    members the group has (``None``: the broker did not say)."""
+    client = kafka_state.admin()
     try:
-        offsets = admin.list_consumer_group_offsets(group)
-        boundary: dict[str, dict[str, int]] = {}
-        uncommitted: list[str] = []
-        for topic in topics:
-            for partition in sorted(probe.partitions_for_topic(topic) or ()):
-                committed = offsets.get(TopicPartition(topic, partition))
-                if committed is None or committed.offset < 0:
-                    uncommitted.append(f"{topic}[{partition}]")
-                    offset = 0
-                else:
-                    offset = committed.offset
-                boundary.setdefault(topic, {})[str(partition)] = offset
-        return boundary, uncommitted
+        partitions = {
+            described["name"]: sorted(p["partition_index"] for p in described["partitions"])
+            for described in client.describe_topics(topics)
+            if not described.get("error_code")
+        }
+        offsets = client.list_group_offsets({group: None}).get(group) or {}
+        described = client.describe_groups([group]).get(group) or {}
+        members = len(described.get("members") or []) if described else None
     finally:
-        probe.close()
-        admin.close()
+        client.close()
+    boundary: dict[str, dict[str, int]] = {}
+    uncommitted: list[str] = []
+    for topic in topics:
+        for partition in partitions.get(topic, []):
+            committed = offsets.get(TopicPartition(topic, partition))
+            if committed is None or committed.offset is None or committed.offset < 0:
+                uncommitted.append(f"{topic}[{partition}]")
+                offset = 0
+            else:
+                offset = committed.offset
+            boundary.setdefault(topic, {})[str(partition)] = offset
+    return boundary, uncommitted, members
 
 
-def switch(app: str, upstream_group: str | None = None) -> Switched:
+def switch(app: str, upstream_group: str | None = None, *, force: bool = False) -> Switched:
     if app not in settings.ATLAS_SHADOW:
         raise ValueError(f"{app} is not in shadow mode here (ATLAS_SHADOW)")
     consumer = registry.get(app)
     upstream_group = upstream_group or consumer.upstream_group
     if upstream_group == consumer.group:
         raise ValueError(f"{app} consumes under upstream's group {upstream_group!r} itself")
-    boundary, uncommitted = committed_offsets(upstream_group, consumer.topics)
+    boundary, uncommitted, members = committed_offsets(upstream_group, consumer.topics)
+    if members and not force:
+        raise ValueError(
+            f"upstream's group {upstream_group!r} still has {members} member(s): stop every "
+            "replica of the Go service first (its offsets are the boundary)"
+        )
     compare.run_once(apps=[app])  # pair what was read, so sweeps' rows are judged by it
     modes.ensure([app])
     with transaction.atomic():

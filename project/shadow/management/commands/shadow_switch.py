@@ -22,10 +22,17 @@ class Command(BaseCommand):
             help="the Go service's consumer group (its KAFKA_CONSUMER_GROUP); "
             "default: upstream's name for the service",
         )
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="switch although upstream's group still has members (the broker says so)",
+        )
 
-    def handle(self, *args: object, service: str, upstream_group: str | None, **options) -> None:
+    def handle(
+        self, *args: object, service: str, upstream_group: str | None, force: bool, **options
+    ) -> None:
         try:
-            done = switch.switch(service, upstream_group)
+            done = switch.switch(service, upstream_group, force=force)
         except (ValueError, KeyError) as exc:
             raise CommandError(str(exc)) from None
         self.stdout.write(
