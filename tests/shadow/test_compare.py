@@ -247,3 +247,21 @@ def test_rest_writes_of_a_shadowed_service_are_refused_and_reads_served():
     modes._cached.clear()
     served = client.post("/api/notes", body, content_type="application/json", **headers)
     assert served.status_code != 503
+
+
+def test_the_admin_lists_results_by_class_and_shows_both_records_side_by_side(
+    admin_client, settings
+):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    tenant = new_tenant()
+    tx = str(uuid.uuid4())
+    ours(tenant, created(tx, 7, 5, message="hello"))
+    theirs(tenant, created(tx, 7, 5, message="hallo"))
+    compare.run_once()
+    result = Result.objects.get()
+    link = f"/admin/shadow/result/{result.id}/change/"
+    listing = admin_client.get("/admin/shadow/result/?klass__exact=different")
+    assert listing.status_code == 200 and link in listing.text
+    assert link not in admin_client.get("/admin/shadow/result/?klass__exact=matched").text
+    page = admin_client.get(f"/admin/shadow/result/{result.id}/change/").text
+    assert "body.message" in page and "hello" in page and "hallo" in page
