@@ -24,6 +24,8 @@ from kafka import KafkaConsumer, KafkaProducer, OffsetAndMetadata, TopicPartitio
 
 from project import embedded
 from project.messaging import kafka, registry, wire
+from project.messaging.models import OutboxMessage
+from tests.e2e.test_one_service import query
 from tests.kafka_helpers import KafkaClient, value_of
 from tests.stack import ROOT, Process, Stack, wait_for_log
 from tests.waiting import wait_until
@@ -32,6 +34,7 @@ pytestmark = [pytest.mark.e2e]
 
 COMMANDS = "COMMAND_TOPIC_NOTE"
 STATUS = "EVENT_TOPIC_NOTE_STATUS"
+HELD = f"SELECT count(*) FROM {OutboxMessage._meta.db_table} WHERE shadow = 'held'"
 NUL_REASON = 'ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)'
 
 
@@ -124,12 +127,14 @@ def start(own: Stack, *names: str) -> None:
         own[name].start()
     if "bridge" in names:
         wait_for_log(own["bridge"], "subscribed to", timeout=60)
+    if "worker" in names:
+        wait_for_log(own["worker"], "ready.", timeout=60)
     if "shadow" in names:
         wait_for_log(own["shadow"], "shadow comparer for notes subscribed", timeout=60)
 
 
 def test_each_planted_difference_is_reported_in_its_class_and_nothing_else(
-    shadow_stack, tenant_key
+    shadow_stack, fresh_database, tenant_key
 ):
     own, _ = shadow_stack
     start(own, "worker", "relay", "bridge", "shadow")
@@ -143,6 +148,9 @@ def test_each_planted_difference_is_reported_in_its_class_and_nothing_else(
             client.produce(
                 COMMANDS, create(tx, 5001 + i, message), key=wire.key_u32(5001 + i), headers=headers
             )
+        # (ours answered first: on a busy machine a slow start could part the two
+        # sides by more than the window, which is not what this test plants)
+        wait_until(lambda: query(fresh_database, HELD)[0][0] == 5, timeout=60, what="held rows")
         # upstream's answers, as the Go service would publish them, with planted differences:
         upstream = [
             created(txs[0], 5001, 9001, "first"),  # matched (its own note id: mapped)
@@ -263,7 +271,7 @@ class StandIn:
 
 @pytest.mark.parametrize("burst", [60])
 def test_a_switch_in_the_middle_of_a_burst_loses_nothing_and_publishes_nothing_twice(
-    shadow_stack, tenant_key, burst
+    shadow_stack, fresh_database, tenant_key, burst
 ):
     own, upstream_group = shadow_stack
     start(own, "worker", "relay", "bridge")
@@ -281,8 +289,11 @@ def test_a_switch_in_the_middle_of_a_burst_loses_nothing_and_publishes_nothing_t
                 key=wire.key_u32(character),
                 headers=headers,
             )
-            if i == burst // 3:
+            if i == burst // 3:  # both sides under way: the stand-in and our shadow
                 wait_until(lambda: go.handled >= burst // 4, timeout=60, what="the stand-in")
+                wait_until(
+                    lambda: query(fresh_database, HELD)[0][0] > 0, timeout=60, what="held rows"
+                )
             if i == burst // 2:  # the Go service stops; ours is switched live mid-burst
                 go.halt()
                 switched = manage(own, "shadow_switch", "notes")
