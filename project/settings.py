@@ -58,6 +58,19 @@ if unknown_services := sorted(set(ATLAS_SERVICES) - set(DOMAIN_APPS)):
         f"the services are {', '.join(DOMAIN_APPS)}"
     )
 
+# Shadow mode (docs/shadow.md): these running services consume and handle every
+# record into their own database, under consumer groups of their own, but publish
+# nothing and refuse REST writes; their outgoing records are compared with what the
+# Go service published (manage.py shadow_compare) until manage.py shadow_switch
+# turns them live. A shadowed service must also be running; an unknown name is refused.
+ATLAS_SHADOW = env.items("ATLAS_SHADOW")
+if unknown_shadow := sorted(set(ATLAS_SHADOW) - set(ATLAS_SERVICES)):
+    raise SystemExit(
+        f"atlas: configuration error: ATLAS_SHADOW names {', '.join(unknown_shadow)}, which "
+        f"{'is' if len(unknown_shadow) == 1 else 'are'} not among the services this "
+        f"deployment runs ({', '.join(ATLAS_SERVICES)}); the services are {', '.join(DOMAIN_APPS)}"
+    )
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -68,6 +81,7 @@ INSTALLED_APPS = [
     "project.tenancy",
     "project.messaging",
     "project.directory",
+    "project.shadow",
     *DOMAIN_APPS,
     # Extra apps, e.g. the test-only ``tests.echo`` subscription used by the
     # platform tests and the benchmark.
@@ -87,6 +101,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # A shadowed service's REST writes are refused (project/shadow/web.py).
+    "project.shadow.web.ShadowWriteGuard",
 ]
 
 ROOT_URLCONF = "project.urls"
@@ -214,7 +230,13 @@ KAFKA_CONSUMER_GROUPS = {
     for app in [*DOMAIN_APPS, "directory", *(name.rsplit(".", 1)[-1] for name in EXTRA_APPS)]
     if (group := env.text(f"KAFKA_CONSUMER_GROUP_{app.upper()}").strip())
 }
-if KAFKA_CONSUMER_GROUP:  # the one service's, unless its own setting names one
+# In shadow mode the Go service still consumes under its group, so upstream's
+# KAFKA_CONSUMER_GROUP names *its* group (where shadow_switch reads the boundary),
+# and the shadow consumes under a group of its own (registry.Consumer.group).
+SHADOW_UPSTREAM_GROUPS: dict[str, str] = {}
+if KAFKA_CONSUMER_GROUP and ATLAS_SERVICES[0] in ATLAS_SHADOW:
+    SHADOW_UPSTREAM_GROUPS[ATLAS_SERVICES[0]] = KAFKA_CONSUMER_GROUP
+elif KAFKA_CONSUMER_GROUP:  # the one service's, unless its own setting names one
     KAFKA_CONSUMER_GROUPS.setdefault(ATLAS_SERVICES[0], KAFKA_CONSUMER_GROUP)
 # Partition count for topics this project creates (upstream pre-creates 1).
 KAFKA_TOPIC_PARTITIONS = env.integer("KAFKA_TOPIC_PARTITIONS", 1)
@@ -268,6 +290,16 @@ OUTBOX_RELAY_BATCH = env.integer("OUTBOX_RELAY_BATCH", 500)
 OUTBOX_RELAY_LINGER_SECONDS = env.number("OUTBOX_RELAY_LINGER_SECONDS", 0.005)
 OUTBOX_RETENTION_DAYS = env.integer("OUTBOX_RETENTION_DAYS", 7)
 INBOX_RETENTION_DAYS = env.integer("INBOX_RETENTION_DAYS", 7)
+
+# --- Shadow mode (project/shadow, docs/shadow.md) ------------------------------
+# An outgoing record of ours and one the Go service published are paired only if
+# they were written within this many seconds of each other; one left unpaired
+# longer is missing on the other side.
+SHADOW_WINDOW_SECONDS = env.number("SHADOW_WINDOW_SECONDS", 10.0)
+# The comparer's consumer group (it reads the shadowed services' output topics).
+SHADOW_COMPARER_GROUP = env.text("SHADOW_COMPARER_GROUP", "Atlas Shadow Comparer")
+# The known differences (data, beside docs/compatibility.md).
+SHADOW_RULES_FILE = Path(env.text("SHADOW_RULES_FILE") or BASE_DIR / "docs" / "shadow-rules.json")
 
 # --- Invites -----------------------------------------------------------------
 INVITE_TIMEOUT_SECONDS = env.number("INVITE_TIMEOUT_SECONDS", 180.0)

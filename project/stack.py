@@ -238,7 +238,7 @@ class Stack:
             "beat",
             "relay",
         ]
-        self.output = Output(stream or sys.stdout, [*names, "web", "flower"])
+        self.output = Output(stream or sys.stdout, [*names, "shadow", "web", "flower"])
         self.stop = threading.Event()
         self.hurry = threading.Event()
         self.infra: list[Child] = []
@@ -337,6 +337,12 @@ class Stack:
             ("beat", [*celery, *beat], None),
             ("relay", [*manage, "outbox_relay"], None),
             ("bridge", [*manage, "kafka_bridge"], None),
+            # Shadow mode's comparer, when a service runs in it (docs/shadow.md).
+            *(
+                [("shadow", [*manage, "shadow_compare"], None)]
+                if os.environ.get("ATLAS_SHADOW", "").strip()
+                else []
+            ),
             ("web", [sys.executable, *web], c.web_port),
             ("flower", [*celery, *flower], c.flower_port),
         ]

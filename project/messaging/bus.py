@@ -31,6 +31,9 @@ class Cause:
 
     environment: str
     trace: wire.TraceParent | None
+    # The consumed record being handled and its app (none for sweeps, REST, the admin).
+    inbox_id: int | None = None
+    app: str = ""
 
 
 _cause: contextvars.ContextVar[Cause | None] = contextvars.ContextVar("cause", default=None)
@@ -98,15 +101,22 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
             f"a {value.get('type', '')} record of {size} bytes is over the "
             f"{MAX_RECORD_BYTES}-byte limit of the producer"
         )
+    topic_name = wire.topic_name(topic)
     row = OutboxMessage(
-        topic=wire.topic_name(topic),
+        topic=topic_name,
         key=key,
         value=encoded,
         headers=store_headers(headers),
         message_type=str(value.get("type", ""))[:64],
         tenant=tenant,
         created_at=timezone.now(),
+        app=cause.app,
+        cause_id=cause.inbox_id,
     )
+    if settings.ATLAS_SHADOW:  # held for comparison, or already upstream's (docs/shadow.md)
+        from project.shadow import modes
+
+        row.shadow = modes.outgoing(cause.app, topic_name, cause.inbox_id)
     statements.insert(_INSERTED, [row])
     if not any(func is wake_relay for _, func, _ in connection.run_on_commit):
         transaction.on_commit(wake_relay)
@@ -114,7 +124,18 @@ def emit(*, tenant: Tenant, topic: str, key: bytes, value: dict) -> OutboxMessag
 
 
 # bus.emit writes these; the others take their database defaults.
-_INSERTED = ("topic", "key", "value", "headers", "message_type", "tenant", "created_at")
+_INSERTED = (
+    "topic",
+    "key",
+    "value",
+    "headers",
+    "message_type",
+    "tenant",
+    "created_at",
+    "app",
+    "cause",
+    "shadow",
+)
 
 
 def wake_relay() -> None:

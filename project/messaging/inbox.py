@@ -13,6 +13,7 @@ per row is what keeps a SQLite database, which serialises writers, fast.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 import traceback
@@ -260,6 +261,10 @@ def _handle(row: InboxMessage) -> str:
         raise _NeedsPrepare
     prepared = row.prepared["value"] if handler.prepare is not None else None
     message = _message(row, decoded, prepared)
+    if row.app in settings.ATLAS_SHADOW:  # upstream's ids in the record, ours in the handler
+        from project.shadow import inputs
+
+        message = dataclasses.replace(message, data=inputs.translate(row, message.data))
     with observe.handling(row, message) as cause, bus.caused_by(cause):
         try:
             handler.func(message)
@@ -383,7 +388,8 @@ def _answer_death(row: InboxMessage, reason: str) -> None:
                 return
             prepared = row.prepared["value"] if handler.prepare and row.prepared else None
             message = _message(row, decoded, prepared)
-            with bus.caused_by(bus.Cause(message.environment, message.trace)):
+            cause = bus.Cause(message.environment, message.trace, row.id, row.app)
+            with bus.caused_by(cause):
                 records = list(handler.on_dead(message, reason))
                 for record in records:
                     bus.emit(

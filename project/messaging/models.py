@@ -170,6 +170,29 @@ class OutboxMessage(models.Model):
     )
     # Not written by bus.emit's INSERT: a database default.
     error = models.TextField(blank=True, db_default="")
+    app = models.CharField(
+        max_length=32, blank=True, db_default="", help_text="the app whose work wrote it"
+    )
+    # The consumed record whose handling wrote it (none for sweeps, the tick, REST,
+    # the admin): the shadow switch decides by it whether upstream already published
+    # the row's counterpart. No database constraint: inbox rows are purged on their own.
+    cause = models.ForeignKey(
+        InboxMessage,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
+    )
+
+    class Shadow(models.TextChoices):
+        NONE = "", "published by the relay"
+        HELD = "held", "shadow: held, compared with upstream's"
+        UPSTREAM = "upstream", "shadow: upstream published it, never published here"
+
+    shadow = models.CharField(
+        max_length=8, blank=True, choices=Shadow.choices, db_default="", default=""
+    )
 
     class Meta:
         indexes = [
@@ -179,6 +202,9 @@ class OutboxMessage(models.Model):
                 name="outbox_unsent",
             ),
             models.Index(fields=["sent_at"], name="outbox_sent_at"),
+            models.Index(
+                fields=["app", "id"], condition=models.Q(shadow="held"), name="outbox_held"
+            ),
         ]
         verbose_name = "outbox message"
 

@@ -203,8 +203,21 @@ class Consumer:
     @property
     def group(self) -> str:
         """Upstream's group id unless the app's setting names another (see
-        ``settings.KAFKA_CONSUMER_GROUPS``)."""
-        return settings.KAFKA_CONSUMER_GROUPS.get(self.app) or self.default_group
+        ``settings.KAFKA_CONSUMER_GROUPS``). A shadowed service (``ATLAS_SHADOW``)
+        never takes upstream's own group, which the Go service still consumes under:
+        its default is ``shadow_group`` of it."""
+        named = settings.KAFKA_CONSUMER_GROUPS.get(self.app)
+        if named:
+            return named
+        if self.app in settings.ATLAS_SHADOW:
+            return shadow_group(self.upstream_group)
+        return self.default_group
+
+    @property
+    def upstream_group(self) -> str:
+        """The Go service's consumer group: upstream's ``KAFKA_CONSUMER_GROUP`` when a
+        shadowed deployment was given it, else upstream's default name."""
+        return settings.SHADOW_UPSTREAM_GROUPS.get(self.app) or self.default_group
 
     @property
     def topics(self) -> list[str]:
@@ -289,6 +302,20 @@ class Consumer:
             if subscription.topic == topic:
                 return subscription
         return None
+
+
+def shadow_group(upstream: str) -> str:
+    """The group a shadowed service consumes under beside the Go service's ``upstream``."""
+    return f"{upstream} (atlas-social shadow)"
+
+
+def producers_of(topic: str) -> list[str]:
+    """The apps that publish to ``topic`` (a resolved name)."""
+    return sorted(
+        app
+        for app, c in _consumers.items()
+        if any(wire.topic_name(token) == topic for token in c.produces)
+    )
 
 
 _consumers: dict[str, Consumer] = {}

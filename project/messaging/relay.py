@@ -153,16 +153,20 @@ class Relay:
 
 
 def next_rows(missing: Collection[str] = ()) -> list[OutboxMessage]:
-    """The oldest unsent, unparked rows, up to ``OUTBOX_RELAY_BATCH`` (read on every
-    call); rows for the ``missing`` topics wait while the other topics' rows go on."""
+    """The oldest unsent, unparked rows not held by shadow mode, up to
+    ``OUTBOX_RELAY_BATCH`` (read on every call); rows for the ``missing`` topics wait
+    while the other topics' rows go on."""
     limit = settings.OUTBOX_RELAY_BATCH
     if missing:
         return list(_unsent_rows(excluding=missing)[:limit])
-    return statements.select(_unsent_rows, [], limit=limit)
+    return statements.select(_unsent_rows, [OutboxMessage.Shadow.NONE], limit=limit)
 
 
 def _unsent_rows(excluding: Collection[str] = ()):
-    unsent = OutboxMessage.objects.filter(sent_at=None, parked_at=None)
+    # A shadowed service's rows are held (compared with upstream's), not published.
+    unsent = OutboxMessage.objects.filter(
+        sent_at=None, parked_at=None, shadow=OutboxMessage.Shadow.NONE
+    )
     if excluding:
         unsent = unsent.exclude(topic__in=sorted(excluding))
     return unsent.order_by("id").only("id", "topic", "key", "value", "headers")

@@ -57,7 +57,7 @@ def sweep_inbox_task() -> int:
 @shared_task
 def sweep_outbox_task() -> None:
     """Wake the relay if rows wait; purge sent rows and handled inbox rows past retention."""
-    if OutboxMessage.objects.filter(sent_at=None, parked_at=None).exists():
+    if OutboxMessage.objects.filter(sent_at=None, parked_at=None, shadow="").exists():
         bus.wake_relay()
     now = timezone.now()
     with transaction.atomic():
@@ -67,6 +67,10 @@ def sweep_outbox_task() -> None:
 def _purge(now) -> None:
     OutboxMessage.objects.filter(
         sent_at__lt=now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
+    ).delete()
+    # A shadowed service's rows are never sent: held or upstream's, they go by age.
+    OutboxMessage.objects.exclude(shadow="").filter(
+        created_at__lt=now - timedelta(days=settings.OUTBOX_RETENTION_DAYS)
     ).delete()
     InboxMessage.objects.filter(
         state=InboxMessage.State.DONE,

@@ -67,6 +67,13 @@ PUBLISH_SECONDS = Histogram(
     "Time from the relay sending a batch to the broker acknowledging it.",
     buckets=_LATENCY_BUCKETS,
 )
+SHADOW_RESULTS = Counter(
+    "atlas_shadow_results",
+    "Shadow mode: outgoing records compared with the Go service's, per service, topic, "
+    "type and class (matched, different, expected, missing_upstream, missing_here, "
+    "no_baseline); counted by the comparer (manage.py shadow_compare).",
+    ["service", "topic", "type", "class"],
+)
 
 
 def multiprocess() -> bool:

@@ -69,7 +69,7 @@ def handling(row, message) -> Iterator[bus.Cause]:
     began = time.perf_counter()
     try:
         with tracing.handle_span(row, message.trace) as trace:
-            yield bus.Cause(message.environment, trace)
+            yield bus.Cause(message.environment, trace, row.id, row.app)
     except BaseException:
         row._observed_seconds = time.perf_counter() - began
         raise

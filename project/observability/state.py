@@ -25,7 +25,7 @@ _PARKING = any(f.name == "parked_at" for f in OutboxMessage._meta.get_fields())
 
 
 def _unsent():
-    rows = OutboxMessage.objects.filter(sent_at=None)
+    rows = OutboxMessage.objects.filter(sent_at=None, shadow=OutboxMessage.Shadow.NONE)
     if _PARKING:
         rows = rows.filter(parked_at=None)  # refused by the broker for good: not backlog
     return rows

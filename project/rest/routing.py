@@ -48,6 +48,11 @@ class ApiRoute:
     methods: dict[str, View | Operation]
     ids: dict[str, str]
 
+    def view(self, method: str) -> View | None:
+        """The view function that answers ``method`` (whose app: ``project.shadow.web``)."""
+        target = self.methods.get(method)
+        return target.view if isinstance(target, Operation) else target
+
 
 def route(
     pattern: str,
