@@ -9,6 +9,10 @@ Deletion is always of exactly the matched row, by primary key, and an event is
 emitted only when this call's ``DELETE`` removed that row. Whatever the
 interleaving of ACCEPT, REJECT, character deletion and expiry sweeps, an invite
 ends with exactly one ACCEPTED or REJECTED.
+
+A command that cannot apply (a CREATE failing upstream's checks, an ACCEPT or
+REJECT of no invite) is a ``DomainError`` with no events: upstream answers
+nothing. The services are ``errors.answered``: logged, and the call returns ``None``.
 """
 
 from __future__ import annotations
@@ -24,7 +28,8 @@ from django.utils import timezone
 
 from invites import messages, selectors
 from invites.models import Invite
-from project.messaging import bus
+from project.messaging import bus, errors
+from project.messaging.errors import DomainError
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -35,6 +40,7 @@ SEQUENCE = "invite"
 EXPIRY_BATCH_SIZE = 500
 
 
+@errors.answered
 def invite_create(
     *,
     tenant: Tenant,
@@ -69,13 +75,9 @@ def invite_create(
                 invite_type=invite_type, originator_id=originator_id, target_id=target_id
             )
             if problem:
-                logger.warning(
-                    "invite CREATE dropped in %s (transaction %s): %s",
-                    tenant,
-                    transaction_id,
-                    problem,
+                raise DomainError(
+                    f"invite CREATE dropped in {tenant} (transaction {transaction_id}): {problem}"
                 )
-                return None
             invite = _insert_or_get_existing(
                 tenant=tenant,
                 world_id=world_id,
@@ -95,6 +97,7 @@ def invite_create(
     return invite
 
 
+@errors.answered
 def invite_accept(
     *,
     tenant: Tenant,
@@ -121,14 +124,10 @@ def invite_accept(
             .first()
         )
         if invite is None or not _delete(invite):
-            logger.info(
-                "invite ACCEPT in %s: no %s invite for target %s, reference %s",
-                tenant,
-                invite_type,
-                target_id,
-                reference_id,
+            raise DomainError(
+                f"invite ACCEPT in {tenant}: no {invite_type} invite for target {target_id},"
+                f" reference {reference_id}"
             )
-            return None
         _emit_status(
             tenant=tenant,
             event_type=messages.EVENT_ACCEPTED,
@@ -140,6 +139,7 @@ def invite_accept(
     return invite
 
 
+@errors.answered
 def invite_reject(
     *,
     tenant: Tenant,
@@ -167,14 +167,10 @@ def invite_reject(
             .first()
         )
         if invite is None or not _delete(invite):
-            logger.info(
-                "invite REJECT in %s: no %s invite from %s to %s",
-                tenant,
-                invite_type,
-                originator_id,
-                target_id,
+            raise DomainError(
+                f"invite REJECT in {tenant}: no {invite_type} invite from {originator_id}"
+                f" to {target_id}"
             )
-            return None
         _emit_status(
             tenant=tenant,
             event_type=messages.EVENT_REJECTED,

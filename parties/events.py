@@ -7,7 +7,7 @@ import uuid
 from parties import messages
 from parties.models import Character
 from project.messaging import bus
-from project.messaging.errors import Record
+from project.messaging.errors import DomainError, Record
 from project.tenancy.models import Tenant
 
 NIL_UUID = messages.NIL_UUID
@@ -55,23 +55,36 @@ def error_record(
     )
 
 
-def error(
-    tenant: Tenant,
-    error_type: str,
-    *,
-    actor_id: int,
-    world_id: int,
-    party_id: int,
-    character_name: str = "",
-) -> None:
-    record = error_record(
-        error_type,
-        actor_id=actor_id,
-        world_id=world_id,
-        party_id=party_id,
-        character_name=character_name,
+def refusal(
+    error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
+) -> DomainError:
+    """A refused command, answered by its ERROR status event (§6.1.1)."""
+    return DomainError(
+        f"{error_type} to {actor_id} (party {party_id})",
+        events=[
+            error_record(
+                error_type,
+                actor_id=actor_id,
+                world_id=world_id,
+                party_id=party_id,
+                character_name=character_name,
+            )
+        ],
     )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+class LostRace(DomainError):
+    """A compare-and-set lost to a concurrent writer: answered with the ERROR the player
+    would have got had the race gone the other way (§11)."""
+
+
+def lost_race(
+    reason: str, error_type: str, *, actor_id: int, world_id: int, party_id: int
+) -> LostRace:
+    return LostRace(
+        reason,
+        events=[error_record(error_type, actor_id=actor_id, world_id=world_id, party_id=party_id)],
+    )
 
 
 def member_status(tenant: Tenant, character: Character, event_type: str, body: dict) -> None:

@@ -19,7 +19,7 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from project.messaging import registry
+from project.messaging import errors, registry
 from transport import clients, clock, messages, selectors, services
 
 logger = logging.getLogger(__name__)
@@ -145,25 +145,18 @@ def on_character_enter(message: registry.Message) -> None:
     messages.StartCommand,
 )
 def on_start(message: registry.Message) -> None:
-    """The Kafka path never reports a refusal (§4.2): it is logged, nothing is emitted."""
+    """The Kafka path never reports a refusal (§4.2): ``StartRefused`` carries no
+    events, so it is only logged."""
     _configured(message)
     data, body = message.data, message.data["body"]
-    try:
-        services.instance_transport_start(
-            tenant=message.tenant,
-            character_id=data["characterId"],
-            world_id=data["worldId"],
-            channel_id=body["channelId"],
-            route_id=body["routeId"],
-            now=clock.now(),
-        )
-    except services.StartRefused as exc:
-        logger.info(
-            "START of character %s on route %s refused: %s",
-            data["characterId"],
-            body["routeId"],
-            exc,
-        )
+    errors.answered(services.instance_transport_start)(
+        tenant=message.tenant,
+        character_id=data["characterId"],
+        world_id=data["worldId"],
+        channel_id=body["channelId"],
+        route_id=body["routeId"],
+        now=clock.now(),
+    )
 
 
 # --- EVENT_TOPIC_CONFIGURATION_STATUS (§2.3, §7.2) ------------------------------------------

@@ -19,7 +19,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Q
 
 from project.messaging import bus
-from project.messaging.errors import Record
+from project.messaging.errors import DomainError, Record
 from project.tenancy.models import Tenant
 from transport import config, messages, selectors, timetable
 from transport.models import (
@@ -348,8 +348,16 @@ def character_logout(
 # --- instance routes (§4) --------------------------------------------------------------
 
 
-class StartRefused(Exception):
-    """START refused: the character is already travelling, or the route is unknown."""
+class StartRefused(DomainError):
+    """START refused: the character is already travelling, or the route is unknown.
+
+    No events: the Kafka path never reports it (§4.2), the inbox only logs it; REST
+    answers 400 with an empty body."""
+
+    def __init__(self, problem: str, *, character_id: int, route_id: uuid.UUID) -> None:
+        super().__init__(
+            f"START of character {character_id} on route {route_id} refused: {problem}"
+        )
 
 
 @dataclass(frozen=True)
@@ -377,14 +385,14 @@ def instance_transport_start(
     """
     with transaction.atomic():
         if InstanceCharacter.objects.filter(tenant=tenant, character_id=character_id).exists():
-            raise StartRefused("already in transport")
+            raise StartRefused("already in transport", character_id=character_id, route_id=route_id)
         route = (
             InstanceRoute.objects.select_for_update()
             .filter(tenant=tenant, route_id=route_id)
             .first()
         )
         if route is None:
-            raise StartRefused("route not found")
+            raise StartRefused("route not found", character_id=character_id, route_id=route_id)
         instance = (
             Instance.objects.filter(
                 tenant=tenant,
@@ -420,7 +428,9 @@ def instance_transport_start(
                     joined_at=now,
                 )
         except IntegrityError:
-            raise StartRefused("already in transport") from None
+            raise StartRefused(
+                "already in transport", character_id=character_id, route_id=route_id
+            ) from None
         for item_id in route.effect_item_ids:
             bus.emit(
                 tenant=tenant,

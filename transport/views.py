@@ -196,24 +196,16 @@ def instance_route_start(request: rest.Request, routeId: str) -> HttpResponse:
     body = rest.read_body(request, "start-transport", StartAttributes, integer_id=False)
     route_id = parse_uuid(routeId)
     attributes = body.attributes
-    try:
-        # The tenant's row and seed configuration commit only with an accepted START.
-        with bus.caused_by(request.cause), transaction.atomic():
-            _configured(request)
-            services.instance_transport_start(
-                tenant=request.tenant,
-                character_id=attributes["characterId"],
-                world_id=attributes["worldId"],
-                channel_id=attributes["channelId"],
-                route_id=route_id,
-                now=clock.now(),
-            )
-    except services.StartRefused as refused:
-        logger.info(
-            "REST START of character %s on route %s refused: %s",
-            attributes["characterId"],
-            route_id,
-            refused,
+    # The tenant's row and seed configuration commit only with an accepted START;
+    # a refusal (``StartRefused``) is answered by ``rest.route``.
+    with bus.caused_by(request.cause), transaction.atomic():
+        _configured(request)
+        services.instance_transport_start(
+            tenant=request.tenant,
+            character_id=attributes["characterId"],
+            world_id=attributes["worldId"],
+            channel_id=attributes["channelId"],
+            route_id=route_id,
+            now=clock.now(),
         )
-        raise rest.BadRequest() from None
     return rest.no_content()
