@@ -279,6 +279,35 @@ def _expel(
 party_expel = errors.answered(_expel, refused=bool)
 
 
+def party_leave_command(
+    *,
+    tenant: Tenant,
+    actor_id: int,
+    party_id: int,
+    character_id: int,
+    force: bool,
+    transaction_id: uuid.UUID = NIL_UUID,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> bool:
+    """The LEAVE command (§5.1): ``force`` makes it an expel (the actor expels
+    ``character_id``); otherwise the actor leaves and ``character_id`` is ignored."""
+    if force:
+        return party_expel(
+            tenant=tenant,
+            actor_id=actor_id,
+            party_id=party_id,
+            character_id=character_id,
+            fetched=fetched,
+        )
+    return party_leave(
+        tenant=tenant,
+        character_id=actor_id,
+        party_id=party_id,
+        transaction_id=transaction_id,
+        fetched=fetched,
+    )
+
+
 @errors.answered(refused=bool)
 def party_change_leader(
     *,
