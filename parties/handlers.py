@@ -4,7 +4,7 @@ Consumer group ``Party Service`` (upstream's), subscribed to the party command
 topic (every type is handled; an unknown one is a dead letter), the character
 status topic (nine types; the rest are for other consumers and skipped) and the
 invite status topic (ACCEPTED only). Every type is bound declaratively: a
-prepare step for its character lookups (``parties.prepare``) and one service,
+prepare step for its character lookups (``parties.lookups``) and one service,
 called with the message's fields and the lookups' answers.
 
 A command the inbox gives up on (a lasting database error, the task time limit,
@@ -17,8 +17,7 @@ from __future__ import annotations
 
 from django.db import DatabaseError, transaction
 
-from parties import events, messages, prepare, selectors, services
-from parties.prepare import Prepared
+from parties import events, lookups, messages, selectors, services
 from project.contracts import character_status
 from project.messaging import registry
 from project.messaging.errors import Record
@@ -43,7 +42,7 @@ CHARACTERS = messages.EVENT_TOPIC_CHARACTER_STATUS
 def _world_of(message: registry.Message, character_id: int) -> int:
     """The character's world: from the lookup, else the cache, else 0 (a database that
     cannot even be read must not keep the answer from being written)."""
-    facts = Prepared.from_message(message).fetched.get(character_id)
+    facts = lookups.looked_up(message).fetched.get(character_id)
     if facts is not None:
         return facts.world_id
     try:
@@ -81,9 +80,9 @@ def invite_accepted_died(message: registry.Message, reason: str) -> list[Record]
 
 # --- how a service gets the prepare step's answers -----------------------------------
 
-FETCHED = {"fetched": lambda message: Prepared.from_message(message).fetched}
+FETCHED = {"fetched": lambda message: lookups.looked_up(message).fetched}
 # LOGIN and GM_CHANGED also get the character service's current answer.
-REFETCHED = {**FETCHED, "fresh": lambda message: Prepared.from_message(message).fresh}
+REFETCHED = {**FETCHED, "fresh": lambda message: lookups.looked_up(message).fresh}
 # JOIN's actor is the character who joins.
 JOINER = {**FETCHED, "character_id": lambda message: message.args["actor_id"]}
 
@@ -91,14 +90,14 @@ JOINER = {**FETCHED, "character_id": lambda message: message.args["actor_id"]}
 # --- COMMAND_TOPIC_PARTY ------------------------------------------------------------
 
 for _type, _schema, _prepare, _service, _extra in [
-    (messages.COMMAND_CREATE, messages.CreateCommand, prepare.actor, services.party_create,
+    (messages.COMMAND_CREATE, messages.CreateCommand, lookups.actor, services.party_create,
      FETCHED),
-    (messages.COMMAND_JOIN, messages.JoinCommand, prepare.actor, services.party_join, JOINER),
-    (messages.COMMAND_LEAVE, messages.LeaveCommand, prepare.leave, services.party_leave_command,
+    (messages.COMMAND_JOIN, messages.JoinCommand, lookups.actor, services.party_join, JOINER),
+    (messages.COMMAND_LEAVE, messages.LeaveCommand, lookups.leave, services.party_leave_command,
      FETCHED),
-    (messages.COMMAND_CHANGE_LEADER, messages.ChangeLeaderCommand, prepare.change_leader,
+    (messages.COMMAND_CHANGE_LEADER, messages.ChangeLeaderCommand, lookups.change_leader,
      services.party_change_leader, FETCHED),
-    (messages.COMMAND_REQUEST_INVITE, messages.RequestInviteCommand, prepare.request_invite,
+    (messages.COMMAND_REQUEST_INVITE, messages.RequestInviteCommand, lookups.request_invite,
      services.party_request_invite, FETCHED),
 ]:  # fmt: skip
     consumer.command(
@@ -117,7 +116,7 @@ consumer.event(
     messages.EVENT_TOPIC_INVITE_STATUS,
     messages.INVITE_ACCEPTED,
     messages.InviteStatusEvent,
-    prepare=prepare.invite_accepted,
+    prepare=lookups.invite_accepted,
     service=services.party_invite_accepted,
     extra=FETCHED,
     on_dead=invite_accepted_died,
@@ -126,18 +125,18 @@ consumer.event(
 # --- EVENT_TOPIC_CHARACTER_STATUS ---------------------------------------------------
 
 for _type, _prepare, _service, _extra in [
-    (character_status.LOGIN, prepare.login, services.character_login, REFETCHED),
-    (character_status.GM_CHANGED, prepare.character_refetched, services.character_gm_changed,
+    (character_status.LOGIN, lookups.login, services.character_login, REFETCHED),
+    (character_status.GM_CHANGED, lookups.character_refetched, services.character_gm_changed,
      REFETCHED),
-    (character_status.LOGOUT, prepare.character, services.character_logout, FETCHED),
-    (character_status.CHANNEL_CHANGED, prepare.character, services.character_channel_changed,
+    (character_status.LOGOUT, lookups.character, services.character_logout, FETCHED),
+    (character_status.CHANNEL_CHANGED, lookups.character, services.character_channel_changed,
      FETCHED),
-    (character_status.MAP_CHANGED, prepare.character, services.character_map_changed, FETCHED),
-    (character_status.LEVEL_CHANGED, prepare.character, services.character_level_changed,
+    (character_status.MAP_CHANGED, lookups.character, services.character_map_changed, FETCHED),
+    (character_status.LEVEL_CHANGED, lookups.character, services.character_level_changed,
      FETCHED),
-    (character_status.JOB_CHANGED, prepare.character, services.character_job_changed, FETCHED),
-    (character_status.NAME_CHANGED, prepare.character, services.character_name_changed, FETCHED),
-    (character_status.DELETED, prepare.character, services.character_deleted, FETCHED),
+    (character_status.JOB_CHANGED, lookups.character, services.character_job_changed, FETCHED),
+    (character_status.NAME_CHANGED, lookups.character, services.character_name_changed, FETCHED),
+    (character_status.DELETED, lookups.character, services.character_deleted, FETCHED),
 ]:  # fmt: skip
     consumer.event(
         CHARACTERS,

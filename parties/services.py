@@ -3,7 +3,7 @@
 Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
 (a savepoint inside the inbox task's transaction) and buffers its records with
 ``bus.emit`` in that transaction (spec/parties.md §7, §8). Lookups of the
-character service happened before, in ``parties.prepare``: a service gets their
+character service happened before, in ``parties.lookups``: a service gets their
 answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
 failed}; a character absent from it was cached when the lookup ran).
 

@@ -24,7 +24,7 @@ from django.db import transaction
 
 from project.messaging import errors, registry
 from project.tenancy.models import Tenant
-from transport import clients, clock, messages, selectors, services
+from transport import clock, lookups, messages, services
 
 logger = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ def configured(service: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(service)
     def call(*, tenant: Tenant, **kwargs: Any) -> Any:
         services.tenant_configuration_ensure(
-            tenant=tenant, now=clock.now(), seed=clients.seed_is_default()
+            tenant=tenant, now=clock.now(), seed=lookups.seed_is_default()
         )
         return service(tenant=tenant, **kwargs)
 
@@ -68,26 +68,11 @@ consumer.event(
 # --- EVENT_TOPIC_CHARACTER_STATUS (§4.5, §4.6, §3.8) -------------------------------------
 
 
-def _logout_portal(message: registry.Message) -> dict | None:
-    """The spawn portal for the §3.8 warp, looked up before the transaction."""
-    route = selectors.scheduled_route_owning_map(
-        tenant=message.tenant, map_id=message.data["body"]["mapId"]
-    )
-    if route is None:
-        return None
-    try:
-        portal = clients.spawn_portal(tenant=message.tenant, map_id=route.start_map_id)
-    except clients.Unavailable as exc:
-        logger.warning("spawn portal of map %s unavailable: %s", route.start_map_id, exc)
-        portal = 0
-    return {"mapId": route.start_map_id, "portalId": portal}
-
-
 consumer.event(
     messages.EVENT_TOPIC_CHARACTER_STATUS,
     messages.CHARACTER_LOGOUT,
     messages.LogoutEvent,
-    prepare=_logout_portal,
+    prepare=lookups.logout_portal,
     service=configured(services.character_logout),
     extra={"start_map_portal": lambda message: message.prepared},
 )
@@ -136,7 +121,7 @@ def configuration_changed(*, tenant: Tenant, resource_type: str) -> None:
     if not (scheduled or instance):
         logger.warning("configuration event for resource type %r ignored", resource_type)
         return
-    if not clients.tenants_service_configured():
+    if not lookups.tenants_service_configured():
         logger.info("configuration event of %s: no tenants service configured", resource_type)
         return
     from transport.tasks import reload_configuration_task

@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from project import rest
 from project.messaging import bus, wire
 from project.messaging.schemas import U8, U32, UUID, GoSchema
-from transport import clients, clock, selectors, services, timetable
+from transport import clock, lookups, selectors, services, timetable
 from transport.models import Instance, InstanceRoute, Route
 
 logger = logging.getLogger(__name__)
@@ -33,7 +33,7 @@ def _configured(request: rest.Request) -> None:
     they answer from what exists (a tenant never configured has no routes, as
     upstream's registry of such a tenant is empty)."""
     services.tenant_configuration_ensure(
-        tenant=request.tenant, now=clock.now(), seed=clients.seed_is_default()
+        tenant=request.tenant, now=clock.now(), seed=lookups.seed_is_default()
     )
 
 

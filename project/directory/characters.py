@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import TypeVar
 
 from project.directory import http
 from project.directory.errors import NotFound, Unavailable
@@ -12,6 +14,8 @@ from project.tenancy import TenantKey
 from project.tenancy.models import key_filter
 
 NIL = uuid.UUID(int=0)
+
+Facts = TypeVar("Facts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +106,19 @@ def location(tenant_key: TenantKey, character_id: int) -> Location | None:
         )
     except (TypeError, ValueError) as exc:
         raise Unavailable(f"characters/{character_id}/location: malformed: {exc}") from None
+
+
+def at_login(
+    first: Facts | None, fetch_again: Callable[[], Facts | None], placed: Callable[[Facts], Facts]
+) -> Facts | None:
+    """A LOGIN's lookup, as upstream's parties and messengers make it: when the first
+    lookup failed, the character service is asked once more, and a character from
+    that second answer is placed where the event says (``placed``: its world, and
+    channel and map where the app keeps them). ``None`` when both failed."""
+    if first is not None:
+        return first
+    again = fetch_again()
+    return None if again is None else placed(again)
 
 
 def _int(attributes: dict, name: str) -> int:
