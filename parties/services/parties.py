@@ -1,25 +1,4 @@
-"""The party operations: every write to parties and the character cache happens here.
-
-Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
-(a savepoint inside the inbox task's transaction) and buffers its records with
-``bus.emit`` in that transaction (spec/parties.md §7, §8). Lookups of the
-character service happened before, in ``parties.lookups``: a service gets their
-answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
-failed}; a character absent from it was cached when the lookup ran).
-
-Concurrency (§11): a writer locks the ``Party`` row before changing who is in it
-and changes a character's party only by compare-and-set (``membership.claim``/``release``),
-so capacity holds, a character is in at most one party, and a JOIN racing a
-DISBAND finds the party gone. Lock order is always party, then characters. A
-lost compare-and-set raises ``events.LostRace`` carrying the error event the
-player would have got had the race gone the other way.
-
-A refusal raises a ``DomainError`` carrying its ERROR event (``events.refusal``);
-the command services are ``errors.answered``: the service's block rolls back, the
-event is emitted and the call returns ``None`` or ``False``. The looked-up
-characters are cached before that block (``membership.record``), so they stay.
-The operator actions call the raising forms: the admin shows the reason.
-"""
+"""The party commands (spec/parties.md §7) and the operator actions on parties."""
 
 from __future__ import annotations
 
@@ -29,11 +8,9 @@ import uuid
 from django.db import transaction
 
 from parties import events, membership, messages, selectors
-from parties.lookups import CharacterFacts
 from parties.membership import Fetched
 from parties.models import Character, Party
 from project.messaging import errors
-from project.messaging.errors import DomainError, Transient
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -336,7 +313,7 @@ def party_change_leader(
         if (
             party is None
             # It may have left between the read and the lock.
-            or not Character.objects.filter(pk=new_leader.pk, party=party).exists()
+            or not selectors.in_party(character=new_leader, party=party)
             or party.leader_id != actor_id
         ):
             raise events.refusal(
@@ -444,191 +421,6 @@ def party_invite_accepted(
     return party_join(tenant=tenant, character_id=target_id, party_id=reference_id, fetched=fetched)
 
 
-# --- character status events (§8) ------------------------------------------------
-
-
-def character_login(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    channel_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
-    fresh: CharacterFacts | None = None,
-) -> Character | None:
-    """LOGIN (§8.3): online, on the event's channel; name, level, job and GM refreshed
-    from ``fresh`` (the character service's answer now) without member events.
-
-    The event's map, instance and world are not applied (§13.16, as upstream).
-    """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        fields = ["online", "channel_id"]
-        if fresh is not None:
-            character.name, character.level = fresh.name, fresh.level
-            character.job_id, character.gm = fresh.job_id, fresh.gm
-            fields += ["name", "level", "job_id", "gm"]
-        character.online = True
-        character.channel_id = channel_id
-        character.save(update_fields=fields)
-        events.member_status(tenant, character, messages.MEMBER_LOGIN, {})
-    return character
-
-
-def character_logout(
-    *, tenant: Tenant, character_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """LOGOUT (§8.4): offline; a leader keeps the leadership, nobody leaves."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        character.online = False
-        character.save(update_fields=["online"])
-        events.member_status(tenant, character, messages.MEMBER_LOGOUT, {})
-    return character
-
-
-def character_channel_changed(
-    *, tenant: Tenant, character_id: int, channel_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """CHANNEL_CHANGED (§8.5): the new channel; no event."""
-    return _update(tenant, character_id, fetched, channel_id=channel_id)
-
-
-def character_map_changed(
-    *, tenant: Tenant, character_id: int, target_map_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """MAP_CHANGED (§8.6): the target map; instance and channel untouched; no event."""
-    return _update(tenant, character_id, fetched, map_id=target_map_id)
-
-
-def character_level_changed(
-    *, tenant: Tenant, character_id: int, current: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
-    the level did not change (§13.17)."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        old = character.level
-        character.level = current
-        character.save(update_fields=["level"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_LEVEL_CHANGED,
-            messages.level_changed_body(old, current, character.name),
-        )
-    return character
-
-
-def character_job_changed(
-    *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        old = character.job_id
-        character.job_id = job_id
-        character.save(update_fields=["job_id"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_JOB_CHANGED,
-            messages.job_changed_body(old, job_id, character.name),
-        )
-    return character
-
-
-def character_gm_changed(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
-    fresh: CharacterFacts | None = None,
-) -> Character | None:
-    """GM_CHANGED (§8.9): the body is ignored; GM level as the character service says
-    now (``fresh``; unchanged when it failed). No event."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        if fresh is not None:
-            character.gm = fresh.gm
-            character.save(update_fields=["gm"])
-    return character
-
-
-def character_name_changed(
-    *, tenant: Tenant, character_id: int, new_name: str, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """NAME_CHANGED (§8.10): only a real change is stored and told to the party."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None or character.name == new_name:
-            return character
-        old = character.name
-        character.name = new_name
-        character.save(update_fields=["name"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_NAME_CHANGED,
-            messages.name_changed_body(old, new_name),
-        )
-    return character
-
-
-def character_deleted(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
-) -> None:
-    """DELETED (§8.11): leave the party as a LEAVE would (a leader disbands), echoing
-    the event's transaction id, then forget the character.
-
-    As upstream, a character in no party gets ERROR_UNEXPECTED with party 0
-    (§13.8). If its membership changed while this ran, the event is retried: the
-    entry is never removed while it is still a member.
-    """
-    with transaction.atomic():
-        cached = selectors.character_get(tenant=tenant, character_id=character_id)
-        party_id = membership.party_number(cached) if cached is not None else 0
-        try:
-            _leave(
-                tenant=tenant,
-                character_id=character_id,
-                party_id=party_id,
-                transaction_id=transaction_id,
-                fetched=fetched,
-            )
-        except events.LostRace as raced:
-            raise Transient(f"character {character_id} deleted while its party changed") from raced
-        except DomainError as refusal:  # not in that party: answered, and deleted all the same
-            errors.answer(tenant, refusal)
-        deleted, _ = Character.objects.filter(
-            tenant=tenant, character_id=character_id, party__isnull=True
-        ).delete()
-        if (
-            not deleted
-            and Character.objects.filter(tenant=tenant, character_id=character_id).exists()
-        ):
-            raise Transient(f"character {character_id} joined a party while being deleted")
-
-
 # --- operator actions (admin) ------------------------------------------------------
 
 
@@ -693,16 +485,3 @@ def _found_party(tenant: Tenant, leader: Character) -> Party:
             party_id=0,
         )
     return party
-
-
-def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) -> Character | None:
-    """Set cached fields of a character (populating it on a miss); no event."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        for name, value in values.items():
-            setattr(character, name, value)
-        character.save(update_fields=list(values))
-    return character
