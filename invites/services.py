@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from invites import messages, selectors
@@ -112,31 +113,19 @@ def invite_accept(
     The event echoes the command's transaction id and world id; originator,
     target and reference are the stored ones (§7.2). No invite → nothing.
     """
-    with transaction.atomic():
-        invite = (
-            selectors.invites_by_reference(
-                tenant=tenant,
-                target_id=target_id,
-                invite_type=invite_type,
-                reference_id=reference_id,
-            )
-            .select_for_update()
-            .first()
-        )
-        if invite is None or not _delete(invite):
-            raise DomainError(
-                f"invite ACCEPT in {tenant}: no {invite_type} invite for target {target_id},"
-                f" reference {reference_id}"
-            )
-        _emit_status(
-            tenant=tenant,
-            event_type=messages.EVENT_ACCEPTED,
-            invite=invite,
-            transaction_id=transaction_id,
-            world_id=world_id,
-            invite_type=invite_type,
-        )
-    return invite
+    matches = selectors.invites_by_reference(
+        tenant=tenant, target_id=target_id, invite_type=invite_type, reference_id=reference_id
+    )
+    return _answer(
+        tenant,
+        matches,
+        messages.EVENT_ACCEPTED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        missing=f"invite ACCEPT in {tenant}: no {invite_type} invite for target {target_id},"
+        f" reference {reference_id}",
+    )
 
 
 @errors.answered
@@ -155,25 +144,40 @@ def invite_reject(
     references); upstream picks whichever its index yields, this picks the
     oldest, the lowest invite id (§7.3). No invite → nothing.
     """
+    matches = selectors.invites_by_originator(
+        tenant=tenant, target_id=target_id, invite_type=invite_type, originator_id=originator_id
+    )
+    return _answer(
+        tenant,
+        matches,
+        messages.EVENT_REJECTED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        missing=f"invite REJECT in {tenant}: no {invite_type} invite from {originator_id}"
+        f" to {target_id}",
+    )
+
+
+def _answer(
+    tenant: Tenant,
+    matches: QuerySet[Invite],
+    event_type: str,
+    *,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    missing: str,
+) -> Invite:
+    """ACCEPT and REJECT: delete the first invite of ``matches`` (locked) and emit
+    ``event_type`` for it; ``missing`` is the refusal when there is none to delete."""
     with transaction.atomic():
-        invite = (
-            selectors.invites_by_originator(
-                tenant=tenant,
-                target_id=target_id,
-                invite_type=invite_type,
-                originator_id=originator_id,
-            )
-            .select_for_update()
-            .first()
-        )
+        invite = matches.select_for_update().first()
         if invite is None or not _delete(invite):
-            raise DomainError(
-                f"invite REJECT in {tenant}: no {invite_type} invite from {originator_id}"
-                f" to {target_id}"
-            )
+            raise DomainError(missing)
         _emit_status(
             tenant=tenant,
-            event_type=messages.EVENT_REJECTED,
+            event_type=event_type,
             invite=invite,
             transaction_id=transaction_id,
             world_id=world_id,

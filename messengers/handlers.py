@@ -17,9 +17,8 @@ of its processor (``on_dead``, docs/design.md). Character events have no answer.
 
 from __future__ import annotations
 
-from django.db import DatabaseError, transaction
-
 from messengers import lookups, messages, selectors, services
+from project.directory import characters
 from project.messaging import registry
 from project.messaging.errors import Record
 
@@ -44,17 +43,11 @@ CHARACTER = lookups.characters_named("character_id")
 
 
 def _world_of(message: registry.Message, character_id: int) -> int:
-    """The character's world: from the lookup, else the registry, else 0 (a database
-    that cannot even be read must not keep the answer from being written)."""
-    facts = lookups.looked_up(message).get(character_id)
-    if facts is not None:
-        return facts.world_id
-    try:
-        with transaction.atomic():
-            known = selectors.character(tenant=message.tenant, character_id=character_id)
-    except DatabaseError:
-        return 0
-    return known.world_id if known is not None else 0
+    """The character's world: from the lookup, else the registry, else 0."""
+    return characters.world_of(
+        lookups.looked_up(message).get(character_id),
+        lambda: selectors.character(tenant=message.tenant, character_id=character_id),
+    )
 
 
 def _unexpected(message: registry.Message, actor_id: int, messenger_id: int) -> list[Record]:

@@ -432,15 +432,35 @@ def _emit_status(
     *,
     actor_id: int | None = None,
 ) -> None:
-    bus.emit(
-        tenant=tenant,
+    record = _status_record(
+        event_type=event_type,
+        transaction_id=transaction_id,
+        actor_id=actor.character_id if actor is not None else actor_id or 0,
+        world_id=actor.world_id if actor is not None else 0,
+        messenger_id=messenger_id,
+        body=body,
+    )
+    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def _status_record(
+    *,
+    event_type: str,
+    transaction_id: uuid.UUID,
+    actor_id: int,
+    world_id: int,
+    messenger_id: int,
+    body: dict,
+) -> Record:
+    """A messenger status event, keyed by its messenger."""
+    return Record(
         topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
         key=messages.status_key(messenger_id),
         value=messages.status_event(
             event_type=event_type,
             transaction_id=transaction_id,
-            actor_id=actor.character_id if actor is not None else actor_id or 0,
-            world_id=actor.world_id if actor is not None else 0,
+            actor_id=actor_id,
+            world_id=world_id,
             messenger_id=messenger_id,
             body=body,
         ),
@@ -482,18 +502,14 @@ def error_record(
     world_id: int,
     character_name: str = "",
 ) -> Record:
-    """The ERROR status event, keyed by its messenger (also the answer to a dead command)."""
-    return Record(
-        topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
-        key=messages.status_key(messenger_id),
-        value=messages.status_event(
-            event_type=messages.STATUS_ERROR,
-            transaction_id=transaction_id,
-            actor_id=actor_id,
-            world_id=world_id,
-            messenger_id=messenger_id,
-            body=messages.error_body(code, character_name),
-        ),
+    """The ERROR status event (also the answer to a dead command)."""
+    return _status_record(
+        event_type=messages.STATUS_ERROR,
+        transaction_id=transaction_id,
+        actor_id=actor_id,
+        world_id=world_id,
+        messenger_id=messenger_id,
+        body=messages.error_body(code, character_name),
     )
 
 

@@ -23,8 +23,28 @@ def status(
     body: dict | None = None,
     transaction_id: uuid.UUID = NIL_UUID,
 ) -> None:
-    bus.emit(
-        tenant=tenant,
+    record = status_record(
+        event_type,
+        actor_id=actor_id,
+        world_id=world_id,
+        party_id=party_id,
+        body=body,
+        transaction_id=transaction_id,
+    )
+    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def status_record(
+    event_type: str,
+    *,
+    actor_id: int,
+    world_id: int,
+    party_id: int,
+    body: dict | None = None,
+    transaction_id: uuid.UUID = NIL_UUID,
+) -> Record:
+    """A party status event, keyed by its party (§6.1)."""
+    return Record(
         topic=messages.EVENT_TOPIC_PARTY_STATUS,
         key=messages.party_key(party_id),
         value=messages.status_event(
@@ -42,16 +62,12 @@ def error_record(
     error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
 ) -> Record:
     """An ERROR status event (§6.1.1): always the nil transaction id."""
-    return Record(
-        topic=messages.EVENT_TOPIC_PARTY_STATUS,
-        key=messages.party_key(party_id),
-        value=messages.status_event(
-            event_type=messages.STATUS_ERROR,
-            actor_id=actor_id,
-            world_id=world_id,
-            party_id=party_id,
-            body=messages.error_body(error_type, character_name),
-        ),
+    return status_record(
+        messages.STATUS_ERROR,
+        actor_id=actor_id,
+        world_id=world_id,
+        party_id=party_id,
+        body=messages.error_body(error_type, character_name),
     )
 
 

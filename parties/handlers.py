@@ -15,10 +15,9 @@ processor (``on_dead``, docs/design.md). Character events have no answer.
 
 from __future__ import annotations
 
-from django.db import DatabaseError, transaction
-
 from parties import events, lookups, messages, selectors, services
 from project.contracts import character_status
+from project.directory import characters
 from project.messaging import registry
 from project.messaging.errors import Record
 
@@ -40,17 +39,11 @@ CHARACTERS = messages.EVENT_TOPIC_CHARACTER_STATUS
 
 
 def _world_of(message: registry.Message, character_id: int) -> int:
-    """The character's world: from the lookup, else the cache, else 0 (a database that
-    cannot even be read must not keep the answer from being written)."""
-    facts = lookups.looked_up(message).fetched.get(character_id)
-    if facts is not None:
-        return facts.world_id
-    try:
-        with transaction.atomic():
-            cached = selectors.character_get(tenant=message.tenant, character_id=character_id)
-    except DatabaseError:
-        return 0
-    return cached.world_id if cached is not None else 0
+    """The character's world: from the lookup, else the cache, else 0."""
+    return characters.world_of(
+        lookups.looked_up(message).fetched.get(character_id),
+        lambda: selectors.character_get(tenant=message.tenant, character_id=character_id),
+    )
 
 
 def _unexpected(message: registry.Message, actor_id: int, party_id: int) -> list[Record]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Callable
 
 from django.db import transaction
 
@@ -83,42 +84,30 @@ def character_level_changed(
 ) -> Character | None:
     """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
     the level did not change (§13.17)."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        old = character.level
-        character.level = current
-        character.save(update_fields=["level"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_LEVEL_CHANGED,
-            messages.level_changed_body(old, current, character.name),
-        )
-    return character
+    return _changed(
+        tenant,
+        character_id,
+        fetched,
+        "level",
+        current,
+        messages.MEMBER_LEVEL_CHANGED,
+        messages.level_changed_body,
+    )
 
 
 def character_job_changed(
     *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
     """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
-        if character is None:
-            return None
-        old = character.job_id
-        character.job_id = job_id
-        character.save(update_fields=["job_id"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_JOB_CHANGED,
-            messages.job_changed_body(old, job_id, character.name),
-        )
-    return character
+    return _changed(
+        tenant,
+        character_id,
+        fetched,
+        "job_id",
+        job_id,
+        messages.MEMBER_JOB_CHANGED,
+        messages.job_changed_body,
+    )
 
 
 def character_gm_changed(
@@ -213,4 +202,26 @@ def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) 
         for name, value in values.items():
             setattr(character, name, value)
         character.save(update_fields=list(values))
+    return character
+
+
+def _changed(
+    tenant: Tenant,
+    character_id: int,
+    fetched: Fetched,
+    field: str,
+    value: int,
+    event_type: str,
+    body: Callable[[int, int, str], dict],
+) -> Character | None:
+    """Store a new level or job and tell the party, changed or not: ``body(old, new, name)``."""
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None:
+            return None
+        old = getattr(character, field)
+        setattr(character, field, value)
+        character.save(update_fields=[field])
+        events.member_status(tenant, character, event_type, body(old, value, character.name))
     return character

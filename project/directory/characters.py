@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from django.db import DatabaseError, transaction
 
 from project.directory import http
 from project.directory.errors import NotFound, Unavailable
@@ -119,6 +121,21 @@ def at_login(
         return first
     again = fetch_again()
     return None if again is None else placed(again)
+
+
+def world_of(looked_up: Any, stored: Callable[[], Any]) -> int:
+    """A character's world for an answer that must be written whatever happens (a
+    dead command's ERROR): from the lookup (``looked_up``: facts or ``None``), else
+    from the app's stored character (``stored()``, read in a savepoint), else 0. A
+    database that cannot even be read must not keep the answer from being written."""
+    if looked_up is not None:
+        return looked_up.world_id
+    try:
+        with transaction.atomic():
+            known = stored()
+    except DatabaseError:
+        return 0
+    return known.world_id if known is not None else 0
 
 
 def _int(attributes: dict, name: str) -> int:

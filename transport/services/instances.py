@@ -110,18 +110,14 @@ def instance_transport_start(
             channel_id=channel_id,
             character_id=character_id,
         )
-        bus.emit(
-            tenant=tenant,
-            topic=messages.COMMAND_TOPIC_CHARACTER,
-            key=messages.character_key(character_id),
-            value=messages.change_map(
-                world_id=world_id,
-                character_id=character_id,
-                channel_id=channel_id,
-                map_id=route.transit_map_ids[0],
-                instance=instance.instance_id,
-                portal_id=0,
-            ),
+        _change_map(
+            tenant,
+            world_id=world_id,
+            character_id=character_id,
+            channel_id=channel_id,
+            map_id=route.transit_map_ids[0],
+            instance=instance.instance_id,
+            portal_id=0,
         )
         _instance_event(
             tenant,
@@ -131,6 +127,32 @@ def instance_transport_start(
             body=messages.started_body(route_id=route_id, instance_id=instance.instance_id),
         )
     return Started(instance, route)
+
+
+def _change_map(
+    tenant: Tenant,
+    *,
+    world_id: int,
+    character_id: int,
+    channel_id: int,
+    map_id: int,
+    instance: uuid.UUID,
+    portal_id: int,
+) -> None:
+    """Warp the character (the character service's CHANGE_MAP command)."""
+    bus.emit(
+        tenant=tenant,
+        topic=messages.COMMAND_TOPIC_CHARACTER,
+        key=messages.character_key(character_id),
+        value=messages.change_map(
+            world_id=world_id,
+            character_id=character_id,
+            channel_id=channel_id,
+            map_id=map_id,
+            instance=instance,
+            portal_id=portal_id,
+        ),
+    )
 
 
 def _instance_event(
@@ -295,18 +317,14 @@ def _finish_instance(
             channel_id=character.channel_id,
             character_id=character.character_id,
         )
-        bus.emit(
-            tenant=tenant,
-            topic=messages.COMMAND_TOPIC_CHARACTER,
-            key=messages.character_key(character.character_id),
-            value=messages.change_map(
-                world_id=character.world_id,
-                character_id=character.character_id,
-                channel_id=character.channel_id,
-                map_id=target_map_id,
-                instance=NIL_UUID,
-                portal_id=0,
-            ),
+        _change_map(
+            tenant,
+            world_id=character.world_id,
+            character_id=character.character_id,
+            channel_id=character.channel_id,
+            map_id=target_map_id,
+            instance=NIL_UUID,
+            portal_id=0,
         )
         if event is not None:
             body = (
@@ -445,16 +463,12 @@ def character_logout(
             portal = 0
             if start_map_portal and start_map_portal.get("mapId") == route.start_map_id:
                 portal = int(start_map_portal.get("portalId") or 0)
-            bus.emit(
-                tenant=tenant,
-                topic=messages.COMMAND_TOPIC_CHARACTER,
-                key=messages.character_key(character_id),
-                value=messages.change_map(
-                    world_id=world_id,
-                    character_id=character_id,
-                    channel_id=channel_id,
-                    map_id=route.start_map_id,
-                    instance=NIL_UUID,
-                    portal_id=portal,
-                ),
+            _change_map(
+                tenant,
+                world_id=world_id,
+                character_id=character_id,
+                channel_id=channel_id,
+                map_id=route.start_map_id,
+                instance=NIL_UUID,
+                portal_id=portal,
             )
