@@ -9,6 +9,10 @@ Deletion is always of exactly the matched row, by primary key, and an event is
 emitted only when this call's ``DELETE`` removed that row. Whatever the
 interleaving of ACCEPT, REJECT, character deletion and expiry sweeps, an invite
 ends with exactly one ACCEPTED or REJECTED.
+
+A command that cannot apply (a CREATE failing upstream's checks, an ACCEPT or
+REJECT of no invite) is a ``DomainError`` with no events: upstream answers
+nothing. The services are ``errors.answered``: logged, and the call returns ``None``.
 """
 
 from __future__ import annotations
@@ -20,11 +24,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from invites import messages, selectors
 from invites.models import Invite
-from project.messaging import bus
+from project.messaging import bus, errors
+from project.messaging.errors import DomainError
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -35,6 +41,7 @@ SEQUENCE = "invite"
 EXPIRY_BATCH_SIZE = 500
 
 
+@errors.answered
 def invite_create(
     *,
     tenant: Tenant,
@@ -69,13 +76,9 @@ def invite_create(
                 invite_type=invite_type, originator_id=originator_id, target_id=target_id
             )
             if problem:
-                logger.warning(
-                    "invite CREATE dropped in %s (transaction %s): %s",
-                    tenant,
-                    transaction_id,
-                    problem,
+                raise DomainError(
+                    f"invite CREATE dropped in {tenant} (transaction {transaction_id}): {problem}"
                 )
-                return None
             invite = _insert_or_get_existing(
                 tenant=tenant,
                 world_id=world_id,
@@ -95,6 +98,7 @@ def invite_create(
     return invite
 
 
+@errors.answered
 def invite_accept(
     *,
     tenant: Tenant,
@@ -109,37 +113,22 @@ def invite_accept(
     The event echoes the command's transaction id and world id; originator,
     target and reference are the stored ones (§7.2). No invite → nothing.
     """
-    with transaction.atomic():
-        invite = (
-            selectors.invites_by_reference(
-                tenant=tenant,
-                target_id=target_id,
-                invite_type=invite_type,
-                reference_id=reference_id,
-            )
-            .select_for_update()
-            .first()
-        )
-        if invite is None or not _delete(invite):
-            logger.info(
-                "invite ACCEPT in %s: no %s invite for target %s, reference %s",
-                tenant,
-                invite_type,
-                target_id,
-                reference_id,
-            )
-            return None
-        _emit_status(
-            tenant=tenant,
-            event_type=messages.EVENT_ACCEPTED,
-            invite=invite,
-            transaction_id=transaction_id,
-            world_id=world_id,
-            invite_type=invite_type,
-        )
-    return invite
+    matches = selectors.invites_by_reference(
+        tenant=tenant, target_id=target_id, invite_type=invite_type, reference_id=reference_id
+    )
+    return _answer(
+        tenant,
+        matches,
+        messages.EVENT_ACCEPTED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        missing=f"invite ACCEPT in {tenant}: no {invite_type} invite for target {target_id},"
+        f" reference {reference_id}",
+    )
 
 
+@errors.answered
 def invite_reject(
     *,
     tenant: Tenant,
@@ -155,29 +144,40 @@ def invite_reject(
     references); upstream picks whichever its index yields, this picks the
     oldest, the lowest invite id (§7.3). No invite → nothing.
     """
+    matches = selectors.invites_by_originator(
+        tenant=tenant, target_id=target_id, invite_type=invite_type, originator_id=originator_id
+    )
+    return _answer(
+        tenant,
+        matches,
+        messages.EVENT_REJECTED,
+        transaction_id=transaction_id,
+        world_id=world_id,
+        invite_type=invite_type,
+        missing=f"invite REJECT in {tenant}: no {invite_type} invite from {originator_id}"
+        f" to {target_id}",
+    )
+
+
+def _answer(
+    tenant: Tenant,
+    matches: QuerySet[Invite],
+    event_type: str,
+    *,
+    transaction_id: uuid.UUID,
+    world_id: int,
+    invite_type: str,
+    missing: str,
+) -> Invite:
+    """ACCEPT and REJECT: delete the first invite of ``matches`` (locked) and emit
+    ``event_type`` for it; ``missing`` is the refusal when there is none to delete."""
     with transaction.atomic():
-        invite = (
-            selectors.invites_by_originator(
-                tenant=tenant,
-                target_id=target_id,
-                invite_type=invite_type,
-                originator_id=originator_id,
-            )
-            .select_for_update()
-            .first()
-        )
+        invite = matches.select_for_update().first()
         if invite is None or not _delete(invite):
-            logger.info(
-                "invite REJECT in %s: no %s invite from %s to %s",
-                tenant,
-                invite_type,
-                originator_id,
-                target_id,
-            )
-            return None
+            raise DomainError(missing)
         _emit_status(
             tenant=tenant,
-            event_type=messages.EVENT_REJECTED,
+            event_type=event_type,
             invite=invite,
             transaction_id=transaction_id,
             world_id=world_id,

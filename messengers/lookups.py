@@ -1,8 +1,11 @@
-"""Looking characters up in the character service (spec/messengers.md §6, step 2).
+"""Lookups: characters in the character service (spec/messengers.md §6, step 2).
 
 The one module that talks to the outside for messengers, so switching the source
-is a one-file change. Called only from ``prepare`` steps (``handlers``) and REST
-views, never inside a transaction: a lookup may wait on HTTP.
+is a one-file change. Its prepare steps look up the characters a message names
+that the registry does not know yet; they run before the inbox transaction,
+outside any lock (a lookup may wait on HTTP). Their result is stored on the
+inbox row, so a retried row does not look up again, and ``looked_up`` gives it
+to the service, which creates the registry records from it (§6).
 
 What a lookup yields is ``Facts`` (the two attributes upstream uses, name and
 world), or ``None`` when it failed. An empty name counts as a failure (E14:
@@ -12,11 +15,13 @@ upstream would store an all-zero record under that id).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+from messengers import messages, selectors
 from project import directory
 from project.directory import characters
+from project.messaging import registry
 from project.tenancy import TenantKey
 
 logger = logging.getLogger(__name__)
@@ -76,3 +81,51 @@ def from_json(value: Mapping | None) -> Looked:
     if not value:
         return {}
     return {int(i): (Facts.from_json(f) if f is not None else None) for i, f in value.items()}
+
+
+def looked_up(message: registry.Message) -> Looked:
+    """The prepare step's answers, as the services take them."""
+    return from_json(message.prepared)
+
+
+# --- prepare steps -----------------------------------------------------------------------
+
+
+def _unknown(message: registry.Message, ids: list[int]) -> dict:
+    """Fetch those of ``ids`` the registry does not know; the JSON ``prepared`` form."""
+    known = selectors.known_character_ids(tenant=message.tenant, ids=ids)
+    return to_json(fetch_unknown(message.tenant.key, ids, known))
+
+
+def characters_named(*fields: str) -> Callable[[registry.Message], dict]:
+    """A prepare step that looks up the characters named by ``fields`` of the message."""
+
+    def prepare(message: registry.Message) -> dict:
+        args = message.args
+        return _unknown(message, [args[name] for name in fields])
+
+    prepare.__qualname__ = f"characters_named{fields}"
+    return prepare
+
+
+def login(message: registry.Message) -> dict:
+    """LOGIN tries once more when the first lookup failed; a record made from that
+    second answer takes the event's world (§8.6 step 1, E15)."""
+    args = message.args
+    character_id = args["character_id"]
+    if selectors.known_character_ids(tenant=message.tenant, ids=[character_id]):
+        return {}
+    facts = characters.at_login(
+        fetch(message.tenant.key, character_id),
+        lambda: fetch(message.tenant.key, character_id),
+        lambda again: Facts(name=again.name, world_id=args["world_id"]),
+    )
+    return to_json({character_id: facts})
+
+
+def invite_accepted(message: registry.Message) -> dict:
+    """Only MESSENGER invites concern this service: no lookup for the others."""
+    args = message.args
+    if args["invite_type"] != messages.INVITE_TYPE_MESSENGER:
+        return {}
+    return _unknown(message, [args["target_id"]])

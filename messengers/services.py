@@ -12,8 +12,10 @@ character's registry row (the per-character lock: upstream's creation lock of
 then the messenger row (capacity and seats), then the id counter. Unique keys
 (``models``) back both invariants up.
 
-A refusal emits its ERROR event and returns; the registry record a lookup created
-stays, as upstream's lookup side effect does (§6). Nothing else has changed by then.
+The looked-up characters are recorded first, outside the service's own block, so
+a refusal (a ``DomainError`` carrying the ERROR event, ``errors.answered``) rolls
+back only the service: the registry record a lookup created stays, as upstream's
+lookup side effect does (§6).
 """
 
 from __future__ import annotations
@@ -28,8 +30,8 @@ from django.utils import timezone
 from messengers import messages, selectors
 from messengers.lookups import Facts
 from messengers.models import CAPACITY, Character, Member, Messenger
-from project.messaging import bus
-from project.messaging.errors import Record
+from project.messaging import bus, errors
+from project.messaging.errors import DomainError, Record
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -43,26 +45,27 @@ LookedUp = Mapping[int, Facts | None]
 # --- commands (COMMAND_TOPIC_MESSENGER, invite ACCEPTED) ---------------------------------
 
 
+@errors.answered
 def messenger_create(
     *, tenant: Tenant, transaction_id: uuid.UUID, actor_id: int, looked_up: LookedUp
 ) -> Messenger | None:
     """CREATE (§8.1): a new messenger with the actor in seat 0; CREATED only, no JOINED."""
+    _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, looked_up, lock=True)
+        actor = _registered(tenant, actor_id, lock=True)
         if actor is None:
-            _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
-            return None
+            raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         if selectors.seat_of(tenant=tenant, character_id=actor_id) is not None:
             # messengerId 0, not the actor's messenger (E4).
-            _error(
-                tenant, transaction_id, messages.ERROR_ALREADY_JOINED_1, actor_id, 0, actor.world_id
+            raise _refused(
+                transaction_id, messages.ERROR_ALREADY_JOINED_1, actor_id, 0, actor.world_id
             )
-            return None
         messenger = _open(tenant, actor)
         _emit_created(tenant, transaction_id, actor, messenger)
     return messenger
 
 
+@errors.answered
 def messenger_join(
     *,
     tenant: Tenant,
@@ -72,28 +75,25 @@ def messenger_join(
     looked_up: LookedUp,
 ) -> Member | None:
     """JOIN (§8.2), also for an accepted invite: the lowest free seat; JOINED with it."""
+    _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, looked_up, lock=True)
+        actor = _registered(tenant, actor_id, lock=True)
         if actor is None:
-            _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
-            return None
+            raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         world = actor.world_id
         seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         if seat is not None:
             # The current messenger's id, even when it is the requested one (E4).
             current = seat.messenger.messenger_id
-            _error(
-                tenant, transaction_id, messages.ERROR_ALREADY_JOINED_2, actor_id, current, world
+            raise _refused(
+                transaction_id, messages.ERROR_ALREADY_JOINED_2, actor_id, current, world
             )
-            return None
         messenger = _locked_messenger(tenant, messenger_id)
         if messenger is None:
-            _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, world)
-            return None
+            raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, world)
         taken = set(Member.objects.filter(messenger=messenger).values_list("slot", flat=True))
         if len(taken) >= CAPACITY:
-            _error(tenant, transaction_id, messages.ERROR_FULL, actor_id, messenger_id, world)
-            return None
+            raise _refused(transaction_id, messages.ERROR_FULL, actor_id, messenger_id, world)
         member = _seat(tenant, messenger, actor_id, min(set(range(CAPACITY)) - taken))
         _emit_status(
             tenant,
@@ -106,6 +106,7 @@ def messenger_join(
     return member
 
 
+@errors.answered
 def messenger_leave(
     *,
     tenant: Tenant,
@@ -118,27 +119,23 @@ def messenger_leave(
 
     Leaving a messenger one is not in, or an unknown one, is ``ERROR_UNEXPECTED`` (E5).
     """
+    _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, looked_up, lock=True)
+        actor = _registered(tenant, actor_id, lock=True)
         if actor is None:
-            _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
-            return None
+            raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         left = None
         if seat is not None and seat.messenger.messenger_id == messenger_id:
             left = _vacate(tenant, transaction_id, actor, seat)
         if left is None:
-            _error(
-                tenant,
-                transaction_id,
-                messages.ERROR_UNEXPECTED,
-                actor_id,
-                messenger_id,
-                actor.world_id,
+            raise _refused(
+                transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, actor.world_id
             )
     return left
 
 
+@errors.answered
 def messenger_request_invite(
     *,
     tenant: Tenant,
@@ -154,21 +151,19 @@ def messenger_request_invite(
     nothing. Emits the invite CREATE command, then CREATED when one was created
     (§8.10). Self-invites are not refused, as upstream (E22). Returns the messenger.
     """
+    _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, looked_up, lock=True)
+        actor = _registered(tenant, actor_id, lock=True)
         if actor is None:
-            _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
-            return None
+            raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         own_seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         own_id = own_seat.messenger.messenger_id if own_seat is not None else 0
-        target = _registered(tenant, character_id, {}, lock=False)  # recorded above
+        target = _registered(tenant, character_id, lock=False)
         if target is None:
-            _error(tenant, transaction_id, messages.ERROR_UNEXPECTED, actor_id, own_id, 0)
-            return None
+            raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, own_id, 0)
         target_seat = selectors.seat_of(tenant=tenant, character_id=character_id)
         if target_seat is not None:
-            _error(
-                tenant,
+            raise _refused(
                 transaction_id,
                 messages.ERROR_ALREADY_JOINED_2,
                 actor_id,
@@ -176,7 +171,6 @@ def messenger_request_invite(
                 target.world_id,
                 character_name=target.name,
             )
-            return None
         if own_seat is None:
             messenger = _open(tenant, actor)
             created = True
@@ -186,10 +180,9 @@ def messenger_request_invite(
             if messenger is None:  # closed meanwhile: nothing, as upstream (E13)
                 return None
             if Member.objects.filter(messenger=messenger).count() >= CAPACITY:
-                _error(
-                    tenant, transaction_id, messages.ERROR_FULL, actor_id, own_id, target.world_id
+                raise _refused(
+                    transaction_id, messages.ERROR_FULL, actor_id, own_id, target.world_id
                 )
-                return None
         bus.emit(
             tenant=tenant,
             topic=messages.COMMAND_TOPIC_INVITE,
@@ -244,8 +237,9 @@ def character_login(
 
     The registry world stays the character service's (E15); login never seats (E11).
     """
+    _record(tenant, looked_up)
     with transaction.atomic():
-        character = _registered(tenant, character_id, looked_up, lock=True)
+        character = _registered(tenant, character_id, lock=True)
         if character is None:
             logger.info("LOGIN of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -261,8 +255,9 @@ def character_logout(
 ) -> Member | None:
     """LOGOUT and DELETED (§8.7, §8.8): offline, and a seated character leaves:
     member LOGOUT, then LEFT (disbanding an emptied messenger). The record stays."""
+    _record(tenant, looked_up)
     with transaction.atomic():
-        character = _registered(tenant, character_id, looked_up, lock=True)
+        character = _registered(tenant, character_id, lock=True)
         if character is None:
             logger.info("LOGOUT of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -278,8 +273,9 @@ def character_channel_changed(
     *, tenant: Tenant, character_id: int, channel_id: int, looked_up: LookedUp
 ) -> Character | None:
     """CHANNEL_CHANGED (§8.9): the new channel; online untouched; no events."""
+    _record(tenant, looked_up)
     with transaction.atomic():
-        character = _registered(tenant, character_id, looked_up, lock=True)
+        character = _registered(tenant, character_id, lock=True)
         if character is None:
             return None
         _update(character, channel_id=channel_id)
@@ -320,18 +316,9 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _registered(
-    tenant: Tenant, character_id: int, looked_up: LookedUp, *, lock: bool
-) -> Character | None:
-    """The character's registry record, created from fresh lookups if absent (§6).
-
-    Every looked-up character is recorded, in one statement in id order, before
-    any row is locked, so two first-time characters inviting each other at once
-    cannot deadlock on each other's new rows. Created only if absent (E23: never
-    overwrite a record another flow just updated), then read back, locked when
-    ``lock``. ``None``: the lookup failed and no record exists.
-    """
-    _record(tenant, looked_up)
+def _registered(tenant: Tenant, character_id: int, *, lock: bool) -> Character | None:
+    """The character's registry record, locked when ``lock``; ``None``: the lookup
+    failed and no record exists."""
     records = Character.objects.filter(tenant=tenant, character_id=character_id)
     if lock:
         records = records.select_for_update()
@@ -339,6 +326,14 @@ def _registered(
 
 
 def _record(tenant: Tenant, looked_up: LookedUp) -> None:
+    """Record the looked-up characters absent from the registry (§6), before the
+    service's own block, so a refusal keeps them.
+
+    In one statement in id order, before any row is locked, so two first-time
+    characters inviting each other at once cannot deadlock on each other's new
+    rows. Created only if absent (E23: never overwrite a record another flow just
+    updated).
+    """
     now = timezone.now()
     new = [
         Character(
@@ -437,23 +432,42 @@ def _emit_status(
     *,
     actor_id: int | None = None,
 ) -> None:
-    bus.emit(
-        tenant=tenant,
+    record = _status_record(
+        event_type=event_type,
+        transaction_id=transaction_id,
+        actor_id=actor.character_id if actor is not None else actor_id or 0,
+        world_id=actor.world_id if actor is not None else 0,
+        messenger_id=messenger_id,
+        body=body,
+    )
+    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def _status_record(
+    *,
+    event_type: str,
+    transaction_id: uuid.UUID,
+    actor_id: int,
+    world_id: int,
+    messenger_id: int,
+    body: dict,
+) -> Record:
+    """A messenger status event, keyed by its messenger."""
+    return Record(
         topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
         key=messages.status_key(messenger_id),
         value=messages.status_event(
             event_type=event_type,
             transaction_id=transaction_id,
-            actor_id=actor.character_id if actor is not None else actor_id or 0,
-            world_id=actor.world_id if actor is not None else 0,
+            actor_id=actor_id,
+            world_id=world_id,
             messenger_id=messenger_id,
             body=body,
         ),
     )
 
 
-def _error(
-    tenant: Tenant,
+def _refused(
     transaction_id: uuid.UUID,
     code: str,
     actor_id: int,
@@ -461,24 +475,22 @@ def _error(
     world_id: int,
     *,
     character_name: str = "",
-) -> None:
-    """ERR(code, actor, messenger, world[, name]) of §8: one ERROR status event."""
-    logger.info(
-        "messenger command of %s refused in %s: %s (messenger %s)",
-        actor_id,
-        tenant,
-        code,
-        messenger_id,
+) -> DomainError:
+    """ERR(code, actor, messenger, world[, name]) of §8: the refusal, answered by one
+    ERROR status event."""
+    return DomainError(
+        f"messenger command of {actor_id} refused: {code} (messenger {messenger_id})",
+        events=[
+            error_record(
+                transaction_id=transaction_id,
+                code=code,
+                actor_id=actor_id,
+                messenger_id=messenger_id,
+                world_id=world_id,
+                character_name=character_name,
+            )
+        ],
     )
-    record = error_record(
-        transaction_id=transaction_id,
-        code=code,
-        actor_id=actor_id,
-        messenger_id=messenger_id,
-        world_id=world_id,
-        character_name=character_name,
-    )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
 
 
 def error_record(
@@ -490,18 +502,14 @@ def error_record(
     world_id: int,
     character_name: str = "",
 ) -> Record:
-    """The ERROR status event, keyed by its messenger (also the answer to a dead command)."""
-    return Record(
-        topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
-        key=messages.status_key(messenger_id),
-        value=messages.status_event(
-            event_type=messages.STATUS_ERROR,
-            transaction_id=transaction_id,
-            actor_id=actor_id,
-            world_id=world_id,
-            messenger_id=messenger_id,
-            body=messages.error_body(code, character_name),
-        ),
+    """The ERROR status event (also the answer to a dead command)."""
+    return _status_record(
+        event_type=messages.STATUS_ERROR,
+        transaction_id=transaction_id,
+        actor_id=actor_id,
+        world_id=world_id,
+        messenger_id=messenger_id,
+        body=messages.error_body(code, character_name),
     )
 
 

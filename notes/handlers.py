@@ -3,7 +3,8 @@
 Consumer group ``Notes Service`` (upstream's), subscribed to the note command
 topic (CREATE, DISCARD; any other type is a dead letter) and the character
 status topic, of which only ``DELETED`` is acted upon; other character event
-types are for other consumers and are skipped.
+types are for other consumers and are skipped. Each service is called with the
+tenant and the message fields it declares.
 
 A CREATE that dies (the inbox gave up on it: a lasting database error, the task
 time limit, a defect) is answered with CREATE_FAILED like any failed CREATE, so
@@ -37,46 +38,22 @@ def create_died(message: registry.Message, reason: str) -> list[Record]:
     ]
 
 
-@consumer.command(
+consumer.command(
     messages.COMMAND_TOPIC_NOTE,
     messages.COMMAND_CREATE,
     messages.CreateCommandSchema,
+    service=services.note_create_command,  # worldId and channelId are ignored (§5.2)
     on_dead=create_died,
 )
-def on_create(message: registry.Message) -> None:
-    """CREATE ignores worldId / channelId (§5.2)."""
-    data, body = message.data, message.data["body"]
-    services.note_create_command(
-        tenant=message.tenant,
-        transaction_id=data["transactionId"],
-        character_id=data["characterId"],
-        sender_id=body["senderId"],
-        message=body["message"],
-        flag=body["flag"],
-    )
-
-
-@consumer.command(
-    messages.COMMAND_TOPIC_NOTE, messages.COMMAND_DISCARD, messages.DiscardCommandSchema
+consumer.command(
+    messages.COMMAND_TOPIC_NOTE,
+    messages.COMMAND_DISCARD,
+    messages.DiscardCommandSchema,
+    service=services.notes_discard,  # transactionId is ignored (§5.2)
 )
-def on_discard(message: registry.Message) -> None:
-    """DISCARD ignores transactionId (§5.2)."""
-    data = message.data
-    services.notes_discard(
-        tenant=message.tenant,
-        world_id=data["worldId"],
-        channel_id=data["channelId"],
-        character_id=data["characterId"],
-        note_ids=data["body"]["noteIds"],
-    )
-
-
-@consumer.event(
+consumer.event(
     messages.EVENT_TOPIC_CHARACTER_STATUS,
     messages.CHARACTER_DELETED,
     messages.CharacterDeletedEventSchema,
+    service=services.notes_delete_for_character,
 )
-def on_character_deleted(message: registry.Message) -> None:
-    services.notes_delete_for_character(
-        tenant=message.tenant, character_id=message.data["characterId"]
-    )

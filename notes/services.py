@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from notes import messages, selectors
 from notes.models import Note
-from project.messaging import bus
-from project.messaging.errors import Record
+from project.messaging import bus, errors
+from project.messaging.errors import DomainError, Record
 from project.tenancy.models import Tenant
 
 logger = logging.getLogger(__name__)
@@ -38,16 +38,17 @@ DELETE_CHUNK = 1000
 NUL_REASON = 'ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)'
 
 
-class NoteError(Exception):
-    """A note operation was refused; ``reason`` is the text upstream reports."""
+class NoteError(DomainError):
+    """A note operation was refused; ``reason`` is the text upstream reports (a Kafka
+    CREATE's CREATE_FAILED carries it). REST answers upstream's processor error, 500."""
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
+    status = 500
 
 
 class InvalidNote(NoteError):
     """The note fails upstream's builder checks (§3.1): REST answers 400."""
+
+    status = 400
 
 
 class UnstorableNote(NoteError):
@@ -137,6 +138,7 @@ def note_create(
     return note
 
 
+@errors.answered
 def note_create_command(
     *,
     tenant: Tenant,
@@ -149,9 +151,10 @@ def note_create_command(
     """Kafka CREATE: a refused note is answered with CREATE_FAILED instead (§6.1).
 
     CREATE_FAILED echoes the command's transaction id (nil if none), its
-    characterId (possibly 0) as envelope and key, and its senderId. Nothing was
-    written, so the event is emitted on its own. (A CREATE the inbox gives up on,
-    e.g. after a lasting database error, is answered the same way: ``handlers``.)
+    characterId (possibly 0) as envelope and key, its senderId and the refusal's
+    reason. Nothing was written, so the event is emitted on its own. (A CREATE the
+    inbox gives up on, e.g. after a lasting database error, is answered the same
+    way: ``handlers``.)
     """
     try:
         return note_create(
@@ -163,22 +166,17 @@ def note_create_command(
             transaction_id=transaction_id,
         )
     except NoteError as refused:
-        logger.info(
-            "note CREATE for %s in %s (transaction %s) failed: %s",
-            character_id,
-            tenant,
-            transaction_id,
-            refused.reason,
-        )
-        record = create_failed_record(
+        failed = create_failed_record(
             transaction_id=transaction_id,
             character_id=character_id,
             sender_id=sender_id,
             reason=refused.reason,
         )
-        with transaction.atomic():
-            bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
-        return None
+        raise DomainError(
+            f"note CREATE for {character_id} in {tenant} (transaction {transaction_id}) failed:"
+            f" {refused.reason}",
+            events=[failed],
+        ) from refused
 
 
 def create_failed_record(
@@ -197,10 +195,7 @@ def create_failed_record(
     )
 
 
-class _DiscardFailed(Exception):
-    """Rolls a whole DISCARD back (§6.2 step 1)."""
-
-
+@errors.answered(refused=list)
 def notes_discard(
     *,
     tenant: Tenant,
@@ -221,56 +216,49 @@ def notes_discard(
     """
     if not note_ids:
         return []
-    try:
-        with transaction.atomic():
-            # One query locks them all, in id order (no deadlock between two discards).
-            found = {
-                note.pk: note
-                for note in selectors.notes_by_ids(tenant=tenant, note_ids=note_ids)
-                .select_for_update()
-                .order_by("id")
-            }
-            discarded: list[Note] = []
-            for note_id in note_ids:
-                note = found.get(note_id)
-                if note is None:
-                    raise _DiscardFailed(f"note {note_id} not found")
-                if note.character_id != character_id:
-                    continue  # skipped, still there: naming it again skips it again
-                discarded.append(note)
-                del found[note_id]  # deleted: naming it again fails, as upstream
-            if discarded:
-                ids = [note.pk for note in discarded]
-                _soft_delete(selectors.notes_by_ids(tenant=tenant, note_ids=ids), len(ids))
-            for note in discarded:
-                _emit_deleted(tenant=tenant, character_id=character_id, note_id=note.pk)
-            now = timezone.now()
-            for note in discarded:
-                if note.sender_id in (0, character_id):
-                    continue
-                saga_id = uuid.uuid4()
-                bus.emit(
-                    tenant=tenant,
-                    topic=messages.COMMAND_TOPIC_SAGA,
-                    key=messages.saga_key(saga_id),
-                    value=messages.fame_saga(
-                        transaction_id=saga_id,
-                        sender_id=note.sender_id,
-                        note_id=note.pk,
-                        world_id=world_id,
-                        channel_id=channel_id,
-                        now=now,
-                    ),
+    with transaction.atomic():
+        # One query locks them all, in id order (no deadlock between two discards).
+        found = {
+            note.pk: note
+            for note in selectors.notes_by_ids(tenant=tenant, note_ids=note_ids)
+            .select_for_update()
+            .order_by("id")
+        }
+        discarded: list[Note] = []
+        for note_id in note_ids:
+            note = found.get(note_id)
+            if note is None:
+                raise DomainError(
+                    f"note DISCARD of {note_ids} by {character_id} in {tenant} failed,"
+                    f" nothing discarded: note {note_id} not found"
                 )
-    except _DiscardFailed as failed:
-        logger.info(
-            "note DISCARD of %s by %s in %s failed, nothing discarded: %s",
-            note_ids,
-            character_id,
-            tenant,
-            failed,
-        )
-        return []
+            if note.character_id != character_id:
+                continue  # skipped, still there: naming it again skips it again
+            discarded.append(note)
+            del found[note_id]  # deleted: naming it again fails, as upstream
+        if discarded:
+            ids = [note.pk for note in discarded]
+            _soft_delete(selectors.notes_by_ids(tenant=tenant, note_ids=ids), len(ids))
+        for note in discarded:
+            _emit_deleted(tenant=tenant, character_id=character_id, note_id=note.pk)
+        now = timezone.now()
+        for note in discarded:
+            if note.sender_id in (0, character_id):
+                continue
+            saga_id = uuid.uuid4()
+            bus.emit(
+                tenant=tenant,
+                topic=messages.COMMAND_TOPIC_SAGA,
+                key=messages.saga_key(saga_id),
+                value=messages.fame_saga(
+                    transaction_id=saga_id,
+                    sender_id=note.sender_id,
+                    note_id=note.pk,
+                    world_id=world_id,
+                    channel_id=channel_id,
+                    now=now,
+                ),
+            )
     return discarded
 
 

@@ -93,11 +93,11 @@ def _processor(request: rest.Request) -> Iterator[None]:
     try:
         with bus.caused_by(request.cause), transaction.atomic():
             yield
-    except services.InvalidNote:
-        raise rest.BadRequest() from None
     except services.NoteError as refused:
+        if refused.status < 500:
+            raise  # rest.route answers its status with an empty body
         logger.info("notes REST %s %s: %s", request.method, request.path, refused.reason)
-        raise _processor_error(500, "internal server error") from None
+        raise _processor_error(refused.status, "internal server error") from None
     except (db.OperationalError, db.InterfaceError):
         logger.exception("notes REST %s %s: database unavailable", request.method, request.path)
         raise _processor_error(503, "temporarily unavailable") from None

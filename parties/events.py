@@ -7,7 +7,7 @@ import uuid
 from parties import messages
 from parties.models import Character
 from project.messaging import bus
-from project.messaging.errors import Record
+from project.messaging.errors import DomainError, Record
 from project.tenancy.models import Tenant
 
 NIL_UUID = messages.NIL_UUID
@@ -23,8 +23,28 @@ def status(
     body: dict | None = None,
     transaction_id: uuid.UUID = NIL_UUID,
 ) -> None:
-    bus.emit(
-        tenant=tenant,
+    record = status_record(
+        event_type,
+        actor_id=actor_id,
+        world_id=world_id,
+        party_id=party_id,
+        body=body,
+        transaction_id=transaction_id,
+    )
+    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def status_record(
+    event_type: str,
+    *,
+    actor_id: int,
+    world_id: int,
+    party_id: int,
+    body: dict | None = None,
+    transaction_id: uuid.UUID = NIL_UUID,
+) -> Record:
+    """A party status event, keyed by its party (§6.1)."""
+    return Record(
         topic=messages.EVENT_TOPIC_PARTY_STATUS,
         key=messages.party_key(party_id),
         value=messages.status_event(
@@ -42,36 +62,45 @@ def error_record(
     error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
 ) -> Record:
     """An ERROR status event (§6.1.1): always the nil transaction id."""
-    return Record(
-        topic=messages.EVENT_TOPIC_PARTY_STATUS,
-        key=messages.party_key(party_id),
-        value=messages.status_event(
-            event_type=messages.STATUS_ERROR,
-            actor_id=actor_id,
-            world_id=world_id,
-            party_id=party_id,
-            body=messages.error_body(error_type, character_name),
-        ),
-    )
-
-
-def error(
-    tenant: Tenant,
-    error_type: str,
-    *,
-    actor_id: int,
-    world_id: int,
-    party_id: int,
-    character_name: str = "",
-) -> None:
-    record = error_record(
-        error_type,
+    return status_record(
+        messages.STATUS_ERROR,
         actor_id=actor_id,
         world_id=world_id,
         party_id=party_id,
-        character_name=character_name,
+        body=messages.error_body(error_type, character_name),
     )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+
+
+def refusal(
+    error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
+) -> DomainError:
+    """A refused command, answered by its ERROR status event (§6.1.1)."""
+    return DomainError(
+        f"{error_type} to {actor_id} (party {party_id})",
+        events=[
+            error_record(
+                error_type,
+                actor_id=actor_id,
+                world_id=world_id,
+                party_id=party_id,
+                character_name=character_name,
+            )
+        ],
+    )
+
+
+class LostRace(DomainError):
+    """A compare-and-set lost to a concurrent writer: answered with the ERROR the player
+    would have got had the race gone the other way (§11)."""
+
+
+def lost_race(
+    reason: str, error_type: str, *, actor_id: int, world_id: int, party_id: int
+) -> LostRace:
+    return LostRace(
+        reason,
+        events=[error_record(error_type, actor_id=actor_id, world_id=world_id, party_id=party_id)],
+    )
 
 
 def member_status(tenant: Tenant, character: Character, event_type: str, body: dict) -> None:

@@ -20,34 +20,36 @@ from project.tenancy.models import Tenant
 Fetched = Mapping[int, CharacterFacts | None]
 
 
-def character(
-    tenant: Tenant, character_id: int, fetched: Fetched, *, lock: bool = False
-) -> Character | None:
-    """The cached character, created from ``fetched`` on a miss (§8.1); ``None`` when
-    it is neither cached nor was fetched: the lookup failed."""
-    cached = _cached(tenant, character_id, lock=lock)
-    if cached is not None:
-        return cached
-    facts = fetched.get(character_id)
-    if facts is None:
-        return None
-    Character.objects.bulk_create(
-        [
-            Character(
-                tenant=tenant,
-                character_id=character_id,
-                name=facts.name,
-                level=facts.level,
-                job_id=facts.job_id,
-                gm=facts.gm,
-                world_id=facts.world_id,
-                channel_id=facts.channel_id,
-                map_id=facts.map_id,
-                instance=uuid.UUID(facts.instance),
-            )
-        ],
-        ignore_conflicts=True,  # populated concurrently: that entry wins
-    )
+def record(tenant: Tenant, fetched: Fetched) -> None:
+    """Cache the looked-up characters the cache lacks (§8.1: every miss populates it).
+
+    Before the service's own block, so a refusal keeps them, as upstream's lookup
+    does; in one statement in id order, so two services populating each other's
+    characters cannot deadlock. A character cached meanwhile keeps that entry.
+    """
+    new = [
+        Character(
+            tenant=tenant,
+            character_id=character_id,
+            name=facts.name,
+            level=facts.level,
+            job_id=facts.job_id,
+            gm=facts.gm,
+            world_id=facts.world_id,
+            channel_id=facts.channel_id,
+            map_id=facts.map_id,
+            instance=uuid.UUID(facts.instance),
+        )
+        for character_id, facts in sorted(fetched.items())
+        if facts is not None
+    ]
+    if new:
+        Character.objects.bulk_create(new, ignore_conflicts=True)
+
+
+def character(tenant: Tenant, character_id: int, *, lock: bool = False) -> Character | None:
+    """The cached character; ``None`` when it is neither cached nor was fetched (the
+    lookup failed)."""
     return _cached(tenant, character_id, lock=lock)
 
 

@@ -62,3 +62,9 @@ def members_in_order(*, party: Party) -> list[Character]:
 
 def member_count(*, party: Party) -> int:
     return Character.objects.filter(party=party).count()
+
+
+def in_party(*, character: Character, party: Party) -> bool:
+    """Whether the character is (still) a member of ``party``: read after the party's
+    lock, it sees a member who left meanwhile."""
+    return Character.objects.filter(pk=character.pk, party=party).exists()

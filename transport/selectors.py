@@ -12,9 +12,12 @@ from transport import timetable
 from transport.models import (
     Channel,
     Instance,
+    InstanceCharacter,
     InstanceRoute,
     InstanceState,
     Route,
+    TenantConfiguration,
+    Vessel,
 )
 from transport.transitions import RouteView
 
@@ -77,6 +80,15 @@ def routes_of(*, tenant: Tenant) -> QuerySet[Route]:
     return Route.objects.filter(tenant=tenant).order_by("position", "id")
 
 
+def vessels_of(*, tenant: Tenant) -> QuerySet[Vessel]:
+    return Vessel.objects.filter(tenant=tenant).order_by("position", "id")
+
+
+def tenant_configured(*, tenant: Tenant) -> bool:
+    """Whether the tenant's configuration was ever loaded (seed, tenants service, admin)."""
+    return TenantConfiguration.objects.filter(tenant=tenant).exists()
+
+
 def route_get(*, tenant: Tenant, route_id: uuid.UUID) -> Route | None:
     return Route.objects.filter(tenant=tenant, route_id=route_id).first()
 
@@ -125,3 +137,37 @@ def instances_of_route(*, tenant: Tenant, route_id: uuid.UUID) -> QuerySet[Insta
         .annotate(character_count=Count("characters"))
         .order_by("instance_id")
     )
+
+
+def boarding_instance(*, route: InstanceRoute, now: dt.datetime) -> Instance | None:
+    """The oldest instance of ``route`` still boarding at ``now`` with a free seat."""
+    return (
+        Instance.objects.filter(
+            tenant_id=route.tenant_id,
+            route_id=route.route_id,
+            state=InstanceState.BOARDING,
+            boarding_until__gt=now,
+        )
+        .annotate(boarded=Count("characters"))
+        .filter(boarded__lt=route.capacity)
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def travelling(*, tenant: Tenant, character_id: int) -> bool:
+    """Whether the character is on an instance trip."""
+    return InstanceCharacter.objects.filter(tenant=tenant, character_id=character_id).exists()
+
+
+def trip_of(*, tenant: Tenant, character_id: int) -> InstanceCharacter | None:
+    """The character's place on an instance trip, with its instance."""
+    return (
+        InstanceCharacter.objects.filter(tenant=tenant, character_id=character_id)
+        .select_related("instance")
+        .first()
+    )
+
+
+def instance_occupied(*, instance: Instance) -> bool:
+    return InstanceCharacter.objects.filter(instance=instance).exists()

@@ -25,7 +25,7 @@ from django.db import IntegrityError, transaction
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
 from project.tenancy.rows import tenant_row
-from transport import clients, clock, config, selectors, services, transitions
+from transport import clock, config, lookups, selectors, services, transitions
 from transport.models import Route, TickLease
 
 logger = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ def work_due(*, now: dt.datetime) -> bool:
     """Whether a route, an instance timer or a tenant's configuration is due."""
     if selectors.routes_due_exist(now=now) or selectors.instance_timers_due(now=now):
         return True
-    if clients.tenants_service_configured():
+    if lookups.tenants_service_configured():
         lease = TickLease.objects.filter(name=services.TICK_LEASE).first()
         refreshed = lease.tenants_refreshed_at if lease else None
         return refreshed is None or (
@@ -103,7 +103,7 @@ def configure_tenants(*, now: dt.datetime, result: TickResult | None = None) -> 
     """New tenants get their configuration: from the tenants service when one is
     configured (whose tenant list is re-read every TRANSPORT_TENANT_REFRESH_SECONDS,
     reconciling every tenant), else the shipped seed."""
-    if clients.tenants_service_configured():
+    if lookups.tenants_service_configured():
         lease = TickLease.objects.filter(name=services.TICK_LEASE).first()
         refreshed = lease.tenants_refreshed_at if lease else None
         period = settings.TRANSPORT_TENANT_REFRESH_SECONDS
@@ -111,8 +111,8 @@ def configure_tenants(*, now: dt.datetime, result: TickResult | None = None) -> 
             return
         services.tenants_refreshed(now=now)
         try:
-            keys = clients.tenants()
-        except clients.Unavailable as exc:
+            keys = lookups.tenants()
+        except lookups.Unavailable as exc:
             logger.warning("tenant list unavailable: %s", exc)
             if result is not None:
                 result.failures.append(str(exc))
@@ -148,13 +148,13 @@ def configure_at_start(
     if transaction.get_connection().in_atomic_block:
         raise RuntimeError("configure_at_start calls the tenants service: not in a transaction")
     now = now or clock.now()
-    if not clients.tenants_service_configured():
+    if not lookups.tenants_service_configured():
         configure_tenants(now=now)
         return True
     deadline = time.monotonic() + budget_seconds
     try:
-        keys = clients.tenants()
-    except clients.Unavailable as exc:
+        keys = lookups.tenants()
+    except lookups.Unavailable as exc:
         logger.warning("start-up: tenant list unavailable, routes left to the tick: %s", exc)
         return False
     loaded = True
@@ -201,24 +201,24 @@ def reload_from_tenants_service(
         try:
             parsed = config.parse_scheduled(
                 key.id,
-                clients.configuration(tenant_key=key, resource="routes"),
-                clients.configuration(tenant_key=key, resource="vessels"),
+                lookups.configuration(tenant_key=key, resource="routes"),
+                lookups.configuration(tenant_key=key, resource="vessels"),
             )
             services.scheduled_configuration_replace(
                 tenant=tenant, scheduled=parsed, now=now, source="tenants"
             )
-        except (clients.Unavailable, config.ConfigError) as exc:
+        except (lookups.Unavailable, config.ConfigError) as exc:
             logger.warning("tenant %s: scheduled routes not reloaded: %s", tenant, exc)
             ok = False
     if instance:
         try:
             routes = config.parse_instance_routes(
-                key.id, clients.configuration(tenant_key=key, resource="instance-routes")
+                key.id, lookups.configuration(tenant_key=key, resource="instance-routes")
             )
             services.instance_routes_replace(
                 tenant=tenant, routes=routes, now=now, source="tenants"
             )
-        except (clients.Unavailable, config.ConfigError) as exc:
+        except (lookups.Unavailable, config.ConfigError) as exc:
             logger.warning("tenant %s: instance routes not reloaded: %s", tenant, exc)
             ok = False
     return ok
@@ -261,7 +261,7 @@ def advance_routes(
                 result.routes_advanced += 1
                 result.transitions += len(plan.transitions)
                 result.records += len(plan.records)
-        except clients.Unavailable as exc:
+        except lookups.Unavailable as exc:
             # Not advanced: the next tick tries again (and catches up).
             logger.warning("route %s not advanced: %s", route.name, exc)
             if result is not None:
@@ -278,12 +278,12 @@ def plan_route(
     tenant = route.tenant
 
     def occupants(world_id: int, channel_id: int, map_id: int) -> list[int]:
-        return clients.characters_in_map(
+        return lookups.characters_in_map(
             tenant=tenant, world_id=world_id, channel_id=channel_id, map_id=map_id
         )
 
     def portal_for(map_id: int) -> int:
-        return clients.spawn_portal(tenant=tenant, map_id=map_id)
+        return lookups.spawn_portal(tenant=tenant, map_id=map_id)
 
     return transitions.plan(
         selectors.route_view(route),

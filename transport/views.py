@@ -18,7 +18,7 @@ from marshmallow import ValidationError
 from project import rest
 from project.messaging import bus, wire
 from project.messaging.schemas import U8, U32, UUID, GoSchema, Int, List, Str, Time
-from transport import clients, clock, selectors, services, timetable
+from transport import clock, lookups, selectors, services, timetable
 from transport.models import Instance, InstanceRoute, Route
 
 logger = logging.getLogger(__name__)
@@ -96,7 +96,7 @@ def _configured(request: rest.Request) -> None:
     they answer from what exists (a tenant never configured has no routes, as
     upstream's registry of such a tenant is empty)."""
     services.tenant_configuration_ensure(
-        tenant=request.tenant, now=clock.now(), seed=clients.seed_is_default()
+        tenant=request.tenant, now=clock.now(), seed=lookups.seed_is_default()
     )
 
 
@@ -272,24 +272,16 @@ def instance_route_start(request: rest.Request, routeId: str) -> HttpResponse:
     body = rest.read_body(request, "start-transport", StartAttributes, integer_id=False)
     route_id = parse_uuid(routeId)
     attributes = body.attributes
-    try:
-        # The tenant's row and seed configuration commit only with an accepted START.
-        with bus.caused_by(request.cause), transaction.atomic():
-            _configured(request)
-            services.instance_transport_start(
-                tenant=request.tenant,
-                character_id=attributes["characterId"],
-                world_id=attributes["worldId"],
-                channel_id=attributes["channelId"],
-                route_id=route_id,
-                now=clock.now(),
-            )
-    except services.StartRefused as refused:
-        logger.info(
-            "REST START of character %s on route %s refused: %s",
-            attributes["characterId"],
-            route_id,
-            refused,
+    # The tenant's row and seed configuration commit only with an accepted START;
+    # a refusal (``StartRefused``) is answered by ``rest.route``.
+    with bus.caused_by(request.cause), transaction.atomic():
+        _configured(request)
+        services.instance_transport_start(
+            tenant=request.tenant,
+            character_id=attributes["characterId"],
+            world_id=attributes["worldId"],
+            channel_id=attributes["channelId"],
+            route_id=route_id,
+            now=clock.now(),
         )
-        raise rest.BadRequest() from None
     return rest.no_content()

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from typing import Any, TypeVar
+
+from django.db import DatabaseError, transaction
 
 from project.directory import http
 from project.directory.errors import NotFound, Unavailable
@@ -12,6 +16,8 @@ from project.tenancy import TenantKey
 from project.tenancy.models import key_filter
 
 NIL = uuid.UUID(int=0)
+
+Facts = TypeVar("Facts")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +108,34 @@ def location(tenant_key: TenantKey, character_id: int) -> Location | None:
         )
     except (TypeError, ValueError) as exc:
         raise Unavailable(f"characters/{character_id}/location: malformed: {exc}") from None
+
+
+def at_login(
+    first: Facts | None, fetch_again: Callable[[], Facts | None], placed: Callable[[Facts], Facts]
+) -> Facts | None:
+    """A LOGIN's lookup, as upstream's parties and messengers make it: when the first
+    lookup failed, the character service is asked once more, and a character from
+    that second answer is placed where the event says (``placed``: its world, and
+    channel and map where the app keeps them). ``None`` when both failed."""
+    if first is not None:
+        return first
+    again = fetch_again()
+    return None if again is None else placed(again)
+
+
+def world_of(looked_up: Any, stored: Callable[[], Any]) -> int:
+    """A character's world for an answer that must be written whatever happens (a
+    dead command's ERROR): from the lookup (``looked_up``: facts or ``None``), else
+    from the app's stored character (``stored()``, read in a savepoint), else 0. A
+    database that cannot even be read must not keep the answer from being written."""
+    if looked_up is not None:
+        return looked_up.world_id
+    try:
+        with transaction.atomic():
+            known = stored()
+    except DatabaseError:
+        return 0
+    return known.world_id if known is not None else 0
 
 
 def _int(attributes: dict, name: str) -> int:

@@ -1,9 +1,12 @@
 """How handlers fail: refused by the domain, worth retrying, or broken for good.
 
-- ``DomainError``: the service refused the command (capacity, not a member …).
+- ``DomainError``: the service refused (capacity, not a member, no such note …).
   Raised from inside the service's ``transaction.atomic()`` block, so its changes
-  roll back; the inbox then emits the events the error carries (an app's ERROR
-  status event) and the record is done. One convention for every app.
+  roll back. It carries both answers: ``events``, the Kafka answer (an app's ERROR
+  status event; none when upstream answers nothing), and ``status``, the REST
+  answer. The inbox emits the events and the record is done; ``rest.route``
+  answers the status; a service marked ``answered`` emits the events itself and
+  returns its refused value. One convention for every app.
 - ``Transient``: the cause may go away (a service answered 503, a lock timed
   out); the record is retried with back-off, and dead after ``INBOX_MAX_ATTEMPTS``.
 - Anything else is a defect or bad data the decoder let through (a ``ValueError``,
@@ -13,10 +16,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+import functools
+import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
 
 from django import db
+from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,12 +39,59 @@ class Record:
 
 
 class DomainError(Exception):
-    """The domain refused; ``events`` are emitted in place of the rolled-back changes."""
+    """The domain refused; ``events`` are emitted in place of the rolled-back changes.
+
+    ``status`` is the REST answer (with an empty body); an app's subclass sets its
+    own, e.g. notes' "no such note" is upstream's 500.
+    """
+
+    status: ClassVar[int] = 400
 
     def __init__(self, reason: str, *, events: Iterable[Record] = ()) -> None:
         super().__init__(reason)
         self.reason = reason
         self.events = list(events)
+
+
+Service = TypeVar("Service", bound=Callable[..., Any])
+
+
+def answered(service: Service | None = None, *, refused: Callable[[], Any] = lambda: None) -> Any:
+    """Mark a service whose refusals are answered where it is called.
+
+    The ``DomainError`` it raises (its own savepoint rolled back; what it did
+    before, such as recording a lookup's answers, stays) is logged, its events are
+    emitted in the caller's transaction, and the call returns ``refused()``
+    (``None`` by default). So the inbox, an admin action and a test calling the
+    service directly see the same outcome. Services that REST also calls stay
+    unmarked: there the refusal becomes the error's ``status``.
+    """
+
+    def mark(func: Service) -> Service:
+        @functools.wraps(func)
+        def call(**kwargs: Any) -> Any:
+            try:
+                return func(**kwargs)
+            except DomainError as refusal:
+                logger.info("%s refused: %s", func.__qualname__, refusal.reason)
+                answer(kwargs["tenant"], refusal)
+                return refused()
+
+        call.refusing = func  # type: ignore[attr-defined]  # raising, for callers that compose
+        return call  # type: ignore[return-value]
+
+    return mark(service) if service is not None else mark
+
+
+def answer(tenant: Any, refusal: DomainError) -> None:
+    """Emit a refusal's events in the caller's transaction (or one of their own)."""
+    from project.messaging import bus
+
+    if refusal.events:
+        opened = transaction.get_connection().in_atomic_block
+        with contextlib.nullcontext() if opened else transaction.atomic():
+            for record in refusal.events:
+                bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
 
 
 class Transient(Exception):

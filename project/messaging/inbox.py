@@ -270,10 +270,7 @@ def _handle(row: InboxMessage) -> str:
             handler.func(message)
         except errors.DomainError as refused:
             logger.info("inbox row %s refused: %s", row.id, refused.reason)
-            for record in refused.events:
-                bus.emit(
-                    tenant=message.tenant, topic=record.topic, key=record.key, value=record.value
-                )
+            errors.answer(message.tenant, refused)
     return ""
 
 

@@ -109,7 +109,7 @@ PrepareFunc = Callable[[Message], Any]
 DeadFunc = Callable[[Message, str], Iterable[Record]]
 
 # Parameters a service may declare besides the message's own fields.
-_CONTEXT_PARAMETERS = frozenset({"tenant", "prepared", "message"})
+_CONTEXT_PARAMETERS = frozenset({"tenant", "prepared"})
 
 
 ExtraArgs = dict[str, Callable[["Message"], Any]]
@@ -121,7 +121,7 @@ def service_handler(
     """A handler that calls ``service`` with ``tenant=`` and the fields it declares.
 
     Checked once, at registration: every required keyword of the service must be a
-    field of the schema (or ``tenant``/``prepared``/``message``, or a name of
+    field of the schema (or ``tenant``/``prepared``, or a name of
     ``extra``: values computed from the message, e.g. a decoded prepare result), so a
     misspelt parameter fails at start-up, not on the first record.
     """
@@ -157,11 +157,7 @@ def service_handler(
 
 
 def _context_value(message: Message, name: str) -> Any:
-    if name == "tenant":
-        return message.tenant
-    if name == "prepared":
-        return message.prepared
-    return message
+    return message.tenant if name == "tenant" else message.prepared
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from project import tenancy
 from project.messaging import bus, wire
+from project.messaging.errors import DomainError
 from project.rest.declarations import Operation
 from project.rest.documents import error
 from project.rest.errors import HttpError
@@ -114,6 +115,9 @@ def _respond(request: HttpRequest, view: View, parts: dict[str, str], *, tenant:
     except SuspiciousOperation as exc:  # too many query parameters, …
         logger.info("REST %s %s refused: %s", request.method, request.path, exc)
         response = HttpResponse(b"", status=400, content_type=JSON)
+    except DomainError as refused:  # the domain's answer: its status, an empty body
+        logger.info("REST %s %s refused: %s", request.method, request.path, refused.reason)
+        response = HttpResponse(b"", status=refused.status, content_type=JSON)
     except bus.RecordTooLarge as exc:  # nothing was stored: its transaction rolled back
         logger.info("REST %s %s refused: %s", request.method, request.path, exc)
         response = HttpResponse(b"", status=400, content_type=JSON)

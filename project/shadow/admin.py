@@ -85,8 +85,15 @@ class UpstreamMessageAdmin(ReadOnlyAdmin):
         return format_html("<pre>{}</pre>", _pretty(obj.value))
 
 
+@admin.display(description="tenant", ordering="tenant")
+def tenant_id_short(obj: IdPair) -> str:
+    """The tenant id's first eight hex digits, the whole id on hover (as
+    ``project.admin.tenant_column`` shows a tenant row)."""
+    return format_html('<span title="{}">{}</span>', obj.tenant, obj.tenant[:8])
+
+
 @admin.register(IdPair)
 class IdPairAdmin(ReadOnlyAdmin):
-    list_display = ("service", "tenant", "kind", "ours", "theirs", "learnt_at")
+    list_display = ("service", tenant_id_short, "kind", "ours", "theirs", "learnt_at")
     list_filter = ("service", "kind")
     search_fields = ("ours", "theirs", "tenant")

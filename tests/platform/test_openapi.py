@@ -33,7 +33,7 @@ from project.tenancy.rows import tenant_row
 from project.urls import api_urlpatterns
 from tests.messengers.support import CAST
 from tests.parties.support import cache
-from transport import clients, clock
+from transport import clock, lookups
 from transport import services as transport_services
 from transport.models import InstanceRoute, Route
 
@@ -161,7 +161,7 @@ def _seed(tenant_key) -> dict[str, str]:
     messenger = messenger_services.messenger_create(
         tenant=tenant, transaction_id=uuid.UUID(int=0), actor_id=1001, looked_up=CAST
     )
-    assert clients.seed_is_default()
+    assert lookups.seed_is_default()
     transport_services.tenant_configuration_ensure(tenant=tenant, now=clock.now(), seed=True)
     return {
         "partyId": str(P1),

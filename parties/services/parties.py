@@ -1,22 +1,4 @@
-"""The party operations: every write to parties and the character cache happens here.
-
-Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
-(a savepoint inside the inbox task's transaction) and buffers its records with
-``bus.emit`` in that transaction (spec/parties.md §7, §8). Lookups of the
-character service happened before, in ``parties.prepare``: a service gets their
-answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
-failed}; a character absent from it was cached when the lookup ran).
-
-Concurrency (§11): a writer locks the ``Party`` row before changing who is in it
-and changes a character's party only by compare-and-set (``membership.claim``/``release``),
-so capacity holds, a character is in at most one party, and a JOIN racing a
-DISBAND finds the party gone. Lock order is always party, then characters. A
-lost compare-and-set raises ``DomainError`` carrying the error event the player
-would have got had the race gone the other way; the inbox rolls the service back
-and emits it.
-
-Refusals found before any change simply emit the ERROR event and return.
-"""
+"""The party commands (spec/parties.md §7) and the operator actions on parties."""
 
 from __future__ import annotations
 
@@ -26,10 +8,9 @@ import uuid
 from django.db import transaction
 
 from parties import events, membership, messages, selectors
-from parties.lookups import CharacterFacts
 from parties.membership import Fetched
 from parties.models import Character, Party
-from project.messaging.errors import DomainError, Transient
+from project.messaging import errors
 from project.tenancy import sequences
 from project.tenancy.models import Tenant
 
@@ -50,6 +31,7 @@ def is_beginner(job_id: int) -> bool:
 # --- party commands (§7) ------------------------------------------------------------
 
 
+@errors.answered
 def party_create(
     *, tenant: Tenant, actor_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Party | None:
@@ -57,17 +39,16 @@ def party_create(
 
     Checks in upstream's order: lookup, already in a party, beginner, GM.
     """
+    membership.record(tenant, fetched)
     with transaction.atomic():
-        leader = membership.character(tenant, actor_id, fetched)
+        leader = membership.character(tenant, actor_id)
         if leader is None:
-            events.error(
-                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
+            raise events.refusal(
+                messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
             )
-            return None
         refusal = _creation_refusal(leader)
         if refusal:
-            events.error(tenant, refusal, actor_id=actor_id, world_id=leader.world_id, party_id=0)
-            return None
+            raise events.refusal(refusal, actor_id=actor_id, world_id=leader.world_id, party_id=0)
         party = _found_party(tenant, leader)
         events.status(
             tenant,
@@ -79,6 +60,7 @@ def party_create(
     return party
 
 
+@errors.answered(refused=bool)
 def party_join(
     *, tenant: Tenant, character_id: int, party_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> bool:
@@ -86,57 +68,46 @@ def party_join(
 
     No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
     """
+    membership.record(tenant, fetched)
     with transaction.atomic():
-        joiner = membership.character(tenant, character_id, fetched)
+        joiner = membership.character(tenant, character_id)
         if joiner is None:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
                 world_id=0,
                 party_id=party_id,
             )
-            return False
         if joiner.party_id is not None:
             # §13.9: the character's current party, not the requested one.
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ALREADY_HAVE_JOINED_A_PARTY_2,
                 actor_id=character_id,
                 world_id=joiner.world_id,
                 party_id=joiner.party.party_id,
             )
-            return False
         party = membership.lock_party(tenant, party_id)
         if party is None:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
                 world_id=joiner.world_id,
                 party_id=party_id,
             )
-            return False
         if selectors.member_count(party=party) >= CAPACITY:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY,
                 actor_id=character_id,
                 world_id=joiner.world_id,
                 party_id=party_id,
             )
-            return False
         if not membership.claim(joiner, party):
-            raise DomainError(
+            raise events.lost_race(
                 f"character {character_id} joined another party meanwhile",
-                events=[
-                    events.error_record(
-                        messages.ALREADY_HAVE_JOINED_A_PARTY_2,
-                        actor_id=character_id,
-                        world_id=joiner.world_id,
-                        party_id=membership.current_party_number(joiner),
-                    )
-                ],
+                messages.ALREADY_HAVE_JOINED_A_PARTY_2,
+                actor_id=character_id,
+                world_id=joiner.world_id,
+                party_id=membership.current_party_number(joiner),
             )
         events.status(
             tenant,
@@ -148,7 +119,7 @@ def party_join(
     return True
 
 
-def party_leave(
+def _leave(
     *,
     tenant: Tenant,
     character_id: int,
@@ -161,41 +132,34 @@ def party_leave(
     LEFT and DISBAND echo ``transaction_id``; ERRORs carry the nil UUID. There is
     no leader election: the leader leaving always disbands (§13.3).
     """
+    membership.record(tenant, fetched)
     with transaction.atomic():
-        leaver = membership.character(tenant, character_id, fetched)
+        leaver = membership.character(tenant, character_id)
         if leaver is None:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
                 world_id=0,
                 party_id=party_id,
             )
-            return False
         party = None
         if membership.party_number(leaver) == party_id:
             party = membership.lock_party(tenant, party_id)
         if party is None:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ERROR_UNEXPECTED,
                 actor_id=character_id,
                 world_id=leaver.world_id,
                 party_id=party_id,
             )
-            return False
         former = [member.character_id for member in selectors.members_in_order(party=party)]
         if not membership.release(leaver, party):
-            raise DomainError(
+            raise events.lost_race(
                 f"character {character_id} left party {party_id} meanwhile",
-                events=[
-                    events.error_record(
-                        messages.ERROR_UNEXPECTED,
-                        actor_id=character_id,
-                        world_id=leaver.world_id,
-                        party_id=party_id,
-                    )
-                ],
+                messages.ERROR_UNEXPECTED,
+                actor_id=character_id,
+                world_id=leaver.world_id,
+                party_id=party_id,
             )
         if party.leader_id == character_id:
             membership.dissolve(party)
@@ -220,7 +184,10 @@ def party_leave(
     return True
 
 
-def party_expel(
+party_leave = errors.answered(_leave, refused=bool)
+
+
+def _expel(
     *,
     tenant: Tenant,
     actor_id: int,
@@ -235,43 +202,34 @@ def party_expel(
     ERROR_UNEXPECTED and change nothing. The last member expelling himself
     disbands with ``members: []``. Nothing here echoes the transaction id.
     """
+    membership.record(tenant, fetched)
     with transaction.atomic():
-        target = membership.character(tenant, character_id, fetched)
+        target = membership.character(tenant, character_id)
         if target is None:
-            events.error(
-                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
+            raise events.refusal(
+                messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
             )
-            return False
-
-        def refuse() -> bool:
-            events.error(
-                tenant,
+        unexpected = events.refusal(
+            messages.ERROR_UNEXPECTED,
+            actor_id=actor_id,
+            world_id=target.world_id,
+            party_id=party_id,
+        )
+        if membership.party_number(target) != party_id:
+            raise unexpected
+        party = membership.lock_party(tenant, party_id)
+        if party is None:
+            raise unexpected
+        others = selectors.member_count(party=party) - 1
+        if party.leader_id != actor_id or (character_id == party.leader_id and others > 0):
+            raise unexpected
+        if not membership.release(target, party):
+            raise events.lost_race(
+                f"character {character_id} left party {party_id} meanwhile",
                 messages.ERROR_UNEXPECTED,
                 actor_id=actor_id,
                 world_id=target.world_id,
                 party_id=party_id,
-            )
-            return False
-
-        if membership.party_number(target) != party_id:
-            return refuse()
-        party = membership.lock_party(tenant, party_id)
-        if party is None:
-            return refuse()
-        others = selectors.member_count(party=party) - 1
-        if party.leader_id != actor_id or (character_id == party.leader_id and others > 0):
-            return refuse()
-        if not membership.release(target, party):
-            raise DomainError(
-                f"character {character_id} left party {party_id} meanwhile",
-                events=[
-                    events.error_record(
-                        messages.ERROR_UNEXPECTED,
-                        actor_id=actor_id,
-                        world_id=target.world_id,
-                        party_id=party_id,
-                    )
-                ],
             )
         if others == 0:
             membership.dissolve(party)
@@ -295,6 +253,39 @@ def party_expel(
     return True
 
 
+party_expel = errors.answered(_expel, refused=bool)
+
+
+def party_leave_command(
+    *,
+    tenant: Tenant,
+    actor_id: int,
+    party_id: int,
+    character_id: int,
+    force: bool,
+    transaction_id: uuid.UUID = NIL_UUID,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> bool:
+    """The LEAVE command (§5.1): ``force`` makes it an expel (the actor expels
+    ``character_id``); otherwise the actor leaves and ``character_id`` is ignored."""
+    if force:
+        return party_expel(
+            tenant=tenant,
+            actor_id=actor_id,
+            party_id=party_id,
+            character_id=character_id,
+            fetched=fetched,
+        )
+    return party_leave(
+        tenant=tenant,
+        character_id=actor_id,
+        party_id=party_id,
+        transaction_id=transaction_id,
+        fetched=fetched,
+    )
+
+
+@errors.answered(refused=bool)
 def party_change_leader(
     *,
     tenant: Tenant,
@@ -309,30 +300,28 @@ def party_change_leader(
     sends the current leader as actor. Re-electing the current leader still emits
     CHANGE_LEADER, as upstream.
     """
+    membership.record(tenant, fetched)
     with transaction.atomic():
-        new_leader = membership.character(tenant, leader_id, fetched)
+        new_leader = membership.character(tenant, leader_id)
         if new_leader is None:
-            events.error(
-                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
+            raise events.refusal(
+                messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
             )
-            return False
         party = None
         if membership.party_number(new_leader) == party_id:
             party = membership.lock_party(tenant, party_id)
         if (
             party is None
             # It may have left between the read and the lock.
-            or not Character.objects.filter(pk=new_leader.pk, party=party).exists()
+            or not selectors.in_party(character=new_leader, party=party)
             or party.leader_id != actor_id
         ):
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ERROR_UNEXPECTED,
                 actor_id=actor_id,
                 world_id=new_leader.world_id,
                 party_id=party_id,
             )
-            return False
         party.leader_id = leader_id
         party.save(update_fields=["leader_id"])
         events.status(
@@ -346,6 +335,7 @@ def party_change_leader(
     return True
 
 
+@errors.answered(refused=bool)
 def party_request_invite(
     *, tenant: Tenant, actor_id: int, character_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> bool:
@@ -356,41 +346,36 @@ def party_request_invite(
     upstream publishes it. Any member may invite (no leader check upstream).
     Returns whether the invite command was sent.
     """
+    membership.record(tenant, fetched)
     with transaction.atomic():
-        inviter = membership.character(tenant, actor_id, fetched)
+        inviter = membership.character(tenant, actor_id)
         if inviter is None:
-            events.error(
-                tenant, messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
+            raise events.refusal(
+                messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
             )
-            return False
-        invitee = membership.character(tenant, character_id, fetched)
+        invitee = membership.character(tenant, character_id)
         if invitee is None:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ERROR_UNEXPECTED,
                 actor_id=actor_id,
                 world_id=0,
                 party_id=membership.party_number(inviter),
             )
-            return False
         if invitee.party_id is not None:
-            events.error(
-                tenant,
+            raise events.refusal(
                 messages.ALREADY_HAVE_JOINED_A_PARTY_2,
                 actor_id=actor_id,
                 world_id=invitee.world_id,
                 party_id=invitee.party.party_id,
                 character_name=invitee.name,
             )
-            return False
         created = inviter.party_id is None
         if created:
             refusal = _creation_refusal(inviter)
             if refusal:
-                events.error(
-                    tenant, refusal, actor_id=actor_id, world_id=inviter.world_id, party_id=0
+                raise events.refusal(
+                    refusal, actor_id=actor_id, world_id=inviter.world_id, party_id=0
                 )
-                return False
             party = _found_party(tenant, inviter)
         else:
             party = membership.lock_party(tenant, inviter.party.party_id)
@@ -398,14 +383,12 @@ def party_request_invite(
                 logger.info("REQUEST_INVITE by %s: party %s is gone", actor_id, inviter.party_id)
                 return False
             if selectors.member_count(party=party) >= CAPACITY:
-                events.error(
-                    tenant,
+                raise events.refusal(
                     messages.THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY,
                     actor_id=actor_id,
                     world_id=invitee.world_id,
                     party_id=party.party_id,
                 )
-                return False
         events.invite(
             tenant,
             world_id=inviter.world_id,
@@ -438,183 +421,6 @@ def party_invite_accepted(
     return party_join(tenant=tenant, character_id=target_id, party_id=reference_id, fetched=fetched)
 
 
-# --- character status events (§8) ------------------------------------------------
-
-
-def character_login(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    channel_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
-    fresh: CharacterFacts | None = None,
-) -> Character | None:
-    """LOGIN (§8.3): online, on the event's channel; name, level, job and GM refreshed
-    from ``fresh`` (the character service's answer now) without member events.
-
-    The event's map, instance and world are not applied (§13.16, as upstream).
-    """
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None:
-            return None
-        fields = ["online", "channel_id"]
-        if fresh is not None:
-            character.name, character.level = fresh.name, fresh.level
-            character.job_id, character.gm = fresh.job_id, fresh.gm
-            fields += ["name", "level", "job_id", "gm"]
-        character.online = True
-        character.channel_id = channel_id
-        character.save(update_fields=fields)
-        events.member_status(tenant, character, messages.MEMBER_LOGIN, {})
-    return character
-
-
-def character_logout(
-    *, tenant: Tenant, character_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """LOGOUT (§8.4): offline; a leader keeps the leadership, nobody leaves."""
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None:
-            return None
-        character.online = False
-        character.save(update_fields=["online"])
-        events.member_status(tenant, character, messages.MEMBER_LOGOUT, {})
-    return character
-
-
-def character_channel_changed(
-    *, tenant: Tenant, character_id: int, channel_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """CHANNEL_CHANGED (§8.5): the new channel; no event."""
-    return _update(tenant, character_id, fetched, channel_id=channel_id)
-
-
-def character_map_changed(
-    *, tenant: Tenant, character_id: int, target_map_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """MAP_CHANGED (§8.6): the target map; instance and channel untouched; no event."""
-    return _update(tenant, character_id, fetched, map_id=target_map_id)
-
-
-def character_level_changed(
-    *, tenant: Tenant, character_id: int, current: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
-    the level did not change (§13.17)."""
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None:
-            return None
-        old = character.level
-        character.level = current
-        character.save(update_fields=["level"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_LEVEL_CHANGED,
-            messages.level_changed_body(old, current, character.name),
-        )
-    return character
-
-
-def character_job_changed(
-    *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None:
-            return None
-        old = character.job_id
-        character.job_id = job_id
-        character.save(update_fields=["job_id"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_JOB_CHANGED,
-            messages.job_changed_body(old, job_id, character.name),
-        )
-    return character
-
-
-def character_gm_changed(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
-    fresh: CharacterFacts | None = None,
-) -> Character | None:
-    """GM_CHANGED (§8.9): the body is ignored; GM level as the character service says
-    now (``fresh``; unchanged when it failed). No event."""
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None:
-            return None
-        if fresh is not None:
-            character.gm = fresh.gm
-            character.save(update_fields=["gm"])
-    return character
-
-
-def character_name_changed(
-    *, tenant: Tenant, character_id: int, new_name: str, fetched: Fetched = NOTHING_FETCHED
-) -> Character | None:
-    """NAME_CHANGED (§8.10): only a real change is stored and told to the party."""
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None or character.name == new_name:
-            return character
-        old = character.name
-        character.name = new_name
-        character.save(update_fields=["name"])
-        events.member_status(
-            tenant,
-            character,
-            messages.MEMBER_NAME_CHANGED,
-            messages.name_changed_body(old, new_name),
-        )
-    return character
-
-
-def character_deleted(
-    *,
-    tenant: Tenant,
-    character_id: int,
-    transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
-) -> None:
-    """DELETED (§8.11): leave the party as a LEAVE would (a leader disbands), echoing
-    the event's transaction id, then forget the character.
-
-    As upstream, a character in no party gets ERROR_UNEXPECTED with party 0
-    (§13.8). If its membership changed while this ran, the event is retried: the
-    entry is never removed while it is still a member.
-    """
-    with transaction.atomic():
-        cached = selectors.character_get(tenant=tenant, character_id=character_id)
-        party_id = membership.party_number(cached) if cached is not None else 0
-        try:
-            party_leave(
-                tenant=tenant,
-                character_id=character_id,
-                party_id=party_id,
-                transaction_id=transaction_id,
-                fetched=fetched,
-            )
-        except DomainError as raced:
-            raise Transient(f"character {character_id} deleted while its party changed") from raced
-        deleted, _ = Character.objects.filter(
-            tenant=tenant, character_id=character_id, party__isnull=True
-        ).delete()
-        if (
-            not deleted
-            and Character.objects.filter(tenant=tenant, character_id=character_id).exists()
-        ):
-            raise Transient(f"character {character_id} joined a party while being deleted")
-
-
 # --- operator actions (admin) ------------------------------------------------------
 
 
@@ -628,7 +434,7 @@ def party_disband(*, tenant: Tenant, party_id: int) -> bool:
         party = membership.lock_party(tenant, party_id)
         if party is None:
             return False
-        return party_leave(tenant=tenant, character_id=party.leader_id, party_id=party_id)
+        return _leave(tenant=tenant, character_id=party.leader_id, party_id=party_id)
 
 
 def party_expel_by_operator(*, tenant: Tenant, character_id: int) -> bool:
@@ -641,7 +447,7 @@ def party_expel_by_operator(*, tenant: Tenant, character_id: int) -> bool:
     party = character.party
     if character_id == party.leader_id and selectors.member_count(party=party) > 1:
         return False  # refused before the service would answer the leader with an ERROR
-    return party_expel(
+    return _expel(
         tenant=tenant,
         actor_id=character.party.leader_id,
         party_id=character.party.party_id,
@@ -671,27 +477,11 @@ def _found_party(tenant: Tenant, leader: Character) -> Party:
         leader_id=leader.character_id,
     )
     if not membership.claim(leader, party):
-        raise DomainError(
+        raise events.lost_race(
             f"character {leader.character_id} joined a party meanwhile",
-            events=[
-                events.error_record(
-                    messages.ALREADY_HAVE_JOINED_A_PARTY_1,
-                    actor_id=leader.character_id,
-                    world_id=leader.world_id,
-                    party_id=0,
-                )
-            ],
+            messages.ALREADY_HAVE_JOINED_A_PARTY_1,
+            actor_id=leader.character_id,
+            world_id=leader.world_id,
+            party_id=0,
         )
     return party
-
-
-def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) -> Character | None:
-    """Set cached fields of a character (populating it on a miss); no event."""
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, fetched, lock=True)
-        if character is None:
-            return None
-        for name, value in values.items():
-            setattr(character, name, value)
-        character.save(update_fields=list(values))
-    return character

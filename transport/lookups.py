@@ -1,4 +1,4 @@
-"""Transport's lookups of outside services, on the platform's directory.
+"""Lookups: transport's questions to outside services, on the platform's directory.
 
 - characters in a map: ``project.directory.maps`` (atlas-maps, or the local
   directory kept current from character status events);
@@ -7,8 +7,9 @@
 - tenants and their route configuration: atlas-tenants through the platform's
   generic client (``TENANTS_SERVICE_URL``, else ``BASE_SERVICE_URL``).
 
-Callers use these only outside database transactions (before the tick's or a
-handler's transaction) and pass the results in.
+Callers use these only outside database transactions (before the tick's
+transaction, or in a handler's prepare step, ``logout_portal``) and pass the
+results in.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from django.conf import settings
 
 from project.directory import LookupFailed, NotFound, data, http, maps
 from project.directory import tenants as tenant_list
+from project.messaging import registry
 from project.tenancy import TenantKey
 from project.tenancy.models import Tenant
+from transport import selectors
 
 logger = logging.getLogger(__name__)
 
@@ -84,3 +87,21 @@ def configuration(*, tenant_key: TenantKey, resource: str) -> list[dict]:
     return http.get_collection(
         "TENANTS", f"tenants/{tenant_key.id}/configurations/{resource}", tenant_key=tenant_key
     )
+
+
+# --- prepare steps -----------------------------------------------------------------------
+
+
+def logout_portal(message: registry.Message) -> dict | None:
+    """LOGOUT: the spawn portal for the §3.8 warp, when the map belongs to a route."""
+    route = selectors.scheduled_route_owning_map(
+        tenant=message.tenant, map_id=message.data["body"]["mapId"]
+    )
+    if route is None:
+        return None
+    try:
+        portal = spawn_portal(tenant=message.tenant, map_id=route.start_map_id)
+    except Unavailable as exc:
+        logger.warning("spawn portal of map %s unavailable: %s", route.start_map_id, exc)
+        portal = 0
+    return {"mapId": route.start_map_id, "portalId": portal}

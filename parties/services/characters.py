@@ -1,0 +1,227 @@
+"""What the character status events do to the cache and the parties (spec/parties.md §8)."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+from django.db import transaction
+
+from parties import events, membership, messages, selectors
+from parties.lookups import CharacterFacts
+from parties.membership import Fetched
+from parties.models import Character
+from parties.services.parties import NIL_UUID, NOTHING_FETCHED, _leave
+from project.messaging import errors
+from project.messaging.errors import DomainError, Transient
+from project.tenancy.models import Tenant
+
+logger = logging.getLogger(__name__)
+
+
+def character_login(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    channel_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+    fresh: CharacterFacts | None = None,
+) -> Character | None:
+    """LOGIN (§8.3): online, on the event's channel; name, level, job and GM refreshed
+    from ``fresh`` (the character service's answer now) without member events.
+
+    The event's map, instance and world are not applied (§13.16, as upstream).
+    """
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None:
+            return None
+        fields = ["online", "channel_id"]
+        if fresh is not None:
+            character.name, character.level = fresh.name, fresh.level
+            character.job_id, character.gm = fresh.job_id, fresh.gm
+            fields += ["name", "level", "job_id", "gm"]
+        character.online = True
+        character.channel_id = channel_id
+        character.save(update_fields=fields)
+        events.member_status(tenant, character, messages.MEMBER_LOGIN, {})
+    return character
+
+
+def character_logout(
+    *, tenant: Tenant, character_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """LOGOUT (§8.4): offline; a leader keeps the leadership, nobody leaves."""
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None:
+            return None
+        character.online = False
+        character.save(update_fields=["online"])
+        events.member_status(tenant, character, messages.MEMBER_LOGOUT, {})
+    return character
+
+
+def character_channel_changed(
+    *, tenant: Tenant, character_id: int, channel_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """CHANNEL_CHANGED (§8.5): the new channel; no event."""
+    return _update(tenant, character_id, fetched, channel_id=channel_id)
+
+
+def character_map_changed(
+    *, tenant: Tenant, character_id: int, target_map_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """MAP_CHANGED (§8.6): the target map; instance and channel untouched; no event."""
+    return _update(tenant, character_id, fetched, map_id=target_map_id)
+
+
+def character_level_changed(
+    *, tenant: Tenant, character_id: int, current: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
+    the level did not change (§13.17)."""
+    return _changed(
+        tenant,
+        character_id,
+        fetched,
+        "level",
+        current,
+        messages.MEMBER_LEVEL_CHANGED,
+        messages.level_changed_body,
+    )
+
+
+def character_job_changed(
+    *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
+    return _changed(
+        tenant,
+        character_id,
+        fetched,
+        "job_id",
+        job_id,
+        messages.MEMBER_JOB_CHANGED,
+        messages.job_changed_body,
+    )
+
+
+def character_gm_changed(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    fetched: Fetched = NOTHING_FETCHED,
+    fresh: CharacterFacts | None = None,
+) -> Character | None:
+    """GM_CHANGED (§8.9): the body is ignored; GM level as the character service says
+    now (``fresh``; unchanged when it failed). No event."""
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None:
+            return None
+        if fresh is not None:
+            character.gm = fresh.gm
+            character.save(update_fields=["gm"])
+    return character
+
+
+def character_name_changed(
+    *, tenant: Tenant, character_id: int, new_name: str, fetched: Fetched = NOTHING_FETCHED
+) -> Character | None:
+    """NAME_CHANGED (§8.10): only a real change is stored and told to the party."""
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None or character.name == new_name:
+            return character
+        old = character.name
+        character.name = new_name
+        character.save(update_fields=["name"])
+        events.member_status(
+            tenant,
+            character,
+            messages.MEMBER_NAME_CHANGED,
+            messages.name_changed_body(old, new_name),
+        )
+    return character
+
+
+def character_deleted(
+    *,
+    tenant: Tenant,
+    character_id: int,
+    transaction_id: uuid.UUID = NIL_UUID,
+    fetched: Fetched = NOTHING_FETCHED,
+) -> None:
+    """DELETED (§8.11): leave the party as a LEAVE would (a leader disbands), echoing
+    the event's transaction id, then forget the character.
+
+    As upstream, a character in no party gets ERROR_UNEXPECTED with party 0
+    (§13.8). If its membership changed while this ran, the event is retried: the
+    entry is never removed while it is still a member.
+    """
+    with transaction.atomic():
+        cached = selectors.character_get(tenant=tenant, character_id=character_id)
+        party_id = membership.party_number(cached) if cached is not None else 0
+        try:
+            _leave(
+                tenant=tenant,
+                character_id=character_id,
+                party_id=party_id,
+                transaction_id=transaction_id,
+                fetched=fetched,
+            )
+        except events.LostRace as raced:
+            raise Transient(f"character {character_id} deleted while its party changed") from raced
+        except DomainError as refusal:  # not in that party: answered, and deleted all the same
+            errors.answer(tenant, refusal)
+        deleted, _ = Character.objects.filter(
+            tenant=tenant, character_id=character_id, party__isnull=True
+        ).delete()
+        if not deleted and selectors.cached_character_ids(
+            tenant=tenant, character_ids=[character_id]
+        ):
+            raise Transient(f"character {character_id} joined a party while being deleted")
+
+
+# --- helpers -------------------------------------------------------------------------
+
+
+def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) -> Character | None:
+    """Set cached fields of a character (populating it on a miss); no event."""
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None:
+            return None
+        for name, value in values.items():
+            setattr(character, name, value)
+        character.save(update_fields=list(values))
+    return character
+
+
+def _changed(
+    tenant: Tenant,
+    character_id: int,
+    fetched: Fetched,
+    field: str,
+    value: int,
+    event_type: str,
+    body: Callable[[int, int, str], dict],
+) -> Character | None:
+    """Store a new level or job and tell the party, changed or not: ``body(old, new, name)``."""
+    membership.record(tenant, fetched)
+    with transaction.atomic():
+        character = membership.character(tenant, character_id, lock=True)
+        if character is None:
+            return None
+        old = getattr(character, field)
+        setattr(character, field, value)
+        character.save(update_fields=[field])
+        events.member_status(tenant, character, event_type, body(old, value, character.name))
+    return character
