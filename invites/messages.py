@@ -1,6 +1,6 @@
 """The invites wire: topic tokens, type names, consumed schemas, produced events.
 
-This is the only module that knows the invites JSON (spec/invites.md §5, §6).
+This is the only module that knows the invites JSON.
 Consumed messages are decoded with Go's ``encoding/json`` rules by the
 ``GoSchema`` fields; produced events are dicts built in upstream struct field
 order, which ``bus.emit`` serialises with ``wire.dumps``.
@@ -37,7 +37,7 @@ EVENT_REJECTED = contracts.EVENT_REJECTED
 CHARACTER_DELETED = character_status.DELETED
 
 
-# --- consumed: COMMAND_TOPIC_INVITE (§5.1) --------------------------------------
+# --- consumed: COMMAND_TOPIC_INVITE --------------------------------------
 
 
 class CreateBody(GoSchema):
@@ -60,8 +60,8 @@ class _InviteCommand(GoSchema):
     """The envelope shared by the three commands; each adds its own ``body``.
 
     Each upstream handler decodes the whole message into its own shape, so a
-    wrongly-typed field that is not part of the matching body does not matter
-    (§5.3): the schema for ACCEPT does not know ``originatorId``.
+    wrongly-typed field that is not part of the matching body does not matter:
+    the schema for ACCEPT does not know ``originatorId``.
     """
 
     transactionId = UUID()
@@ -83,16 +83,16 @@ class RejectCommandSchema(_InviteCommand):
     body = Object(RejectBody)
 
 
-# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§5.2): only DELETED -----------------
+# --- consumed: EVENT_TOPIC_CHARACTER_STATUS : only DELETED -----------------
 
 CharacterDeletedEventSchema = character_status.DeletedEvent
 
 
-# --- produced: EVENT_TOPIC_INVITE_STATUS (§6) -----------------------------------
+# --- produced: EVENT_TOPIC_INVITE_STATUS -----------------------------------
 
 
 def status_key(reference_id: int) -> bytes:
-    """Status events are keyed by the reference id, not the invite id (§6.2)."""
+    """Status events are keyed by the reference id, not the invite id."""
     return wire.key_u32(reference_id)
 
 
@@ -106,7 +106,7 @@ def status_event(
     originator_id: int,
     target_id: int,
 ) -> dict:
-    """A status event, fields in upstream struct order (§6.1)."""
+    """A status event, fields in upstream struct order."""
     return {
         "transactionId": str(transaction_id),
         "worldId": world_id,

@@ -1,4 +1,4 @@
-"""Pending invitations, one row per invite, always scoped by tenant (spec/invites.md §4)."""
+"""Pending invitations, one row per invite, always scoped by tenant."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ class Invite(models.Model):
 
     At most one invite per (tenant, target, type, reference) — a database
     constraint, so concurrent CREATEs cannot both insert (upstream only checks
-    before writing, spec §11.14). Its index also serves the ACCEPT and CREATE
+    before writing). Its index also serves the ACCEPT and CREATE
     lookups, and, by prefix, listing the invites a character received.
     """
 

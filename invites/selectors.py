@@ -28,7 +28,7 @@ def invites_by_originator(
 ) -> QuerySet[Invite]:
     """Invites of one type from one originator to one target, oldest (lowest id) first.
 
-    Several can exist when they name different references (spec/invites.md §7.3).
+    Several can exist when they name different references.
     """
     return Invite.objects.filter(
         tenant=tenant, target_id=target_id, invite_type=invite_type, originator_id=originator_id

@@ -1,4 +1,4 @@
-"""The invite operations: every write to invites happens here (spec/invites.md §7).
+"""The invite operations: every write to invites happens here.
 
 Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
 (a savepoint when the inbox task already opened the transaction), locks the rows
@@ -56,9 +56,9 @@ def invite_create(
 
     A duplicate changes nothing (originator, world and age stay as stored, no id
     is used) and still emits CREATED naming the stored originator, as upstream
-    does (§7.1). The duplicate check comes before validation, also as upstream.
+    does. The duplicate check comes before validation, also as upstream.
     A new invite that fails validation is logged and dropped: no state, no event,
-    no id (§5.4). Returns the new or existing invite, or ``None``.
+    no id. Returns the new or existing invite, or ``None``.
     """
     with transaction.atomic():
         invite = (
@@ -111,7 +111,7 @@ def invite_accept(
     """The target accepts the invite of (type, reference): delete it, emit ACCEPTED.
 
     The event echoes the command's transaction id and world id; originator,
-    target and reference are the stored ones (§7.2). No invite → nothing.
+    target and reference are the stored ones. No invite → nothing.
     """
     matches = selectors.invites_by_reference(
         tenant=tenant, target_id=target_id, invite_type=invite_type, reference_id=reference_id
@@ -142,7 +142,7 @@ def invite_reject(
 
     REJECT names no reference, so several invites can match (different
     references); upstream picks whichever its index yields, this picks the
-    oldest, the lowest invite id (§7.3). No invite → nothing.
+    oldest, the lowest invite id. No invite → nothing.
     """
     matches = selectors.invites_by_originator(
         tenant=tenant, target_id=target_id, invite_type=invite_type, originator_id=originator_id
@@ -187,7 +187,7 @@ def _answer(
 
 
 def invites_delete_for_character(*, tenant: Tenant, character_id: int) -> list[Invite]:
-    """A deleted character's invites, received and sent, are rejected (§7.4).
+    """A deleted character's invites, received and sent, are rejected.
 
     Received invites first, then sent ones, each by id; a self-invite once. Each
     REJECTED carries a fresh random transaction id and the stored world id.
@@ -238,7 +238,7 @@ def invites_expire(
     now: dt.datetime | None = None,
     batch_size: int = EXPIRY_BATCH_SIZE,
 ) -> ExpiryResult:
-    """Reject one batch of invites older than ``INVITE_TIMEOUT_SECONDS`` (§7.5).
+    """Reject one batch of invites older than ``INVITE_TIMEOUT_SECONDS``.
 
     Expired means ``now - age > timeout``, strictly. Oldest first, across all
     tenants unless ``tenant`` is given; each REJECTED carries a fresh random
@@ -267,7 +267,7 @@ def invites_expire(
 
 
 def _creation_problem(*, invite_type: str, originator_id: int, target_id: int) -> str:
-    """Upstream's builder checks (§4); the tenant is already known to be valid."""
+    """Upstream's builder checks; the tenant is already known to be valid."""
     if not invite_type:
         return "inviteType is empty"
     if originator_id == 0:
@@ -349,7 +349,7 @@ def _emit_status(
     invite_type: str,
 ) -> None:
     """A status event: the command's (or a fresh) transaction id, world and type;
-    reference, originator and target as stored (§7.7)."""
+    reference, originator and target as stored."""
     bus.emit(
         tenant=tenant,
         topic=messages.EVENT_TOPIC_INVITE_STATUS,

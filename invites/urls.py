@@ -1,4 +1,4 @@
-"""REST routes of invites, mounted under /api/ (spec/invites.md §8)."""
+"""REST routes of invites, mounted under /api/."""
 
 from invites import views
 from project import rest

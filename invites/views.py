@@ -1,4 +1,4 @@
-"""REST of invites: the invites a character received (spec/invites.md §8)."""
+"""REST of invites: the invites a character received."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from project import rest
 from project.messaging import wire
 from project.messaging.schemas import U32, GoSchema, Str, Time
 
-# "Game-capped" list: default and maximum page size 250 (spec/platform.md §3.4).
+# "Game-capped" list: default and maximum page size 250.
 PAGE_SIZE = 250
 
 

@@ -1,6 +1,6 @@
 """Inbox messages → messenger services; registered with the messaging registry.
 
-Consumer group ``Messenger Service`` (upstream's) on three topics (§4.1): the
+Consumer group ``Messenger Service`` (upstream's) on three topics: the
 messenger commands, the character status events (LOGIN, LOGOUT, CHANNEL_CHANGED,
 DELETED; other types are skipped) and the invite status events (ACCEPTED; the
 service ignores other invite types).

@@ -1,15 +1,15 @@
-"""Lookups: characters in the character service (spec/messengers.md §6, step 2).
+"""Lookups: characters in the character service.
 
 The one module that talks to the outside for messengers, so switching the source
 is a one-file change. Its prepare steps look up the characters a message names
 that the registry does not know yet; they run before the inbox transaction,
 outside any lock (a lookup may wait on HTTP). Their result is stored on the
 inbox row, so a retried row does not look up again, and ``looked_up`` gives it
-to the service, which creates the registry records from it (§6).
+to the service, which creates the registry records from it.
 
 What a lookup yields is ``Facts`` (the two attributes upstream uses, name and
-world), or ``None`` when it failed. An empty name counts as a failure (E14:
-upstream would store an all-zero record under that id).
+world), or ``None`` when it failed. An empty name counts as a failure
+(upstream would store an all-zero record under that id).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def fetch(tenant_key: TenantKey, character_id: int) -> Facts | None:
     The directory asks the character service (``CHARACTERS_SERVICE_URL``, else
     ``BASE_SERVICE_URL``; three attempts on transport errors and 503) or, with no
     URL, the local directory. Every failure, an outage included, is a failed
-    lookup, as upstream's (§6): the command is answered with ``ERROR_UNEXPECTED``
+    lookup, as upstream's: the command is answered with ``ERROR_UNEXPECTED``
     rather than left waiting.
     """
     try:
@@ -62,7 +62,7 @@ def fetch(tenant_key: TenantKey, character_id: int) -> Facts | None:
         logger.info("character %s lookup failed: %s", character_id, exc)
         return None
     if not character.name:
-        logger.info("character %s has an empty name: a failed lookup (E14)", character_id)
+        logger.info("character %s has an empty name: a failed lookup", character_id)
         return None
     return Facts(name=character.name, world_id=character.world_id)
 
@@ -110,7 +110,7 @@ def characters_named(*fields: str) -> Callable[[registry.Message], dict]:
 
 def login(message: registry.Message) -> dict:
     """LOGIN tries once more when the first lookup failed; a record made from that
-    second answer takes the event's world (§8.6 step 1, E15)."""
+    second answer takes the event's world."""
     args = message.args
     character_id = args["character_id"]
     if selectors.known_character_ids(tenant=message.tenant, ids=[character_id]):

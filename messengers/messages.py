@@ -1,6 +1,6 @@
 """The messengers wire: topic tokens, type names, consumed schemas, produced records.
 
-The only module that knows the messengers JSON (spec/messengers.md §4). Consumed
+The only module that knows the messengers JSON. Consumed
 messages decode with Go's ``encoding/json`` rules (``GoSchema``); produced records
 are dicts in upstream struct field order, serialised by ``bus.emit``.
 """
@@ -47,7 +47,7 @@ CHARACTER_DELETED = character_status.DELETED
 INVITE_ACCEPTED = invite_contracts.EVENT_ACCEPTED
 INVITE_TYPE_MESSENGER = "MESSENGER"
 
-# --- error codes (§4.7.1; only these four are ever emitted) --------------------------
+# --- error codes --------------------------
 
 ERROR_UNEXPECTED = "ERROR_UNEXPECTED"
 ERROR_ALREADY_JOINED_1 = "ALREADY_HAVE_JOINED_A_MESSENGER_1"
@@ -55,7 +55,7 @@ ERROR_ALREADY_JOINED_2 = "ALREADY_HAVE_JOINED_A_MESSENGER_2"
 ERROR_FULL = "THE_MESSENGER_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY"
 
 
-# --- consumed: COMMAND_TOPIC_MESSENGER (§4.4) -----------------------------------------
+# --- consumed: COMMAND_TOPIC_MESSENGER -----------------------------------------
 
 
 class _Command(GoSchema):
@@ -68,7 +68,7 @@ class _Command(GoSchema):
 
 
 class EmptyBody(GoSchema):
-    """CREATE's body has no fields: anything in it is ignored (E19)."""
+    """CREATE's body has no fields: anything in it is ignored."""
 
 
 class MessengerBody(GoSchema):
@@ -95,7 +95,7 @@ class RequestInviteCommand(_Command):
     body = Object(RequestInviteBody)
 
 
-# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§4.5) and EVENT_TOPIC_INVITE_STATUS (§4.6) ---
+# --- consumed: EVENT_TOPIC_CHARACTER_STATUS and EVENT_TOPIC_INVITE_STATUS ---
 
 CharacterLoginEvent = character_status.LoginEvent
 CharacterLogoutEvent = character_status.LogoutEvent
@@ -104,7 +104,7 @@ CharacterDeletedEvent = character_status.DeletedEvent
 InviteStatusEvent = invite_contracts.StatusEvent
 
 
-# --- produced: EVENT_TOPIC_MESSENGER_STATUS (§4.7) -------------------------------------
+# --- produced: EVENT_TOPIC_MESSENGER_STATUS -------------------------------------
 
 
 def status_key(messenger_id: int) -> bytes:
@@ -145,7 +145,7 @@ def error_body(code: str, character_name: str = "") -> dict:
     return {"type": code, "characterName": character_name}
 
 
-# --- produced: EVENT_TOPIC_MESSENGER_MEMBER_STATUS (§4.8) -------------------------------
+# --- produced: EVENT_TOPIC_MESSENGER_MEMBER_STATUS -------------------------------
 
 
 def member_status_event(
@@ -167,7 +167,7 @@ def member_status_event(
     }
 
 
-# --- produced: COMMAND_TOPIC_INVITE (§4.9) ----------------------------------------------
+# --- produced: COMMAND_TOPIC_INVITE ----------------------------------------------
 
 
 def invite_key(messenger_id: int) -> bytes:
@@ -193,7 +193,7 @@ def invite_command(
     )
 
 
-# --- produced by REST: COMMAND_TOPIC_MESSENGER (§4.10) -----------------------------------
+# --- produced by REST: COMMAND_TOPIC_MESSENGER -----------------------------------
 
 
 def command_key(character_id: int) -> bytes:

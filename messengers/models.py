@@ -1,9 +1,8 @@
-"""Messengers, their seats, and the character registry, always scoped by tenant
-(spec/messengers.md §5).
+"""Messengers, their seats, and the character registry, always scoped by tenant.
 
 Membership has one home, the ``Member`` table: upstream keeps it twice (the
 messenger's member list and the character record's ``messengerId``), and the two
-can disagree (E9). Here a character's messenger is *derived* from its seat, so
+can disagree. Here a character's messenger is *derived* from its seat, so
 they cannot. The database holds the invariants that concurrency could break:
 
 - one seat per character per tenant (``member_one_messenger``): never seated twice;
@@ -22,7 +21,7 @@ CAPACITY = 3
 
 
 class Messenger(models.Model):
-    """A three-seat chat room; exists while it has at least one member (§5.1)."""
+    """A three-seat chat room; exists while it has at least one member."""
 
     # No separate index: the unique constraint below starts with the tenant.
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
@@ -64,14 +63,14 @@ class Member(models.Model):
 
 
 class Character(models.Model):
-    """The registry record of a character (§5.2): what the service knows of it.
+    """The registry record of a character: what the service knows of it.
 
     Filled from the character service on first sight (``lookups``, in ``prepare``)
     and kept current by character status events. ``name`` and ``world_id`` come
     from the character service; ``channel_id`` and ``online`` from events. The
     row is also the per-character lock: every operation that may change the
     character's seat locks it first (``services``), which is what upstream's
-    creation lock (§5.4) was for.
+    creation lock was for.
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)

@@ -14,7 +14,7 @@ from project.tenancy.models import Tenant
 
 def messengers(*, tenant: Tenant, member_id: int | None = None) -> QuerySet[Messenger]:
     """Messengers by id ascending, members prefetched in seating (insertion) order;
-    with ``member_id`` only the one that seats that character (E17)."""
+    with ``member_id`` only the one that seats that character."""
     queryset = Messenger.objects.filter(tenant=tenant)
     if member_id is not None:
         queryset = queryset.filter(members__character_id=member_id)

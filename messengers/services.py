@@ -1,21 +1,21 @@
-"""The messenger operations: every write to messengers happens here (spec/messengers.md §8).
+"""The messenger operations: every write to messengers happens here.
 
 Each service takes a tenant and plain values, plus ``looked_up``: what the
 character service said about characters the registry did not know yet (fetched
 in the handler's ``prepare`` step, outside any transaction; see ``lookups``). It
 runs in one ``transaction.atomic()`` and emits its records with ``bus.emit`` in
-that transaction, in upstream's order (§8.10).
+that transaction, in upstream's order.
 
 Locking, the same order everywhere so that nothing deadlocks: first the acting
-character's registry row (the per-character lock: upstream's creation lock of
-§5.4, held by the database, and also what keeps one character in one messenger),
+character's registry row (the per-character lock: upstream's creation lock,
+held by the database, and also what keeps one character in one messenger),
 then the messenger row (capacity and seats), then the id counter. Unique keys
 (``models``) back both invariants up.
 
 The looked-up characters are recorded first, outside the service's own block, so
 a refusal (a ``DomainError`` carrying the ERROR event, ``errors.answered``) rolls
 back only the service: the registry record a lookup created stays, as upstream's
-lookup side effect does (§6).
+lookup side effect does.
 """
 
 from __future__ import annotations
@@ -49,14 +49,14 @@ LookedUp = Mapping[int, Facts | None]
 def messenger_create(
     *, tenant: Tenant, transaction_id: uuid.UUID, actor_id: int, looked_up: LookedUp
 ) -> Messenger | None:
-    """CREATE (§8.1): a new messenger with the actor in seat 0; CREATED only, no JOINED."""
+    """CREATE: a new messenger with the actor in seat 0; CREATED only, no JOINED."""
     _record(tenant, looked_up)
     with transaction.atomic():
         actor = _registered(tenant, actor_id, lock=True)
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         if selectors.seat_of(tenant=tenant, character_id=actor_id) is not None:
-            # messengerId 0, not the actor's messenger (E4).
+            # messengerId 0, not the actor's messenger.
             raise _refused(
                 transaction_id, messages.ERROR_ALREADY_JOINED_1, actor_id, 0, actor.world_id
             )
@@ -74,7 +74,7 @@ def messenger_join(
     messenger_id: int,
     looked_up: LookedUp,
 ) -> Member | None:
-    """JOIN (§8.2), also for an accepted invite: the lowest free seat; JOINED with it."""
+    """JOIN, also for an accepted invite: the lowest free seat; JOINED with it."""
     _record(tenant, looked_up)
     with transaction.atomic():
         actor = _registered(tenant, actor_id, lock=True)
@@ -83,7 +83,7 @@ def messenger_join(
         world = actor.world_id
         seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         if seat is not None:
-            # The current messenger's id, even when it is the requested one (E4).
+            # The current messenger's id, even when it is the requested one.
             current = seat.messenger.messenger_id
             raise _refused(
                 transaction_id, messages.ERROR_ALREADY_JOINED_2, actor_id, current, world
@@ -115,9 +115,9 @@ def messenger_leave(
     messenger_id: int,
     looked_up: LookedUp,
 ) -> Member | None:
-    """LEAVE (§8.3): free the seat (no one moves), disband when empty; LEFT with the seat.
+    """LEAVE: free the seat (no one moves), disband when empty; LEFT with the seat.
 
-    Leaving a messenger one is not in, or an unknown one, is ``ERROR_UNEXPECTED`` (E5).
+    Leaving a messenger one is not in, or an unknown one, is ``ERROR_UNEXPECTED``.
     """
     _record(tenant, looked_up)
     with transaction.atomic():
@@ -144,12 +144,12 @@ def messenger_request_invite(
     character_id: int,
     looked_up: LookedUp,
 ) -> Messenger | None:
-    """REQUEST_INVITE (§8.4): invite ``character_id`` to the actor's messenger,
+    """REQUEST_INVITE: invite ``character_id`` to the actor's messenger,
     creating it first when the actor has none.
 
     The target is checked before any creation, so a refused invite creates
-    nothing. Emits the invite CREATE command, then CREATED when one was created
-    (§8.10). Self-invites are not refused, as upstream (E22). Returns the messenger.
+    nothing. Emits the invite CREATE command, then CREATED when one was created.
+    Self-invites are not refused, as upstream. Returns the messenger.
     """
     _record(tenant, looked_up)
     with transaction.atomic():
@@ -177,7 +177,7 @@ def messenger_request_invite(
         else:
             messenger = _locked_messenger(tenant, own_id)
             created = False
-            if messenger is None:  # closed meanwhile: nothing, as upstream (E13)
+            if messenger is None:  # closed meanwhile: nothing, as upstream
                 return None
             if Member.objects.filter(messenger=messenger).count() >= CAPACITY:
                 raise _refused(
@@ -209,7 +209,7 @@ def invite_accepted(
     target_id: int,
     looked_up: LookedUp,
 ) -> Member | None:
-    """An accepted MESSENGER invite is the target's JOIN of the reference (§8.5);
+    """An accepted MESSENGER invite is the target's JOIN of the reference;
     other invite types belong to other services."""
     if invite_type != messages.INVITE_TYPE_MESSENGER:
         return None
@@ -233,9 +233,9 @@ def character_login(
     channel_id: int,
     looked_up: LookedUp,
 ) -> Character | None:
-    """LOGIN (§8.6): online on the channel; a seated character's member LOGIN event.
+    """LOGIN: online on the channel; a seated character's member LOGIN event.
 
-    The registry world stays the character service's (E15); login never seats (E11).
+    The registry world stays the character service's; login never seats.
     """
     _record(tenant, looked_up)
     with transaction.atomic():
@@ -253,7 +253,7 @@ def character_login(
 def character_logout(
     *, tenant: Tenant, transaction_id: uuid.UUID, character_id: int, looked_up: LookedUp
 ) -> Member | None:
-    """LOGOUT and DELETED (§8.7, §8.8): offline, and a seated character leaves:
+    """LOGOUT and DELETED: offline, and a seated character leaves:
     member LOGOUT, then LEFT (disbanding an emptied messenger). The record stays."""
     _record(tenant, looked_up)
     with transaction.atomic():
@@ -272,7 +272,7 @@ def character_logout(
 def character_channel_changed(
     *, tenant: Tenant, character_id: int, channel_id: int, looked_up: LookedUp
 ) -> Character | None:
-    """CHANNEL_CHANGED (§8.9): the new channel; online untouched; no events."""
+    """CHANNEL_CHANGED: the new channel; online untouched; no events."""
     _record(tenant, looked_up)
     with transaction.atomic():
         character = _registered(tenant, character_id, lock=True)
@@ -326,12 +326,12 @@ def _registered(tenant: Tenant, character_id: int, *, lock: bool) -> Character |
 
 
 def _record(tenant: Tenant, looked_up: LookedUp) -> None:
-    """Record the looked-up characters absent from the registry (§6), before the
+    """Record the looked-up characters absent from the registry, before the
     service's own block, so a refusal keeps them.
 
     In one statement in id order, before any row is locked, so two first-time
     characters inviting each other at once cannot deadlock on each other's new
-    rows. Created only if absent (E23: never overwrite a record another flow just
+    rows. Created only if absent (never overwrite a record another flow just
     updated).
     """
     now = timezone.now()
@@ -476,7 +476,7 @@ def _refused(
     *,
     character_name: str = "",
 ) -> DomainError:
-    """ERR(code, actor, messenger, world[, name]) of §8: the refusal, answered by one
+    """ERR(code, actor, messenger, world[, name]) of: the refusal, answered by one
     ERROR status event."""
     return DomainError(
         f"messenger command of {actor_id} refused: {code} (messenger {messenger_id})",

@@ -1,4 +1,4 @@
-"""REST routes of messengers, mounted under /api/ (spec/messengers.md §9)."""
+"""REST routes of messengers, mounted under /api/."""
 
 from messengers import views
 from project import rest

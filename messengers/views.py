@@ -1,8 +1,8 @@
-"""REST of messengers (spec/messengers.md §9): reads, and JOIN / LEAVE commands via the outbox.
+"""REST of messengers: reads, and JOIN / LEAVE commands via the outbox.
 
 Checks run in upstream's order: tenant headers (the route), request body (POST),
 path ids, page parameters, ``filter[members.id]``, then the lookup. Path and
-filter ids are read as ``strconv.Atoi`` then a ``uint32`` cast (E18: ``-1`` is
+filter ids are read as ``strconv.Atoi`` then a ``uint32`` cast (``-1`` is
 4294967295). Member attributes come from the character registry; every seated
 character has a record (a seat is only taken after its lookup), so rendering
 needs no outside call.
@@ -85,7 +85,7 @@ def messenger_resource(messenger: Messenger) -> rest.Resource:
 
 
 def messengers_list(request: rest.Request) -> HttpResponse:
-    """All messengers by id, or the one seating ``filter[members.id]`` (E17)."""
+    """All messengers by id, or the one seating ``filter[members.id]``."""
     rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
     member_id = None
     if MEMBER_FILTER in request.GET:
@@ -161,7 +161,7 @@ def _find(request: rest.Request, messenger_id: int, *, missing: rest.HttpError) 
 def _command(
     request: rest.Request, command_type: str, character_id: int, messenger_id: int
 ) -> HttpResponse:
-    """Buffer the command (fresh transaction id, keyed by the member) and answer 202 (§4.10)."""
+    """Buffer the command (fresh transaction id, keyed by the member) and answer 202."""
     rest.emit_command(
         request,
         topic=messages.COMMAND_TOPIC_MESSENGER,

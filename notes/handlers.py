@@ -42,14 +42,14 @@ consumer.command(
     messages.COMMAND_TOPIC_NOTE,
     messages.COMMAND_CREATE,
     messages.CreateCommandSchema,
-    service=services.note_create_command,  # worldId and channelId are ignored (§5.2)
+    service=services.note_create_command,  # worldId and channelId are ignored
     on_dead=create_died,
 )
 consumer.command(
     messages.COMMAND_TOPIC_NOTE,
     messages.COMMAND_DISCARD,
     messages.DiscardCommandSchema,
-    service=services.notes_discard,  # transactionId is ignored (§5.2)
+    service=services.notes_discard,  # transactionId is ignored
 )
 consumer.event(
     messages.EVENT_TOPIC_CHARACTER_STATUS,

@@ -1,6 +1,6 @@
 """The notes wire: topic tokens, type names, consumed schemas, produced records.
 
-This is the only module that knows the notes JSON (spec/notes.md §5). Consumed
+This is the only module that knows the notes JSON. Consumed
 messages are decoded with Go's ``encoding/json`` rules by the ``GoSchema`` fields;
 produced records are dicts built in upstream struct field order, which
 ``bus.emit`` serialises with ``wire.dumps``.
@@ -37,7 +37,7 @@ EVENT_CREATE_FAILED = "CREATE_FAILED"
 
 CHARACTER_DELETED = character_status.DELETED
 
-# --- consumed: COMMAND_TOPIC_NOTE (§5.2) ----------------------------------------
+# --- consumed: COMMAND_TOPIC_NOTE ----------------------------------------
 
 
 class CreateBody(GoSchema):
@@ -55,7 +55,7 @@ class _NoteCommand(GoSchema):
     """The envelope shared by CREATE and DISCARD; each adds its own ``body``.
 
     Upstream decodes every message once per handler with that handler's body
-    shape, so a bad field of the other type's body does not matter (§5.2).
+    shape, so a bad field of the other type's body does not matter.
     """
 
     transactionId = UUID()
@@ -73,16 +73,16 @@ class DiscardCommandSchema(_NoteCommand):
     body = Object(DiscardBody)
 
 
-# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§5.3): only DELETED -----------------
+# --- consumed: EVENT_TOPIC_CHARACTER_STATUS : only DELETED -----------------
 
 CharacterDeletedEventSchema = character_status.DeletedEvent
 
 
-# --- produced: EVENT_TOPIC_NOTE_STATUS (§5.4) -----------------------------------
+# --- produced: EVENT_TOPIC_NOTE_STATUS -----------------------------------
 
 
 def status_key(character_id: int) -> bytes:
-    """Status events are keyed by the owner's character id (8 bytes, §5.1)."""
+    """Status events are keyed by the owner's character id (8 bytes)."""
     return wire.key_u32(character_id)
 
 
@@ -127,7 +127,7 @@ def created_event(
 def updated_event(
     *, character_id: int, note_id: int, sender_id: int, message: str, flag: int, time: dt.datetime
 ) -> dict:
-    """UPDATED always carries the nil transaction id (REST only, §5.4)."""
+    """UPDATED always carries the nil transaction id (REST only)."""
     return _status(
         EVENT_UPDATED,
         transaction_id=NIL_UUID,
@@ -137,7 +137,7 @@ def updated_event(
 
 
 def deleted_event(*, character_id: int, note_id: int) -> dict:
-    """DELETED always carries the nil transaction id, a DISCARD's included (§5.4)."""
+    """DELETED always carries the nil transaction id, a DISCARD's included."""
     return _status(
         EVENT_DELETED,
         transaction_id=NIL_UUID,
@@ -157,7 +157,7 @@ def create_failed_event(
     )
 
 
-# --- produced: COMMAND_TOPIC_SAGA (§5.5) -----------------------------------------
+# --- produced: COMMAND_TOPIC_SAGA -----------------------------------------
 
 SAGA_TYPE = "inventory_transaction"
 SAGA_INITIATED_BY = "note-discard-fame"

@@ -1,4 +1,4 @@
-"""Notes: short messages to one character from another (spec/notes.md §3, §4).
+"""Notes: short messages to one character from another.
 
 One table, like upstream's ``notes``: soft-deleted rows stay (``deleted_at`` set)
 and are invisible to every read, update and delete.
@@ -17,10 +17,10 @@ class Note(models.Model):
     """A note to ``character_id`` (the owner) written by ``sender_id``.
 
     The note id is the primary key itself: one sequence for every tenant,
-    starting at 1 and never reused, as upstream's auto-increment (§4.1).
+    starting at 1 and never reused, as upstream's auto-increment.
 
     Upstream scopes notes by the tenant **id** only; region and versions do not
-    partition them (§4.1 "Tenant scoping"). So every query filters on
+    partition them. So every query filters on
     ``tenant_uuid`` (a copy of ``tenant.uuid``); ``tenant`` is the full tenant
     that created the row, kept for the admin and the project's tenant rule.
 
@@ -29,10 +29,10 @@ class Note(models.Model):
     """
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
-    tenant_uuid = models.UUIDField(help_text="the tenant id that scopes this note (§4.1)")
+    tenant_uuid = models.UUIDField(help_text="the tenant id that scopes this note")
     character_id = models.PositiveBigIntegerField(help_text="owner / recipient (uint32)")
     sender_id = models.PositiveBigIntegerField(help_text="author (uint32)")
-    # No length limit anywhere upstream (§3): text.
+    # No length limit anywhere upstream: text.
     message = models.TextField()
     timestamp = models.DateTimeField(help_text="creation time; reset by a REST update")
     flag = models.PositiveSmallIntegerField(default=0, help_text="opaque uint8")

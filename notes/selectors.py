@@ -1,7 +1,7 @@
 """Reads of notes, for the services, REST and the admin.
 
 Every read is scoped by the tenant id (``tenant.uuid``; region and versions do
-not partition notes, spec/notes.md §4.1), sees only live rows (not soft-deleted)
+not partition notes), sees only live rows (not soft-deleted)
 and orders by id ascending. Each returns a lazy queryset, so a service can add
 ``select_for_update()`` and REST can page it.
 """

@@ -1,9 +1,9 @@
-"""The note operations: every write to notes happens here (spec/notes.md §6).
+"""The note operations: every write to notes happens here.
 
 Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
 (a savepoint when the inbox task or a REST request already opened one) and
 buffers what it produces with ``bus.emit`` in the same transaction, so a status
-event or a fame saga leaves only for a change that was committed (§7). Rows are
+event or a fame saga leaves only for a change that was committed. Rows are
 locked (``select_for_update``) before they are soft-deleted or updated, so two
 DISCARDs of one note cannot both delete it and award fame twice.
 
@@ -34,7 +34,7 @@ NIL_UUID = messages.NIL_UUID
 DELETE_CHUNK = 1000
 
 # PostgreSQL refuses a NUL character in a text value and upstream echoes its error
-# as the CREATE_FAILED reason (§6.1); refused the same way on every database here.
+# as the CREATE_FAILED reason; refused the same way on every database here.
 NUL_REASON = 'ERROR: invalid byte sequence for encoding "UTF8": 0x00 (SQLSTATE 22021)'
 
 
@@ -46,7 +46,7 @@ class NoteError(DomainError):
 
 
 class InvalidNote(NoteError):
-    """The note fails upstream's builder checks (§3.1): REST answers 400."""
+    """The note fails upstream's builder checks: REST answers 400."""
 
     status = 400
 
@@ -62,7 +62,7 @@ class UnpublishableNote(InvalidNote):
 
 
 class NoteNotFound(NoteError):
-    """No live note with this id in the tenant: REST answers 500, as upstream (§8.2)."""
+    """No live note with this id in the tenant: REST answers 500, as upstream."""
 
 
 @contextlib.contextmanager
@@ -75,7 +75,7 @@ def _publishable() -> Iterator[None]:
 
 
 def note_problem(*, character_id: int, sender_id: int, message: str) -> str:
-    """Upstream's validation, in its order, first failure only (§3.1); ``""`` if valid."""
+    """Upstream's validation, in its order, first failure only; ``""`` if valid."""
     if character_id == 0:
         return "characterId is required"
     if sender_id == 0:
@@ -103,7 +103,7 @@ def note_create(
     flag: int,
     transaction_id: uuid.UUID = NIL_UUID,
 ) -> Note:
-    """Store a new note and emit CREATED (§6.1); raises ``NoteError`` if refused.
+    """Store a new note and emit CREATED; raises ``NoteError`` if refused.
 
     No check that either character exists and no limit per character, as upstream.
     """
@@ -148,7 +148,7 @@ def note_create_command(
     message: str,
     flag: int,
 ) -> Note | None:
-    """Kafka CREATE: a refused note is answered with CREATE_FAILED instead (§6.1).
+    """Kafka CREATE: a refused note is answered with CREATE_FAILED instead.
 
     CREATE_FAILED echoes the command's transaction id (nil if none), its
     characterId (possibly 0) as envelope and key, its senderId and the refusal's
@@ -182,7 +182,7 @@ def note_create_command(
 def create_failed_record(
     *, transaction_id: uuid.UUID, character_id: int, sender_id: int, reason: str
 ) -> Record:
-    """The CREATE_FAILED status event answering a CREATE (§6.1): keyed by the owner."""
+    """The CREATE_FAILED status event answering a CREATE: keyed by the owner."""
     return Record(
         topic=messages.EVENT_TOPIC_NOTE_STATUS,
         key=messages.status_key(character_id),
@@ -204,7 +204,7 @@ def notes_discard(
     character_id: int,
     note_ids: list[int],
 ) -> list[Note]:
-    """The owner discards (reads) notes: all of them or none (§6.2).
+    """The owner discards (reads) notes: all of them or none.
 
     In list order: an id that is not a live note of the tenant (unknown, 0,
     deleted, another tenant's, or named twice) fails the whole discard —
@@ -263,7 +263,7 @@ def notes_discard(
 
 
 def notes_delete_for_character(*, tenant: Tenant, character_id: int) -> int:
-    """Delete every note of a deleted character: one DELETED each, by id (§6.3).
+    """Delete every note of a deleted character: one DELETED each, by id.
 
     Returns how many were deleted; no notes is a success with no events.
     """
@@ -294,7 +294,7 @@ def note_update(
     message: str,
     flag: int,
 ) -> Note:
-    """Overwrite a note (REST PATCH) and emit UPDATED from the stored values (§6.4).
+    """Overwrite a note (REST PATCH) and emit UPDATED from the stored values.
 
     Owner, sender, message and flag are written as given (flag 0 included: the
     project's decision), ``timestamp`` becomes now. The owner may change; the
@@ -339,7 +339,7 @@ def note_update(
 
 
 def note_delete(*, tenant: Tenant, note_id: int) -> Note:
-    """Delete one note (REST DELETE, admin) and emit DELETED for its owner (§6.5).
+    """Delete one note (REST DELETE, admin) and emit DELETED for its owner.
 
     No ownership check, as upstream. Raises ``NoteNotFound``.
     """

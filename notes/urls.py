@@ -1,4 +1,4 @@
-"""REST routes of notes, mounted under /api/ (spec/notes.md §8.4)."""
+"""REST routes of notes, mounted under /api/."""
 
 from notes import views
 from project import rest

@@ -1,4 +1,4 @@
-"""REST of notes (spec/notes.md §8): views parse, call one selector or service, render.
+"""REST of notes: views parse, call one selector or service, render.
 
 Upstream's answers are kept: a missing note is a 500 with the library's error
 body, never a 404; POST answers 200, not 201; validation failures are a 400 with
@@ -27,7 +27,7 @@ from project.messaging.schemas import U8, U32, GoSchema, Str, Time
 logger = logging.getLogger(__name__)
 
 RESOURCE = "notes"
-# A standard collection: default 50, at most 250 per page (spec/platform.md §3.4).
+# A standard collection: default 50, at most 250 per page.
 DEFAULT_PAGE_SIZE = 50
 MAX_PAGE_SIZE = 250
 
@@ -73,7 +73,7 @@ def note_resource(note: Note) -> rest.Resource:
 
 
 def _processor_error(status: int, title: str) -> rest.HttpError:
-    """Upstream's ``WriteErrorResponse``: the error document and a newline (§8.2).
+    """Upstream's ``WriteErrorResponse``: the error document and a newline.
 
     PLATFORM: ``rest.error`` and the routing's catch-all 500/503 write the same
     document without the trailing newline (a json.Encoder writes one); a
@@ -104,7 +104,7 @@ def _processor(request: rest.Request) -> Iterator[None]:
 
 
 def _listing(request: rest.Request, notes) -> HttpResponse:
-    """A page of notes; a database failure is a 500 with an empty body (§8.2)."""
+    """A page of notes; a database failure is a 500 with an empty body."""
     try:
         return rest.collection(
             request,
@@ -131,7 +131,7 @@ def _note_fields(body: rest.Body) -> dict:
         "message": attributes["message"],
         "flag": attributes["flag"],
     }
-    # Validation happens before the processor runs: a 400, empty body (§6.1).
+    # Validation happens before the processor runs: a 400, empty body.
     if services.note_problem(
         character_id=fields["character_id"],
         sender_id=fields["sender_id"],

@@ -43,7 +43,7 @@ def status_record(
     body: dict | None = None,
     transaction_id: uuid.UUID = NIL_UUID,
 ) -> Record:
-    """A party status event, keyed by its party (§6.1)."""
+    """A party status event, keyed by its party."""
     return Record(
         topic=messages.EVENT_TOPIC_PARTY_STATUS,
         key=messages.party_key(party_id),
@@ -61,7 +61,7 @@ def status_record(
 def error_record(
     error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
 ) -> Record:
-    """An ERROR status event (§6.1.1): always the nil transaction id."""
+    """An ERROR status event: always the nil transaction id."""
     return status_record(
         messages.STATUS_ERROR,
         actor_id=actor_id,
@@ -74,7 +74,7 @@ def error_record(
 def refusal(
     error_type: str, *, actor_id: int, world_id: int, party_id: int, character_name: str = ""
 ) -> DomainError:
-    """A refused command, answered by its ERROR status event (§6.1.1)."""
+    """A refused command, answered by its ERROR status event."""
     return DomainError(
         f"{error_type} to {actor_id} (party {party_id})",
         events=[
@@ -91,7 +91,7 @@ def refusal(
 
 class LostRace(DomainError):
     """A compare-and-set lost to a concurrent writer: answered with the ERROR the player
-    would have got had the race gone the other way (§11)."""
+    would have got had the race gone the other way."""
 
 
 def lost_race(
@@ -104,7 +104,7 @@ def lost_race(
 
 
 def member_status(tenant: Tenant, character: Character, event_type: str, body: dict) -> None:
-    """A member status event, only for a character in a party (§6.2)."""
+    """A member status event, only for a character in a party."""
     if character.party_id is None:
         return
     party_id = character.party.party_id
@@ -125,7 +125,7 @@ def member_status(tenant: Tenant, character: Character, event_type: str, body: d
 def invite(
     tenant: Tenant, *, world_id: int, originator_id: int, target_id: int, party_id: int
 ) -> None:
-    """The invite service's CREATE command, keyed by the party (§6.3)."""
+    """The invite service's CREATE command, keyed by the party."""
     bus.emit(
         tenant=tenant,
         topic=messages.COMMAND_TOPIC_INVITE,

@@ -1,15 +1,15 @@
-"""Lookups: what the character and maps services say about a character (spec/parties.md §8.1).
+"""Lookups: what the character and maps services say about a character.
 
 The one module of this app that asks outside services: its prepare steps run
 before the inbox transaction, outside any database lock (the only place a
 handler may wait on another service), never from a service. Only characters the
-cache does not hold are fetched (§8.1: every miss populates the cache); LOGIN and
-GM_CHANGED also refetch a cached character (§8.3, §8.9). The answers are plain
+cache does not hold are fetched; LOGIN and
+GM_CHANGED also refetch a cached character. The answers are plain
 values (``CharacterFacts``) that travel on the inbox row as JSON; ``looked_up``
 turns them back into what a service takes.
 
 A lookup that fails is recorded as ``None``: the service then answers with the
-spec's ERROR event (or does nothing, for character events). A failing or slow
+ERROR event upstream sends (or does nothing, for character events). A failing or slow
 character service therefore costs one record its bounded retries and never
 blocks a key or holds a lock.
 """
@@ -83,7 +83,7 @@ def fetch_character(tenant_key: TenantKey, character_id: int) -> CharacterFacts:
 
 def with_location(tenant_key: TenantKey, facts: CharacterFacts) -> CharacterFacts:
     """Add where the maps service says the character is; any failure keeps the
-    character's world with channel 0, map 0 and the nil instance (§8.1 step 2)."""
+    character's world with channel 0, map 0 and the nil instance."""
     try:
         where = characters.location(tenant_key, facts.character_id)
     except directory.LookupFailed as exc:  # a failed location never fails the lookup
@@ -229,7 +229,7 @@ def character_refetched(message: registry.Message) -> dict:
 
 
 def login(message: registry.Message) -> dict:
-    """LOGIN (§8.3): as ``character_refetched``; and when populating fails, one more
+    """LOGIN: as ``character_refetched``; and when populating fails, one more
     fetch, whose character is placed where the event says (world, channel, map)."""
     args = message.args
     character_id = args["character_id"]

@@ -21,7 +21,7 @@ Fetched = Mapping[int, CharacterFacts | None]
 
 
 def record(tenant: Tenant, fetched: Fetched) -> None:
-    """Cache the looked-up characters the cache lacks (§8.1: every miss populates it).
+    """Cache the looked-up characters the cache lacks.
 
     Before the service's own block, so a refusal keeps them, as upstream's lookup
     does; in one statement in id order, so two services populating each other's

@@ -1,9 +1,9 @@
 """The parties wire: topic tokens, type names, consumed schemas, produced records.
 
-This is the only module that knows the parties JSON (spec/parties.md §5, §6).
+This is the only module that knows the parties JSON.
 Consumed records are decoded with Go's ``encoding/json`` rules by ``GoSchema``
-fields, one schema per type so only that type's body fields are validated
-(§4.3); produced values are dicts in upstream struct field order, serialised
+fields, one schema per type so only that type's body fields are validated;
+produced values are dicts in upstream struct field order, serialised
 Go-style by ``bus.emit``.
 """
 
@@ -53,7 +53,7 @@ MEMBER_NAME_CHANGED = "NAME_CHANGED"
 INVITE_TYPE_PARTY = "PARTY"
 INVITE_ACCEPTED = invite_contracts.EVENT_ACCEPTED
 
-# --- error type strings (§6.1.1) ---------------------------------------------------
+# --- error type strings ---------------------------------------------------
 
 ERROR_UNEXPECTED = "ERROR_UNEXPECTED"
 ALREADY_HAVE_JOINED_A_PARTY_1 = "ALREADY_HAVE_JOINED_A_PARTY_1"
@@ -65,7 +65,7 @@ THE_PARTY_YOURE_TRYING_TO_JOIN_IS_ALREADY_IN_FULL_CAPACITY = (
 )
 
 
-# --- consumed: COMMAND_TOPIC_PARTY (§5.1) -----------------------------------------
+# --- consumed: COMMAND_TOPIC_PARTY -----------------------------------------
 
 
 class _Command(GoSchema):
@@ -119,17 +119,17 @@ class RequestInviteCommand(_Command):
     body = Object(RequestInviteBody)
 
 
-# --- consumed: EVENT_TOPIC_CHARACTER_STATUS (§5.2) and EVENT_TOPIC_INVITE_STATUS (§5.3)
+# --- consumed: EVENT_TOPIC_CHARACTER_STATUS and EVENT_TOPIC_INVITE_STATUS
 
 CHARACTER_EVENTS = character_status.SCHEMAS  # type name -> schema, the nine acted upon
 InviteStatusEvent = invite_contracts.StatusEvent
 
 
-# --- produced: EVENT_TOPIC_PARTY_STATUS (§6.1) ------------------------------------
+# --- produced: EVENT_TOPIC_PARTY_STATUS ------------------------------------
 
 
 def party_key(party_id: int) -> bytes:
-    """Status, member status and invite records are all keyed by the party id (§13.24)."""
+    """Status, member status and invite records are all keyed by the party id."""
     return wire.key_u32(party_id)
 
 
@@ -162,7 +162,7 @@ def disband_body(members: list[int]) -> dict:
 
 
 def change_leader_body(character_id: int) -> dict:
-    """``disconnected`` is always false: a leader logging out keeps the leadership (§8.4)."""
+    """``disconnected`` is always false: a leader logging out keeps the leadership."""
     return {"characterId": character_id, "disconnected": False}
 
 
@@ -170,7 +170,7 @@ def error_body(error_type: str, character_name: str = "") -> dict:
     return {"type": error_type, "characterName": character_name}
 
 
-# --- produced: EVENT_TOPIC_PARTY_MEMBER_STATUS (§6.2) -----------------------------
+# --- produced: EVENT_TOPIC_PARTY_MEMBER_STATUS -----------------------------
 
 
 def member_status_event(
@@ -198,7 +198,7 @@ def name_changed_body(old_name: str, new_name: str) -> dict:
     return {"oldName": old_name, "newName": new_name}
 
 
-# --- produced: COMMAND_TOPIC_INVITE (§6.3) ---------------------------------------
+# --- produced: COMMAND_TOPIC_INVITE ---------------------------------------
 
 
 def invite_command(*, world_id: int, originator_id: int, target_id: int, party_id: int) -> dict:
@@ -216,11 +216,11 @@ def invite_key(party_id: int) -> bytes:
     return invite_contracts.command_key(party_id)
 
 
-# --- produced by REST: COMMAND_TOPIC_PARTY (§6.4) --------------------------------
+# --- produced by REST: COMMAND_TOPIC_PARTY --------------------------------
 
 
 def command_key(character_id: int) -> bytes:
-    """REST-produced commands are keyed by a character id (§13.24)."""
+    """REST-produced commands are keyed by a character id."""
     return wire.key_u32(character_id)
 
 

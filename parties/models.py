@@ -1,11 +1,10 @@
-"""Parties and the character cache, always scoped by tenant (spec/parties.md §7, §8).
+"""Parties and the character cache, always scoped by tenant.
 
 Upstream keeps three structures that must agree: the party records (leader,
 ordered members), the cached character's ``partyId`` and a character→party index.
 Here they are one fact: ``Character.party``. A member list is the characters
 whose ``party`` is the party, in ``party_position`` order, so a character can be
-in at most one party by construction and the three views can never disagree
-(spec §11, a race upstream).
+in at most one party by construction and the three views can never disagree.
 
 Writers lock the ``Party`` row before they change who is in it, and change a
 character's ``party`` only with a compare-and-set (``party`` must still be what
@@ -44,7 +43,7 @@ class Party(models.Model):
 
 
 class Character(models.Model):
-    """The cached character (spec §8.1): filled from the character and maps services
+    """The cached character: filled from the character and maps services
     on the first lookup, kept current by character status events, removed on DELETED.
 
     ``party`` is the membership itself; ``party_position`` orders a party's members.

@@ -1,4 +1,4 @@
-"""REST routes of parties, mounted under /api/ (spec/parties.md §12)."""
+"""REST routes of parties, mounted under /api/."""
 
 from parties import views
 from project import rest

@@ -1,4 +1,4 @@
-"""REST of parties (spec/parties.md §12): reads, and commands through the outbox.
+"""REST of parties: reads, and commands through the outbox.
 
 Checks run in upstream's order: tenant headers (the route), request body
 (POST/PATCH), path ids, page parameters, ``filter[members.id]``, then the lookup.
@@ -19,7 +19,7 @@ from project.messaging.schemas import U8, U16, U32, UUID, Bool, GoSchema, Str
 
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 250
-MEMBERS_PAGE_SIZE = 250  # a "game-capped" list (spec/platform.md §3.4)
+MEMBERS_PAGE_SIZE = 250  # a "game-capped" list
 
 MEMBER_FILTER = "filter[members.id]"
 
@@ -82,7 +82,7 @@ def party_resource(party: Party) -> rest.Resource:
 
 
 def parties_list(request: rest.Request) -> HttpResponse:
-    """All parties by id, or those with ``filter[members.id]`` among the members (§12.1)."""
+    """All parties by id, or those with ``filter[members.id]`` among the members."""
     rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
     member_id = None
     if MEMBER_FILTER in request.GET:
@@ -94,7 +94,7 @@ def parties_list(request: rest.Request) -> HttpResponse:
 
 
 def party_create(request: rest.Request) -> HttpResponse:
-    """POST a ``parties`` resource with exactly one member: that member's CREATE (§12.2)."""
+    """POST a ``parties`` resource with exactly one member: that member's CREATE."""
     body = rest.read_body(request, "parties", PartyAttributes)
     (leader_id,) = _member_ids(body, exactly=1)
     rest.emit_command(
@@ -112,7 +112,7 @@ def party_get(request: rest.Request, partyId: str) -> HttpResponse:
 
 
 def party_update(request: rest.Request, partyId: str) -> HttpResponse:
-    """PATCH ``leaderId``: a CHANGE_LEADER from the current leader (§12.4, project decision:
+    """PATCH ``leaderId``: a CHANGE_LEADER from the current leader (project decision:
     upstream sends actor 0, which the leader check would refuse)."""
     body = rest.read_body(request, "parties", PartyAttributes)
     party = _party(request, partyId, missing=rest.NotFound())
@@ -130,7 +130,7 @@ def party_update(request: rest.Request, partyId: str) -> HttpResponse:
 
 
 def members_list(request: rest.Request, partyId: str) -> HttpResponse:
-    """Members by character id; an unknown party is a 500, as upstream (§12.5)."""
+    """Members by character id; an unknown party is a 500, as upstream."""
     party_id = rest.parse_int_truncated_u32(partyId)
     rest.Page.from_request(request, default_size=MEMBERS_PAGE_SIZE, max_size=MEMBERS_PAGE_SIZE)
     party = _find(request, party_id, missing=rest.HttpError(500))
@@ -145,7 +145,7 @@ def members_list(request: rest.Request, partyId: str) -> HttpResponse:
 
 
 def member_add(request: rest.Request, partyId: str) -> HttpResponse:
-    """POST a ``members`` resource: its JOIN; the party is not checked (§12.6)."""
+    """POST a ``members`` resource: its JOIN; the party is not checked."""
     body = rest.read_body(request, "members", MemberAttributes)
     party_id = rest.parse_int_truncated_u32(partyId)
     character_id = rest.parse_int_truncated_u32(body.id)
@@ -159,7 +159,7 @@ def member_add(request: rest.Request, partyId: str) -> HttpResponse:
 
 
 def member_get(request: rest.Request, partyId: str, memberId: str) -> HttpResponse:
-    """Unknown party 500 (quirk), not a member 404 (§12.7)."""
+    """Unknown party 500 (quirk), not a member 404."""
     party_id = rest.parse_int_truncated_u32(partyId)
     member_id = rest.parse_int_truncated_u32(memberId)
     party = _find(request, party_id, missing=rest.HttpError(500))
@@ -170,7 +170,7 @@ def member_get(request: rest.Request, partyId: str, memberId: str) -> HttpRespon
 
 
 def member_remove(request: rest.Request, partyId: str, memberId: str) -> HttpResponse:
-    """DELETE a member: his LEAVE, no membership check (§12.8)."""
+    """DELETE a member: his LEAVE, no membership check."""
     party_id = rest.parse_int_truncated_u32(partyId)
     character_id = rest.parse_int_truncated_u32(memberId)
     rest.emit_command(

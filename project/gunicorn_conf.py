@@ -2,7 +2,7 @@
 
 Upstream's tenant headers have underscores (``TENANT_ID``, ``MAJOR_VERSION``);
 gunicorn drops such headers unless ``header_map`` is ``dangerous``, which maps
-them to the same WSGI keys as their dashed forms (spec/platform.md §3.2 pitfall;
+them to the same WSGI keys as their dashed forms (a known pitfall;
 Atlas' ingress sets ``underscores_in_headers on`` for the same reason).
 Timeouts follow upstream's server: a request is answered within 10 s, idle
 keep-alive connections are kept 120 s, a request body must arrive within 5 s

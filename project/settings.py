@@ -151,7 +151,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 
-# --- REST (spec/platform.md §3) ----------------------------------------------
+# --- REST ----------------------------------------------
 # The HTTP port of the REST API and the admin (one gunicorn server, see gunicorn.conf.py).
 REST_PORT = env.integer("REST_PORT", 8080)
 # A request body must arrive within this many seconds (upstream's ReadTimeout is 5 s)
@@ -413,8 +413,8 @@ if "invites" in ATLAS_SERVICES:
         "schedule": INVITE_SWEEP_SECONDS,
     }
 if "transport" in ATLAS_SERVICES:
-    # Scheduled-route transitions and instance-route timers (spec/transports.md §3.4,
-    # §4.3); a tick not started within its period is dropped (the next one catches up).
+    # Scheduled-route transitions and instance-route timers; a tick not started within
+    # its period is dropped (the next one catches up).
     CELERY_BEAT_SCHEDULE["transport-tick"] = {
         "task": "transport.tasks.tick_task",
         "schedule": TRANSPORT_TICK_SECONDS,

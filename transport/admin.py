@@ -1,5 +1,5 @@
 """Operators' view of transport: route configuration (editable, validated with the
-spec's invariants), each route's current state, next transition and today's
+configuration's invariants), each route's current state, next transition and today's
 timetable; live instances with their characters; channels.
 
 Edits of configuration go through services that rebuild the timetable; a refused
@@ -44,7 +44,7 @@ def _map_ids(value: object, label: str) -> list[int]:
 class RouteForm(forms.ModelForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        # an empty list is refused by the spec's rule below, with its message
+        # an empty list is refused by upstream's rule below, with its message
         self.fields["en_route_map_ids"].required = False
 
     class Meta:

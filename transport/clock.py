@@ -4,7 +4,7 @@ Everything time-driven (the tick, REST evaluation, START, schedule computation)
 calls ``now()``; tests replace the clock with ``use(fn)`` (or ``frozen(instant)``)
 so that an injected clock, an operator's clock and ours agree. Microsecond
 precision matters: a clock truncated to whole seconds would evaluate exactly on
-departure instants (spec §3.3).
+departure instants.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
-"""Route configuration as values: parsing JSON:API resources and the spec's invariants (§2).
+"""Route configuration as values: parsing JSON:API resources and upstream's invariants.
 
 The same parser serves the seed files shipped in ``transport/seed/``, the tenants
 service's documents and the admin's forms (via ``validate_*``). A failing item
 raises ``ConfigError`` naming the resource and the broken rule; the caller then
-keeps the previous configuration (a load is all or nothing per registry, §2.3).
+keeps the previous configuration (a load is all or nothing per registry).
 """
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ class ScheduledConfig:
 
 
 def route_uuid(tenant_id: uuid.UUID, kind: str, slug: str, attributes: dict) -> uuid.UUID:
-    """The ``uuid`` attribute if parseable, else UUIDv5(tenant, "<kind>/<slug>") (§2.2)."""
+    """The ``uuid`` attribute if parseable, else UUIDv5(tenant, "<kind>/<slug>")."""
     raw = attributes.get("uuid")
     if isinstance(raw, str) and raw:
         try:

@@ -1,4 +1,4 @@
-"""Inbox messages → transport services (§7.2); registered with the messaging registry.
+"""Inbox messages → transport services; registered with the messaging registry.
 
 Consumer group ``Transport Service``; five topics. Channel status, character
 status and map status are event topics (types transport does not act on are
@@ -49,7 +49,7 @@ def configured(service: Callable[..., Any]) -> Callable[..., Any]:
 NOW = {"now": lambda message: clock.now()}
 
 
-# --- EVENT_TOPIC_CHANNEL_STATUS (§5) ---------------------------------------------------
+# --- EVENT_TOPIC_CHANNEL_STATUS ---------------------------------------------------
 
 consumer.event(
     messages.EVENT_TOPIC_CHANNEL_STATUS,
@@ -65,7 +65,7 @@ consumer.event(
 )
 
 
-# --- EVENT_TOPIC_CHARACTER_STATUS (§4.5, §4.6, §3.8) -------------------------------------
+# --- EVENT_TOPIC_CHARACTER_STATUS -------------------------------------
 
 
 consumer.event(
@@ -78,7 +78,7 @@ consumer.event(
 )
 
 
-# --- EVENT_TOPIC_MAP_STATUS (§4.4) -------------------------------------------------------
+# --- EVENT_TOPIC_MAP_STATUS -------------------------------------------------------
 
 # CHARACTER_EXIT is a no-op upstream and is skipped. Upstream's map status consumer
 # starts at the latest offset for a new group: a new group does not replay the whole
@@ -93,9 +93,9 @@ consumer.event(
 )
 
 
-# --- COMMAND_TOPIC_INSTANCE_TRANSPORT (§4.2) ----------------------------------------------
+# --- COMMAND_TOPIC_INSTANCE_TRANSPORT ----------------------------------------------
 
-# The Kafka path never reports a refusal (§4.2): ``StartRefused`` carries no events,
+# The Kafka path never reports a refusal: ``StartRefused`` carries no events,
 # so it is only logged.
 consumer.command(
     messages.COMMAND_TOPIC_INSTANCE_TRANSPORT,
@@ -106,7 +106,7 @@ consumer.command(
 )
 
 
-# --- EVENT_TOPIC_CONFIGURATION_STATUS (§2.3, §7.2) ------------------------------------------
+# --- EVENT_TOPIC_CONFIGURATION_STATUS ------------------------------------------
 
 
 def configuration_changed(*, tenant: Tenant, resource_type: str) -> None:

@@ -93,7 +93,7 @@ def configuration(*, tenant_key: TenantKey, resource: str) -> list[dict]:
 
 
 def logout_portal(message: registry.Message) -> dict | None:
-    """LOGOUT: the spawn portal for the §3.8 warp, when the map belongs to a route."""
+    """LOGOUT: the spawn portal for the warp, when the map belongs to a route."""
     route = selectors.scheduled_route_owning_map(
         tenant=message.tenant, map_id=message.data["body"]["mapId"]
     )

@@ -1,4 +1,4 @@
-"""The transport wire: topic tokens, type names, consumed schemas, produced records (§7).
+"""The transport wire: topic tokens, type names, consumed schemas, produced records.
 
 The only module that knows transport's JSON. Consumed messages are decoded with
 Go's rules by ``GoSchema``; produced dicts are built in upstream struct field

@@ -1,4 +1,4 @@
-"""Transport state, always scoped by tenant (spec/transports.md §2 to §5, §9).
+"""Transport state, always scoped by tenant.
 
 Configuration (``Route``, ``Vessel``, ``InstanceRoute``) is per tenant and is
 replaced as a whole by a load (seed, tenants service or admin). Runtime state:
@@ -150,7 +150,7 @@ class Instance(models.Model):
     """A live instance trip of an instance route.
 
     ``route_id`` is not a foreign key: a reload may remove the route while the
-    instance lives (arrival then releases it silently, §4.3). ``stuck_at`` is
+    instance lives (arrival then releases it silently). ``stuck_at`` is
     ``created_at + maxLifetime`` of the *current* route configuration (kept up to
     date on reload; null when the route is gone), so the stuck sweep is one query.
     """
@@ -205,7 +205,7 @@ class InstanceCharacter(models.Model):
 
 
 class Channel(models.Model):
-    """A registered channel (``EVENT_TOPIC_CHANNEL_STATUS``), §5."""
+    """A registered channel (``EVENT_TOPIC_CHANNEL_STATUS``)."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="+", db_index=False)
     world_id = models.PositiveSmallIntegerField()

@@ -94,7 +94,7 @@ def route_get(*, tenant: Tenant, route_id: uuid.UUID) -> Route | None:
 
 
 def route_by_start_map(*, tenant: Tenant, map_id: int) -> Route | None:
-    """The first route (store order) starting at ``map_id`` (§8.2 filter)."""
+    """The first route (store order) starting at ``map_id``."""
     return routes_of(tenant=tenant).filter(start_map_id=map_id).first()
 
 
@@ -104,7 +104,7 @@ def evaluation(route: Route, now: dt.datetime) -> timetable.Evaluation:
 
 
 def scheduled_route_owning_map(*, tenant: Tenant, map_id: int) -> Route | None:
-    """The first route (store order) whose staging or an en-route map is ``map_id`` (§3.8)."""
+    """The first route (store order) whose staging or an en-route map is ``map_id``."""
     for route in routes_of(tenant=tenant).only(
         "id", "route_id", "start_map_id", "staging_map_id", "en_route_map_ids"
     ):
@@ -122,7 +122,7 @@ def instance_route_get(*, tenant: Tenant, route_id: uuid.UUID) -> InstanceRoute 
 
 
 def transit_map_ids(*, tenant: Tenant) -> set[int]:
-    """Every transit map of the tenant's instance routes (§4.4 ``isTransit``)."""
+    """Every transit map of the tenant's instance routes."""
     result: set[int] = set()
     for maps in InstanceRoute.objects.filter(tenant=tenant).values_list(
         "transit_map_ids", flat=True

@@ -10,7 +10,7 @@ from transport import clock, tick
 
 @shared_task(ignore_result=True)
 def tick_task() -> dict:
-    """One tick: scheduled-route transitions and instance-route timers (§3.4, §4.3).
+    """One tick: scheduled-route transitions and instance-route timers.
 
     Beat sends it every second; a tick that finds another one running returns at
     once (lease), and a late one catches up on what the previous ones left.

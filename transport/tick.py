@@ -1,4 +1,4 @@
-"""The 1-second tick (§3.4, §4.3): lease, configuration, scheduled routes, instance timers.
+"""The 1-second tick: lease, configuration, scheduled routes, instance timers.
 
 Exactly one tick runs at a time: a lease row is taken with one conditional
 UPDATE (several workers, or two beats by mistake, find it held and return).
@@ -190,7 +190,7 @@ def _load_at_start(key: TenantKey, *, now: dt.datetime) -> bool:
 def reload_from_tenants_service(
     *, tenant: Tenant, now: dt.datetime, scheduled: bool = True, instance: bool = True
 ) -> bool:
-    """Read the tenant's configuration from atlas-tenants and replace ours (§2.3).
+    """Read the tenant's configuration from atlas-tenants and replace ours.
 
     Each registry is replaced only if its whole load succeeded; a failure leaves
     the stored configuration running. Returns whether everything loaded.

@@ -1,7 +1,7 @@
 """The daily timetable and the state machine of scheduled routes, as pure functions.
 
-``compute`` is spec §3.2 (independent routes and shared vessels); ``evaluate`` is
-§3.3. Times of day are integers in microseconds since midnight UTC; the date of a
+``compute`` is the timetable (independent routes and shared vessels); ``evaluate``
+the state machine. Times of day are integers in microseconds since midnight UTC; the date of a
 trip never matters. Nothing here touches the database or the clock.
 
 One deliberate difference (docs/compatibility.md): at the exact departure instant
@@ -79,12 +79,12 @@ def trip_id_for(route_id: uuid.UUID, seq: int, open_: int) -> uuid.UUID:
 def voyage_id(
     tenant_id: uuid.UUID, route_id: uuid.UUID, trip_id: uuid.UUID, departed_at: dt.datetime
 ) -> uuid.UUID:
-    """§3.6: UUIDv5 in a fixed namespace of tenant, route, trip and departure date."""
+    """UUIDv5 in a fixed namespace of tenant, route, trip and departure date."""
     name = f"{tenant_id}|{route_id}|{trip_id}|{departed_at.date().isoformat()}"
     return uuid.uuid5(VOYAGE_NAMESPACE, name)
 
 
-# --- §3.2 schedule computation ---------------------------------------------------
+# --- schedule computation ---------------------------------------------------
 
 
 def _leg(route: RouteTimes, start: int) -> tuple[int, int, int, int]:
@@ -142,7 +142,7 @@ def compute(routes: Sequence[RouteTimes], vessels: Sequence[VesselPair]) -> list
     return result
 
 
-# --- §3.3 state evaluation --------------------------------------------------------
+# --- state evaluation --------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +182,7 @@ def _departed_at(midnight: dt.datetime, now: dt.datetime, trip: Trip) -> dt.date
 def evaluate(
     trips: Sequence[Trip], now: dt.datetime, route_id: uuid.UUID | None = None
 ) -> Evaluation:
-    """The route's state at ``now`` (§3.3), with the next transition and trip identities.
+    """The route's state at ``now``, with the next transition and trip identities.
 
     Trips of another route id are ignored (hand-built schedules). In transit
     includes the departure instant itself (see the module docstring).

@@ -1,8 +1,8 @@
-"""What a scheduled route does between its stored state and now (§3.4, §3.5).
+"""What a scheduled route does between its stored state and now.
 
 ``plan`` walks the timetable boundaries the route has not processed yet, up to
 ``now``, evaluates the state at each, and for every change of state builds the
-records §3.5 prescribes: warps of the characters in the staging or en-route maps,
+records prescribes: warps of the characters in the staging or en-route maps,
 VOYAGE_* per registered channel, ARRIVED / DEPARTED. It runs before the tick's
 transaction: the lookups (characters in a map, spawn portals) are the callables it
 is given, and a character warped by an earlier transition of the same walk is

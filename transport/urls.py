@@ -1,4 +1,4 @@
-"""REST routes of transport, mounted under /api/ (spec/transports.md §8)."""
+"""REST routes of transport, mounted under /api/."""
 
 from project import rest
 from transport import views

@@ -1,4 +1,4 @@
-"""REST of transport (§8): routes with their state and timetable, instance routes,
+"""REST of transport: routes with their state and timetable, instance routes,
 instance status, and START (run in the request, as upstream: 204 or 400).
 
 State, next state and next instant come from one evaluation at the request's
@@ -265,7 +265,7 @@ class StartAttributes(GoSchema):
 
 
 def instance_route_start(request: rest.Request, routeId: str) -> HttpResponse:
-    """START (§4.2, §8.7) as upstream: the character boards in this request, whose
+    """START as upstream: the character boards in this request, whose
     transaction writes the effects, CHANGE_MAP and STARTED to the outbox; 204. A
     refusal (already in transport, unknown route) changes nothing and is a 400
     with an empty body, as an unparsable body or a bad route id."""

@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
             name='Note',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant_uuid', models.UUIDField(help_text='the tenant id that scopes this note (§4.1)')),
+                ('tenant_uuid', models.UUIDField(help_text='the tenant id that scopes this note')),
                 ('character_id', models.PositiveBigIntegerField(help_text='owner / recipient (uint32)')),
                 ('sender_id', models.PositiveBigIntegerField(help_text='author (uint32)')),
                 ('message', models.TextField()),

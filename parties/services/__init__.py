@@ -2,12 +2,12 @@
 
 Each service takes a tenant and plain values, runs in one ``transaction.atomic()``
 (a savepoint inside the inbox task's transaction) and buffers its records with
-``bus.emit`` in that transaction (spec/parties.md §7, §8). Lookups of the
+``bus.emit`` in that transaction. Lookups of the
 character service happened before, in ``parties.lookups``: a service gets their
 answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
 failed}; a character absent from it was cached when the lookup ran).
 
-Concurrency (§11): a writer locks the ``Party`` row before changing who is in it
+Concurrency: a writer locks the ``Party`` row before changing who is in it
 and changes a character's party only by compare-and-set (``membership.claim``/``release``),
 so capacity holds, a character is in at most one party, and a JOIN racing a
 DISBAND finds the party gone. Lock order is always party, then characters. A

@@ -1,4 +1,4 @@
-"""What the character status events do to the cache and the parties (spec/parties.md §8)."""
+"""What the character status events do to the cache and the parties."""
 
 from __future__ import annotations
 
@@ -28,10 +28,10 @@ def character_login(
     fetched: Fetched = NOTHING_FETCHED,
     fresh: CharacterFacts | None = None,
 ) -> Character | None:
-    """LOGIN (§8.3): online, on the event's channel; name, level, job and GM refreshed
+    """LOGIN: online, on the event's channel; name, level, job and GM refreshed
     from ``fresh`` (the character service's answer now) without member events.
 
-    The event's map, instance and world are not applied (§13.16, as upstream).
+    The event's map, instance and world are not applied.
     """
     membership.record(tenant, fetched)
     with transaction.atomic():
@@ -53,7 +53,7 @@ def character_login(
 def character_logout(
     *, tenant: Tenant, character_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
-    """LOGOUT (§8.4): offline; a leader keeps the leadership, nobody leaves."""
+    """LOGOUT: offline; a leader keeps the leadership, nobody leaves."""
     membership.record(tenant, fetched)
     with transaction.atomic():
         character = membership.character(tenant, character_id, lock=True)
@@ -68,22 +68,22 @@ def character_logout(
 def character_channel_changed(
     *, tenant: Tenant, character_id: int, channel_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
-    """CHANNEL_CHANGED (§8.5): the new channel; no event."""
+    """CHANNEL_CHANGED: the new channel; no event."""
     return _update(tenant, character_id, fetched, channel_id=channel_id)
 
 
 def character_map_changed(
     *, tenant: Tenant, character_id: int, target_map_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
-    """MAP_CHANGED (§8.6): the target map; instance and channel untouched; no event."""
+    """MAP_CHANGED: the target map; instance and channel untouched; no event."""
     return _update(tenant, character_id, fetched, map_id=target_map_id)
 
 
 def character_level_changed(
     *, tenant: Tenant, character_id: int, current: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
-    """LEVEL_CHANGED (§8.7): the new level; a member's party hears of it even when
-    the level did not change (§13.17)."""
+    """LEVEL_CHANGED: the new level; a member's party hears of it even when
+    the level did not change."""
     return _changed(
         tenant,
         character_id,
@@ -98,7 +98,7 @@ def character_level_changed(
 def character_job_changed(
     *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
-    """JOB_CHANGED (§8.8): the new job; emitted even when unchanged."""
+    """JOB_CHANGED: the new job; emitted even when unchanged."""
     return _changed(
         tenant,
         character_id,
@@ -117,7 +117,7 @@ def character_gm_changed(
     fetched: Fetched = NOTHING_FETCHED,
     fresh: CharacterFacts | None = None,
 ) -> Character | None:
-    """GM_CHANGED (§8.9): the body is ignored; GM level as the character service says
+    """GM_CHANGED: the body is ignored; GM level as the character service says
     now (``fresh``; unchanged when it failed). No event."""
     membership.record(tenant, fetched)
     with transaction.atomic():
@@ -133,7 +133,7 @@ def character_gm_changed(
 def character_name_changed(
     *, tenant: Tenant, character_id: int, new_name: str, fetched: Fetched = NOTHING_FETCHED
 ) -> Character | None:
-    """NAME_CHANGED (§8.10): only a real change is stored and told to the party."""
+    """NAME_CHANGED: only a real change is stored and told to the party."""
     membership.record(tenant, fetched)
     with transaction.atomic():
         character = membership.character(tenant, character_id, lock=True)
@@ -158,11 +158,11 @@ def character_deleted(
     transaction_id: uuid.UUID = NIL_UUID,
     fetched: Fetched = NOTHING_FETCHED,
 ) -> None:
-    """DELETED (§8.11): leave the party as a LEAVE would (a leader disbands), echoing
+    """DELETED: leave the party as a LEAVE would (a leader disbands), echoing
     the event's transaction id, then forget the character.
 
-    As upstream, a character in no party gets ERROR_UNEXPECTED with party 0
-    (§13.8). If its membership changed while this ran, the event is retried: the
+    As upstream, a character in no party gets ERROR_UNEXPECTED with party 0.
+    If its membership changed while this ran, the event is retried: the
     entry is never removed while it is still a member.
     """
     with transaction.atomic():

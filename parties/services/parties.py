@@ -1,4 +1,4 @@
-"""The party commands (spec/parties.md §7) and the operator actions on parties."""
+"""The party commands and the operator actions on parties."""
 
 from __future__ import annotations
 
@@ -24,18 +24,18 @@ NOTHING_FETCHED: Fetched = {}
 
 
 def is_beginner(job_id: int) -> bool:
-    """Beginner, Noblesse, Legend and Evan beginners: 0-99, 1000-1099, 2000-2099 (§10)."""
+    """Beginner, Noblesse, Legend and Evan beginners: 0-99, 1000-1099, 2000-2099."""
     return job_id // 1000 in (0, 1, 2) and job_id % 1000 < 100
 
 
-# --- party commands (§7) ------------------------------------------------------------
+# --- party commands ------------------------------------------------------------
 
 
 @errors.answered
 def party_create(
     *, tenant: Tenant, actor_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> Party | None:
-    """CREATE (§7.1): the actor founds a party and leads it.
+    """CREATE: the actor founds a party and leads it.
 
     Checks in upstream's order: lookup, already in a party, beginner, GM.
     """
@@ -64,7 +64,7 @@ def party_create(
 def party_join(
     *, tenant: Tenant, character_id: int, party_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> bool:
-    """JOIN (§7.2), from a command or an accepted invite: the character joins the party.
+    """JOIN, from a command or an accepted invite: the character joins the party.
 
     No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
     """
@@ -79,7 +79,7 @@ def party_join(
                 party_id=party_id,
             )
         if joiner.party_id is not None:
-            # §13.9: the character's current party, not the requested one.
+            #: the character's current party, not the requested one.
             raise events.refusal(
                 messages.ALREADY_HAVE_JOINED_A_PARTY_2,
                 actor_id=character_id,
@@ -127,10 +127,10 @@ def _leave(
     transaction_id: uuid.UUID = NIL_UUID,
     fetched: Fetched = NOTHING_FETCHED,
 ) -> bool:
-    """LEAVE without ``force`` (§7.3): the character leaves; a leader leaving disbands.
+    """LEAVE without ``force``: the character leaves; a leader leaving disbands.
 
     LEFT and DISBAND echo ``transaction_id``; ERRORs carry the nil UUID. There is
-    no leader election: the leader leaving always disbands (§13.3).
+    no leader election: the leader leaving always disbands.
     """
     membership.record(tenant, fetched)
     with transaction.atomic():
@@ -195,9 +195,9 @@ def _expel(
     character_id: int,
     fetched: Fetched = NOTHING_FETCHED,
 ) -> bool:
-    """LEAVE with ``force`` (§7.4): the leader expels a member.
+    """LEAVE with ``force``: the leader expels a member.
 
-    Project decision (spec/README.md): only the current leader may expel, and not
+    Project decision: only the current leader may expel, and not
     himself while others remain (the party would be leaderless); both refusals are
     ERROR_UNEXPECTED and change nothing. The last member expelling himself
     disbands with ``members: []``. Nothing here echoes the transaction id.
@@ -266,7 +266,7 @@ def party_leave_command(
     transaction_id: uuid.UUID = NIL_UUID,
     fetched: Fetched = NOTHING_FETCHED,
 ) -> bool:
-    """The LEAVE command (§5.1): ``force`` makes it an expel (the actor expels
+    """The LEAVE command: ``force`` makes it an expel (the actor expels
     ``character_id``); otherwise the actor leaves and ``character_id`` is ignored."""
     if force:
         return party_expel(
@@ -294,9 +294,9 @@ def party_change_leader(
     leader_id: int,
     fetched: Fetched = NOTHING_FETCHED,
 ) -> bool:
-    """CHANGE_LEADER (§7.5): the leader hands the party to a member.
+    """CHANGE_LEADER: the leader hands the party to a member.
 
-    Project decision (spec/README.md): only the current leader may; the REST PATCH
+    Project decision: only the current leader may; the REST PATCH
     sends the current leader as actor. Re-electing the current leader still emits
     CHANGE_LEADER, as upstream.
     """
@@ -339,7 +339,7 @@ def party_change_leader(
 def party_request_invite(
     *, tenant: Tenant, actor_id: int, character_id: int, fetched: Fetched = NOTHING_FETCHED
 ) -> bool:
-    """REQUEST_INVITE (§7.6): the actor invites a character, founding a party first
+    """REQUEST_INVITE: the actor invites a character, founding a party first
     when he has none; sends the invite service's CREATE command.
 
     For an auto-created party the invite command is emitted before CREATED, as
@@ -379,7 +379,7 @@ def party_request_invite(
             party = _found_party(tenant, inviter)
         else:
             party = membership.lock_party(tenant, inviter.party.party_id)
-            if party is None:  # upstream: a stale partyId stops silently (§13.12)
+            if party is None:  # upstream: a stale partyId stops silently
                 logger.info("REQUEST_INVITE by %s: party %s is gone", actor_id, inviter.party_id)
                 return False
             if selectors.member_count(party=party) >= CAPACITY:
@@ -415,7 +415,7 @@ def party_invite_accepted(
     target_id: int,
     fetched: Fetched = NOTHING_FETCHED,
 ) -> bool:
-    """Invite ACCEPTED (§5.3): for a PARTY invite, the target joins the referenced party."""
+    """Invite ACCEPTED: for a PARTY invite, the target joins the referenced party."""
     if invite_type != messages.INVITE_TYPE_PARTY:
         return False
     return party_join(tenant=tenant, character_id=target_id, party_id=reference_id, fetched=fetched)

@@ -1,5 +1,5 @@
-"""``EVENT_TOPIC_CHARACTER_STATUS``: the envelope and the bodies the five services read
-(spec/platform.md §5). Key: ``key_u32(characterId)``.
+"""``EVENT_TOPIC_CHARACTER_STATUS``: the envelope and the bodies the five services read.
+Key: ``key_u32(characterId)``.
 
 One schema per event type, each the whole envelope with that type's body, so a
 subscription can register exactly the types it acts on; the rest are skipped.

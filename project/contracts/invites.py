@@ -1,5 +1,5 @@
 """The invites contracts other apps use: the CREATE command they send, the status
-events they consume (spec/invites.md §5.1, §6). The invites app owns the topics and
+events they consume. The invites app owns the topics and
 imports these too.
 
 Upstream producers differ on ``transactionId``: parties sends none, messengers

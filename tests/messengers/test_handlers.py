@@ -46,7 +46,7 @@ def tenant_of(tenant_key):
 def test_create_looks_the_creator_up_in_the_local_directory(feed, tenant_key, local_directory):
     given_character(tenant_key, 1001, name="Alpha", world_id=2)
 
-    # atlas-channel sends commands without transactionId (E7)
+    # atlas-channel sends commands without transactionId
     row = feed(messages.COMMAND_TOPIC_MESSENGER, command("CREATE", 1001), key=1001)
 
     assert row.state == State.DONE
@@ -127,7 +127,7 @@ def test_a_failed_lookup_is_error_unexpected_with_world_0(feed, tenant_key, fake
 
 
 def test_an_empty_name_is_a_failed_lookup(feed, tenant_key, local_directory):
-    given_character(tenant_key, 1001, name="")  # E14
+    given_character(tenant_key, 1001, name="")
 
     feed(messages.COMMAND_TOPIC_MESSENGER, command("CREATE", 1001))
 
@@ -225,7 +225,7 @@ def test_a_create_with_a_malformed_unused_body_field_still_creates(
     feed, tenant_key, local_directory
 ):
     given_character(tenant_key, 1001, name="Alpha")
-    # E19: CREATE's body has no fields, so a bad messengerId there is not decoded
+    # CREATE's body has no fields, so a bad messengerId there is not decoded
     row = feed(messages.COMMAND_TOPIC_MESSENGER, command("CREATE", 1001, messengerId="x"))
     assert row.state == State.DONE
     assert Messenger.objects.filter(tenant=tenant_of(tenant_key)).count() == 1

@@ -146,7 +146,7 @@ def test_filter_by_member(rest, three):
     assert body["links"]["self"] == (
         "/api/messengers?filter%5Bmembers.id%5D=1003&page%5Bnumber%5D=1&page%5Bsize%5D=5"
     )
-    # -1 wraps to 4294967295 (E18): nobody
+    # -1 wraps to 4294967295: nobody
     assert rest.get("/api/messengers?filter[members.id]=-1").json()["data"] == []
     for bad in ("x", ""):
         response = rest.get(f"/api/messengers?filter[members.id]={bad}")
@@ -276,7 +276,7 @@ def test_a_bad_post_body_is_400_and_sends_nothing(rest, tenant_key, body):
 
 
 def test_ids_wrap_and_bad_ids_are_400(rest, tenant_key):
-    # -1 is 4294967295 (E18)
+    # -1 is 4294967295
     assert rest.delete("/api/messengers/-1/members/1001").status_code == 202
     (leave,) = commands(tenant_row(tenant_key))
     assert json.loads(bytes(leave.value))["body"] == {"messengerId": 4294967295}

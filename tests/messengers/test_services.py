@@ -109,11 +109,11 @@ def test_create_seats_the_creator_at_0_and_emits_created_only():
 
     assert messenger.messenger_id == FIRST
     assert seats(tenant, FIRST) == [(1001, 0)]
-    # CREATED implies seat 0: no JOINED (E12); keyed by the messenger id
+    # CREATED implies seat 0: no JOINED; keyed by the messenger id
     assert [(r.key, r.value) for r in emitted(STATUS, tenant)] == [
         (bytes.fromhex("00ca9a3b00000000"), status("CREATED", actor=1001, messenger=FIRST, tx=tx))
     ]
-    # and the lookup filled the registry (D1 fixed): offline, channel 0
+    # and the lookup filled the registry (an upstream defect fixed): offline, channel 0
     record = Character.objects.get(tenant=tenant, character_id=1001)
     assert (record.name, record.world_id, record.channel_id, record.online) == (
         "Alpha",
@@ -135,7 +135,7 @@ def test_ids_are_per_tenant_monotonic_and_never_reused():
     third = create(tenant, 1003)
     elsewhere = create(other, 1001)
 
-    # then ids go on from where they were, and each tenant starts at 1000000000 (E10)
+    # then ids go on from where they were, and each tenant starts at 1000000000
     assert (second.messenger_id, third.messenger_id) == (FIRST + 1, FIRST + 2)
     assert elsewhere.messenger_id == FIRST
     assert values(STATUS, other) == [status("CREATED", actor=1001, messenger=FIRST)]
@@ -180,7 +180,7 @@ def test_joiners_take_the_lowest_free_seat_and_nobody_moves_when_one_leaves():
     assert join(tenant, 1003, FIRST).slot == 2
     left = leave(tenant, 1002, FIRST)
 
-    # seat 1 is free; the others keep theirs (E3)
+    # seat 1 is free; the others keep theirs
     assert left.slot == 1
     assert seats(tenant, FIRST) == [(1001, 0), (1003, 2)]
     # and the next joiner takes seat 1, listed after the others (insertion order)
@@ -209,7 +209,7 @@ def test_join_by_a_member_is_already_joined_2_with_the_current_messenger():
     create(tenant, 1001)
     create(tenant, 1003)  # FIRST + 1, world 1
 
-    # into another messenger, or into its own (E4)
+    # into another messenger, or into its own
     assert join(tenant, 1003, FIRST) is None
     assert join(tenant, 1003, FIRST + 1) is None
 
@@ -241,7 +241,7 @@ def test_join_by_an_unknown_character_is_unexpected_with_world_0():
 
 
 def test_a_replayed_join_answers_already_joined():
-    # E20 upstream; here a redelivered record is deduplicated by the inbox, but the
+    # upstream handles it again; here a redelivered record is deduplicated by the inbox, but the
     # same command sent twice still gets its answer
     tenant = new_tenant()
     create(tenant, 1001)
@@ -279,7 +279,7 @@ def test_leave_of_a_messenger_one_is_not_in_is_unexpected(messenger_id):
     assert leave(tenant, 1003, messenger_id) is None
     assert leave(tenant, 1004, messenger_id) is None
 
-    # never YOU_HAVE_YET_TO_JOIN… (E5)
+    # never YOU_HAVE_YET_TO_JOIN…
     assert values(STATUS, tenant)[-2:] == [
         error(UNEXPECTED, actor=1003, messenger=messenger_id, world=1),
         error(UNEXPECTED, actor=1004, messenger=messenger_id, world=2),
@@ -358,7 +358,7 @@ def test_invite_of_a_seated_target_names_the_target_and_creates_nothing():
 
     assert invite(tenant, 1001, 1005) is None
 
-    # actor = inviter, messenger/world/name = the target's (E4); checked before any create
+    # actor = inviter, messenger/world/name = the target's; checked before any create
     assert values(STATUS, tenant)[-1] == error(
         ALREADY_2, actor=1001, messenger=FIRST, world=3, name="Echo"
     )
@@ -386,7 +386,7 @@ def test_invite_by_an_unknown_inviter_or_of_an_unknown_target_is_unexpected():
 def test_self_invite_is_not_refused():
     tenant = new_tenant()
 
-    # without a messenger: one is created and the inviter invited to it (E22)
+    # without a messenger: one is created and the inviter invited to it
     assert invite(tenant, 1002, 1002).messenger_id == FIRST
     assert values(INVITE, tenant)[0]["body"] == {
         "originatorId": 1002,
@@ -472,14 +472,14 @@ def test_login_marks_online_and_a_seated_member_gets_member_login():
         )
     ]
     assert Character.objects.get(tenant=tenant, character_id=1001).online
-    # login never seats anyone (E11)
+    # login never seats anyone
     assert not Member.objects.filter(tenant=tenant, character_id=1001).exists()
 
 
 def test_login_keeps_the_registry_world():
     tenant = new_tenant()
     create(tenant, 1003)  # world 1 from the character service
-    # the record exists, so nothing is looked up; a stale lookup result must not overwrite (E23)
+    # the record exists, so nothing is looked up; a stale lookup result must not overwrite
     login(tenant, 1003, lu={1003: Facts("Renamed", 9)})
     record = Character.objects.get(tenant=tenant, character_id=1003)
     assert (record.name, record.world_id, record.online) == ("Charlie", 1, True)
@@ -515,7 +515,7 @@ def test_logout_of_a_member_sends_member_logout_then_left():
     )
     assert seats(tenant, FIRST) == [(1001, 0)]
     assert not Character.objects.get(tenant=tenant, character_id=1003).online
-    # and the next login does not rejoin (E11)
+    # and the next login does not rejoin
     login(tenant, 1003)
     assert seats(tenant, FIRST) == [(1001, 0)]
 
@@ -600,7 +600,7 @@ def test_tenants_are_isolated():
     tenant, other = new_tenant(), new_tenant(major=84)
     create(tenant, 1001)
 
-    # the same ids in another tenant (E8, E10)
+    # the same ids in another tenant
     assert join(other, 1002, FIRST) is None
     assert values(STATUS, other) == [error(UNEXPECTED, actor=1002, messenger=FIRST)]
     assert create(other, 1001).messenger_id == FIRST

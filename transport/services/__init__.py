@@ -1,9 +1,9 @@
-"""Every write of transport (spec/transports.md §2 to §5), by what it holds:
+"""Every write of transport, by what it holds:
 
-- ``configuration``: a tenant's routes and vessels (§2), and the admin's edits;
-- ``routes``: scheduled routes' transitions (§3.4);
-- ``instances``: instance trips (§4), and a character's LOGOUT and map entry;
-- ``channels``: the channel registry (§5);
+- ``configuration``: a tenant's routes and vessels, and the admin's edits;
+- ``routes``: scheduled routes' transitions;
+- ``instances``: instance trips, and a character's LOGOUT and map entry;
+- ``channels``: the channel registry;
 - ``lease``: the tick's lease.
 
 Plain functions over the database: keyword-only arguments, one

@@ -1,4 +1,4 @@
-"""The channel registry (§5): which channels are up, for the scheduled warps."""
+"""The channel registry: which channels are up, for the scheduled warps."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""A tenant's route configuration (§2): replaced from the tenants service or the
+"""A tenant's route configuration: replaced from the tenants service or the
 seed, ensured on a tenant's first message, rebuilt after an admin edit.
 """
 
@@ -37,7 +37,7 @@ def _times(route: config.RouteConfig) -> timetable.RouteTimes:
 def scheduled_configuration_replace(
     *, tenant: Tenant, scheduled: config.ScheduledConfig, now: dt.datetime, source: str
 ) -> list[Route]:
-    """Replace the tenant's scheduled routes and vessels with a validated set (§2.3).
+    """Replace the tenant's scheduled routes and vessels with a validated set.
 
     Schedules are recomputed. A route that stays (same id) keeps its stored state;
     its marker moves to ``now`` at the latest, so the next tick re-evaluates it and
@@ -101,8 +101,8 @@ def scheduled_configuration_replace(
 def instance_routes_replace(
     *, tenant: Tenant, routes: list[config.InstanceRouteConfig], now: dt.datetime, source: str
 ) -> list[InstanceRoute]:
-    """Replace the tenant's instance routes (§2.3); live instances stay as they are,
-    except that their stuck deadline follows the new durations (§4.3)."""
+    """Replace the tenant's instance routes; live instances stay as they are,
+    except that their stuck deadline follows the new durations."""
     ids = [route.route_id for route in routes]
     if len(set(ids)) != len(ids):
         raise config.ConfigError("two instance routes have the same id")

@@ -1,5 +1,5 @@
-"""Instance routes (§4): trips started, left, finished by the tick's timers or
-a shutdown; and what a character's LOGOUT (with §3.8's warp) and map entry
+"""Instance routes: trips started, left, finished by the tick's timers or
+a shutdown; and what a character's LOGOUT (with's warp) and map entry
 mean for them.
 """
 
@@ -33,7 +33,7 @@ INSTANCE_BATCH = 200
 class StartRefused(DomainError):
     """START refused: the character is already travelling, or the route is unknown.
 
-    No events: the Kafka path never reports it (§4.2), the inbox only logs it; REST
+    No events: the Kafka path never reports it, the inbox only logs it; REST
     answers 400 with an empty body."""
 
     def __init__(self, problem: str, *, character_id: int, route_id: uuid.UUID) -> None:
@@ -57,7 +57,7 @@ def instance_transport_start(
     route_id: uuid.UUID,
     now: dt.datetime,
 ) -> Started:
-    """Create or join an instance of ``route_id`` and board the character (§4.2).
+    """Create or join an instance of ``route_id`` and board the character.
 
     The route row is locked, so concurrent STARTs of one route join and create
     instances one at a time: capacity holds (upstream can overfill). The unique
@@ -245,7 +245,7 @@ def character_map_enter(
     map_id: int,
     now: dt.datetime,
 ) -> None:
-    """CHARACTER_ENTER (§4.4): leaving the trip cancels it; entering a transit map of
+    """CHARACTER_ENTER: leaving the trip cancels it; entering a transit map of
     the character's route announces TRANSIT_ENTERED with the remaining seconds."""
     with transaction.atomic():
         is_transit = map_id in selectors.transit_map_ids(tenant=tenant)
@@ -290,7 +290,7 @@ def character_map_enter(
 
 
 def instances_expire_boarding(*, now: dt.datetime) -> int:
-    """Boarding windows that closed become in transit; nothing is emitted (§4.3.1)."""
+    """Boarding windows that closed become in transit; nothing is emitted."""
     with transaction.atomic():
         return Instance.objects.filter(state=InstanceState.BOARDING, boarding_until__lt=now).update(
             state=InstanceState.IN_TRANSIT
@@ -355,7 +355,7 @@ def _due_batch(query) -> list[Instance]:
 
 
 def instances_arrive(*, now: dt.datetime) -> int:
-    """Instances past ``arrivalAt`` (§4.3.2): COMPLETED at the destination, or
+    """Instances past ``arrivalAt``: COMPLETED at the destination, or
     CANCELLED/TIMEOUT at the forced-return map; a route gone → released silently."""
     finished = 0
     while True:
@@ -390,7 +390,7 @@ def instances_arrive(*, now: dt.datetime) -> int:
 
 
 def instances_sweep_stuck(*, now: dt.datetime) -> int:
-    """Instances alive longer than their route's maxLifetime (§4.3.3): back to the
+    """Instances alive longer than their route's maxLifetime: back to the
     start map with CANCELLED/STUCK."""
     finished = 0
     while True:
@@ -417,7 +417,7 @@ def instances_sweep_stuck(*, now: dt.datetime) -> int:
 
 
 def instances_shutdown(*, instance_pks: list[int] | None = None) -> int:
-    """Graceful shutdown (§4.7) of every live instance (or of ``instance_pks``):
+    """Graceful shutdown of every live instance (or of ``instance_pks``):
     everyone back to the start map, effects cancelled, no CANCELLED events;
     instances of removed routes are released."""
     count = 0
@@ -444,8 +444,8 @@ def character_logout(
     map_id: int,
     start_map_portal: dict | None = None,
 ) -> None:
-    """LOGOUT: cancel the character's instance trip (§4.6), then the scheduled-route
-    warp back to the start map (§3.8), as two separate steps of one transaction.
+    """LOGOUT: cancel the character's instance trip, then the scheduled-route
+    warp back to the start map, as two separate steps of one transaction.
 
     ``start_map_portal`` is ``{"mapId": …, "portalId": …}`` looked up beforehand for
     the route owning ``map_id``; without it (or for another map) portal 0 is used.

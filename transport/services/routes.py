@@ -1,4 +1,4 @@
-"""Scheduled routes (§3.4): the tick's transitions, persisted exactly once."""
+"""Scheduled routes: the tick's transitions, persisted exactly once."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Graceful shutdown of instance routes (spec §4.7): everyone back to the start map.
+"""Graceful shutdown of instance routes: everyone back to the start map.
 
 State survives restarts here (upstream keeps it in Redis and runs this on every
 process exit); an operator runs this when instance trips must really end.
