@@ -8,6 +8,10 @@ published, except what a record before the boundary causes (``modes.outgoing``),
 and the rows it held are settled the same way (``modes.resolve_held``). Records
 after the boundary that our shadow had not read yet are read by its bridge as
 usual and published: its group never stopped.
+
+That group is the service's for good: the switch stores it on the row, and
+``keep_groups`` fixes it over the settings in every bridge (and the lag metrics)
+once the deployment no longer names the service in ``ATLAS_SHADOW``.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ import logging
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.utils import timezone
 from kafka import TopicPartition
 
@@ -97,3 +101,36 @@ def switch(app: str, upstream_group: str | None = None, *, force: bool = False) 
     settled = modes.resolve_held(app)
     logger.info("shadow %s is live: boundary %s, held rows %s", app, boundary, settled)
     return Switched(app, consumer.group, boundary, settled, uncommitted)
+
+
+def keep_groups() -> dict[str, tuple[str, str]]:
+    """Fix, for this process, the group of every service switched here: the group it
+    consumed with in shadow mode, stored on its row by the switch.
+
+    Once ``ATLAS_SHADOW`` no longer names the service its settings would give it
+    upstream's group (``KAFKA_CONSUMER_GROUP`` of the Go service's environment, else
+    upstream's name), whose offsets stopped at the boundary: its bridge would read
+    every record after the boundary again, under a group the inbox has no rows of,
+    and handle each twice. So the stored group wins over any setting. Returns, for
+    each service whose settings name another group, (kept, configured)."""
+    kept = dict(
+        ShadowService.objects.filter(state=ShadowService.State.LIVE)
+        .exclude(group="")
+        .values_list("app", "group")
+    )
+    registry.pin_groups(kept)
+    consumers = registry.consumers()
+    return {
+        app: (group, consumers[app].configured_group)
+        for app, group in sorted(kept.items())
+        if app in consumers and consumers[app].configured_group != group
+    }
+
+
+def keep_groups_if_readable() -> None:
+    """``keep_groups`` where a database error must not stop the caller (the metrics:
+    the groups kept by an earlier read, or none, stand)."""
+    try:
+        keep_groups()
+    except DatabaseError as exc:
+        logger.warning("switched services' groups unread: %s", exc)

@@ -46,6 +46,7 @@ class Command(BaseCommand):
                 "every record there counts as after the boundary"
             )
         self.stdout.write(
-            f"Keep its consumer group when ATLAS_SHADOW no longer names it: "
-            f"KAFKA_CONSUMER_GROUP_{done.app.upper()}={done.group}"
+            f"Its consumer group stays {done.group!r}, whatever the settings say once "
+            "ATLAS_SHADOW no longer names it (kept on its row); to say so in the settings "
+            f"too: KAFKA_CONSUMER_GROUP_{done.app.upper()}={done.group}"
         )
