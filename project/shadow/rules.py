@@ -33,6 +33,7 @@ class IdRule:
     paths: tuple[str, ...]
     creates: frozenset[str]
     types: frozenset[str] = frozenset({"*"})
+    sequence: str = ""
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,11 @@ class Rules:
             and (not rule.ours_matches or _matches(ours, rule.ours_matches))
             for type_ in rule.pairs_with
         }
+
+    def sequences(self, service: str) -> dict[str, str]:
+        """Where ours draws each numbered kind of id of ``service`` (a rule's
+        ``sequence``): a tenant counter's name, or ``app_label.Model`` for a table's id."""
+        return {r.kind: r.sequence for r in self.ids if r.service == service and r.sequence}
 
     def id_rules(self, service: str, topic: str) -> list[IdRule]:
         return [r for r in self.ids if _is(r.service, service) and _is(r.topic, topic)]
@@ -196,6 +202,7 @@ def load(path: Path | str | None = None) -> Rules:
             paths=tuple(item["paths"]),
             creates=frozenset(item.get("creates", ())),
             types=frozenset(item.get("types", ("*",))),
+            sequence=item.get("sequence", ""),
         )
 
     def follows(item: dict | None) -> Follows | None:

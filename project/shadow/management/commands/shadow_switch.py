@@ -40,6 +40,14 @@ class Command(BaseCommand):
             f"{json.dumps(done.boundary)}; held rows: {done.settled['upstream']} were "
             f"upstream's, {done.settled['published']} are published now."
         )
+        if done.advanced:
+            moved = ", ".join(
+                f"{kind} ids past {past}" for kind, past in sorted(done.advanced.items())
+            )
+            self.stdout.write(
+                f"Our sequences moved past the highest id upstream gave: {moved} "
+                "(entities made during the shadow are known by our id from now on)"
+            )
         if done.uncommitted:
             self.stdout.write(
                 f"upstream's group had committed nothing on {', '.join(done.uncommitted)}: "
