@@ -46,9 +46,10 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 import psycopg
-from django.db import connection, transaction
+from django.db import transaction
 
 from notes.models import Note
+from project.db import ids
 from project.directory import LookupFailed, http
 from project.directory import tenants as tenant_list
 from project.tenancy import TenantKey
@@ -320,32 +321,10 @@ def resolve_tenants(
 
 def advance_note_ids(past: int) -> None:
     """Make the next note id we hand out greater than ``past`` (never move it back)."""
-    if past < 1:
-        return
-    table = Note._meta.db_table
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            cursor.execute("SELECT pg_get_serial_sequence(%s, 'id')", [table])
-            (sequence,) = cursor.fetchone()
-            # ``sequence`` is already a quoted, schema-qualified name.
-            used = "CASE WHEN is_called THEN last_value ELSE last_value - 1 END"
-            current = f"SELECT {used} FROM {sequence}"
-            cursor.execute(
-                f"SELECT setval(%s::regclass, GREATEST(%s, ({current})))", [sequence, past]
-            )
-        elif connection.vendor == "sqlite":
-            # AUTOINCREMENT: the next id is above both sqlite_sequence and the largest id.
-            cursor.execute(
-                "INSERT INTO sqlite_sequence (name, seq) SELECT %s, %s"
-                " WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = %s)",
-                [table, past, table],
-            )
-            cursor.execute(
-                "UPDATE sqlite_sequence SET seq = %s WHERE name = %s AND seq < %s",
-                [past, table, past],
-            )
-        else:
-            raise ImportFailed(f"unsupported database {connection.vendor}")
+    try:
+        ids.advance_table_ids(Note, past)
+    except ValueError as exc:
+        raise ImportFailed(str(exc)) from None
 
 
 def import_batch(

@@ -198,6 +198,13 @@ class Consumer:
 
     @property
     def group(self) -> str:
+        """The group the app consumes under: one ``pin_groups`` fixed (a service
+        switched from its Go service keeps the group it consumed with in shadow
+        mode, whatever the settings say), else ``configured_group``."""
+        return _pinned.get(self.app) or self.configured_group
+
+    @property
+    def configured_group(self) -> str:
         """Upstream's group id unless the app's setting names another (see
         ``settings.KAFKA_CONSUMER_GROUPS``). A shadowed service (``ATLAS_SHADOW``)
         never takes upstream's own group, which the Go service still consumes under:
@@ -303,6 +310,16 @@ class Consumer:
 def shadow_group(upstream: str) -> str:
     """The group a shadowed service consumes under beside the Go service's ``upstream``."""
     return f"{upstream} (atlas-social shadow)"
+
+
+_pinned: dict[str, str] = {}
+
+
+def pin_groups(groups: dict[str, str]) -> None:
+    """Fix the group of each app named, over the settings, for this process (the
+    groups the database holds for switched services: ``shadow.switch.keep_groups``)."""
+    _pinned.clear()
+    _pinned.update(groups)
 
 
 def producers_of(topic: str) -> list[str]:

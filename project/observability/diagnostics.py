@@ -76,6 +76,9 @@ def reported_assignments() -> dict[str, list[dict]]:
 
 def consumers() -> dict:
     """The document of ``GET /api/debug/consumers``."""
+    from project.shadow import switch
+
+    switch.keep_groups_if_readable()  # a switched service under the group it kept
     groups: dict[str, dict] = {}
     for app, consumer in sorted(registry.running().items()):
         topics = consumer.topics

@@ -93,6 +93,9 @@ class KafkaState:
     """Consumer lag per group, topic and partition (end offset minus committed offset)."""
 
     def collect(self):
+        from project.shadow import switch
+
+        switch.keep_groups_if_readable()  # a switched service's lag is its kept group's
         groups: dict[str, set[str]] = {}
         for consumer in registry.running().values():
             topics = set(consumer.topics)

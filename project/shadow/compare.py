@@ -17,6 +17,7 @@ the counts.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import uuid
@@ -135,6 +136,8 @@ def compare(rules: rules_module.Rules, ids: IdMap, ours: Side, theirs: Side) -> 
     """The field-level difference of a pair, ids mapped and ignored fields left out."""
     result = Comparison()
     ignored = rules.ignored(ours.service, ours.topic, {ours.type, theirs.type})
+    if any(rules.fresh_transaction(ours.service, ours.topic, t) for t in (ours.type, theirs.type)):
+        ignored.append("transactionId")
     id_paths: dict[str, str] = {}
     for rule in rules.id_rules(ours.service, ours.topic):
         for pattern in rule.paths:
@@ -175,19 +178,30 @@ def _same_id(ids: IdMap, tenant: str, kind: str, mine, upstream, result: Compari
     return True
 
 
-def _candidates(ours: Side, window: timedelta) -> list[UpstreamMessage]:
+def _candidates(
+    rules: rules_module.Rules, ours: Side, window: timedelta
+) -> tuple[list[UpstreamMessage], bool]:
+    """Upstream's records ``ours`` may pair with, and whether by transaction id.
+
+    By ``transactionId`` when ours has one; else (or when no record has it and the
+    type's are drawn anew by each side, a rule's ``fresh_transactions``) by type and
+    key: ours' type with a nil transaction id (any, when fresh), and the types a
+    rule lets ours pair with (``pairs_with``: our refusal of upstream's action)."""
     query = UpstreamMessage.objects.filter(
         paired=False,
         topic=ours.topic,
         tenant=ours.tenant,
         timestamp__gte=ours.at - window,
         timestamp__lte=ours.at + window,
-    )
+    ).order_by("timestamp", "id")
+    fresh = rules.fresh_transaction(ours.service, ours.topic, ours.type)
     if ours.tx:
-        query = query.filter(transaction_id=ours.tx)
-    else:
-        query = query.filter(transaction_id="", message_type=ours.type)
-    return list(query.order_by("timestamp", "id")[:20])
+        found = list(query.filter(transaction_id=ours.tx)[:20])
+        if found or not fresh:
+            return found, True
+    own = Q(message_type=ours.type) if fresh else Q(message_type=ours.type, transaction_id="")
+    other = rules.pairs_with(ours.service, ours.topic, ours.doc) - {ours.type}
+    return list(query.filter(own | Q(message_type__in=other))[:20]), False
 
 
 def _key_fits(rules: rules_module.Rules, ids: IdMap, ours: Side, theirs: Side) -> bool:
@@ -233,7 +247,7 @@ def run_once(*, now: datetime | None = None, apps: list[str] | None = None) -> d
         for row in rows:
             ours = ours_side(row)
             no_baseline = row.cause_id is not None and row.cause_id in unknown
-            pair = _best(rules, ids, ours, _candidates(ours, window))
+            pair = _best(rules, ids, ours, *_candidates(rules, ours, window))
             if pair is not None:
                 theirs, comparison = pair
                 result = _classify_pair(rules, ids, ours, theirs, comparison, no_baseline)
@@ -241,7 +255,10 @@ def run_once(*, now: datetime | None = None, apps: list[str] | None = None) -> d
                 klass = Class.NO_BASELINE if no_baseline else Class.MISSING_UPSTREAM
                 rule = None
                 if klass == Class.MISSING_UPSTREAM:
-                    rule = rules.explain(klass, ours.service, ours.topic, ours.doc, None)
+                    rule = rules.explain(
+                        klass, ours.service, ours.topic, ours.doc, None,
+                        evidence=functools.partial(_follows, ours),
+                    )  # fmt: skip
                 result = _result(ours, None, Class.EXPECTED if rule else klass, rule or "")
             else:
                 continue
@@ -253,7 +270,10 @@ def run_once(*, now: datetime | None = None, apps: list[str] | None = None) -> d
             klass = Class.NO_BASELINE if _unseen_entity(rules, ids, theirs) else Class.MISSING_HERE
             rule = None
             if klass == Class.MISSING_HERE:
-                rule = rules.explain(klass, theirs.service, theirs.topic, None, theirs.doc)
+                rule = rules.explain(
+                    klass, theirs.service, theirs.topic, None, theirs.doc,
+                    evidence=functools.partial(_follows, theirs),
+                )  # fmt: skip
             message.paired = True
             message.save(update_fields=["paired"])
             made.append(_result(None, theirs, Class.EXPECTED if rule else klass, rule or ""))
@@ -264,12 +284,16 @@ def run_once(*, now: datetime | None = None, apps: list[str] | None = None) -> d
 
 
 def _best(
-    rules: rules_module.Rules, ids: IdMap, ours: Side, candidates: list[UpstreamMessage]
+    rules: rules_module.Rules,
+    ids: IdMap,
+    ours: Side,
+    candidates: list[UpstreamMessage],
+    by_tx: bool,
 ) -> tuple[Side, Comparison] | None:
     best = None
     for message in candidates:
         theirs = theirs_side(message)
-        if not ours.tx and not _key_fits(rules, ids, ours, theirs):
+        if not by_tx and not _key_fits(rules, ids, ours, theirs):
             continue
         comparison = compare(rules, ids, ours, theirs)
         score = (theirs.type != ours.type, len(comparison.diff))
@@ -299,6 +323,35 @@ def _classify_pair(
     rule = rules.explain(Class.DIFFERENT, ours.service, ours.topic, ours.doc, theirs.doc, paths)
     klass = Class.EXPECTED if rule else Class.DIFFERENT
     return _result(ours, theirs, klass, rule or "", comparison.diff)
+
+
+def _follows(side: Side, follows: rules_module.Follows) -> bool:
+    """Whether upstream published, before ``side`` (within the rule's time), a record
+    of ``follows.types`` on its topic and tenant with the same fields at
+    ``follows.same`` and others at ``follows.differ`` (a rule's evidence)."""
+    query = UpstreamMessage.objects.filter(
+        topic=side.topic,
+        tenant=side.tenant,
+        timestamp__gte=side.at - timedelta(seconds=follows.within_seconds),
+        timestamp__lte=side.at,
+    )
+    if "*" not in follows.types:
+        query = query.filter(message_type__in=follows.types)
+    if isinstance(side.row, UpstreamMessage):
+        query = query.exclude(id=side.row.id)
+    for message in query.order_by("-timestamp", "-id")[:200]:
+        earlier = theirs_side(message).doc
+        if all(_same_at(pattern, side.doc, earlier) for pattern in follows.same) and all(
+            not _same_at(pattern, side.doc, earlier) for pattern in follows.differ
+        ):
+            return True
+    return False
+
+
+def _same_at(pattern: str, one: dict, other: dict) -> bool:
+    """Whether two flattened records hold the same values at every path ``pattern`` names."""
+    paths = [p for p in set(one) | set(other) if rules_module.covers([pattern], p)]
+    return bool(paths) and all(one.get(p, _MISSING) == other.get(p, _MISSING) for p in paths)
 
 
 def _unseen_entity(rules: rules_module.Rules, ids: IdMap, theirs: Side) -> bool:

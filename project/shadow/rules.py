@@ -4,7 +4,8 @@ A new deliberate difference adds a rule to the file, not code: which fields are 
 each side assigns (mapped, not compared), which differ by nature (clocks, never
 compared), and which differences are expected, each naming the compatibility note
 that explains it. Paths are dotted (``body.noteId``), ``[]`` is any list element,
-``*`` any one name, ``$key`` the Kafka key and ``$type`` the record's type.
+``*`` any one name, ``**`` every path, ``$key`` the Kafka key and ``$type`` the
+record's type.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,19 @@ class IdRule:
     paths: tuple[str, ...]
     creates: frozenset[str]
     types: frozenset[str] = frozenset({"*"})
+    sequence: str = ""
+
+
+@dataclass(frozen=True)
+class Follows:
+    """A one-sided record's evidence: a record of upstream's before it (within
+    ``within_seconds``, same topic and tenant) of one of ``types``, whose fields at
+    ``same`` equal the record's and at ``differ`` do not."""
+
+    types: frozenset[str]
+    same: tuple[str, ...] = ()
+    differ: tuple[str, ...] = ()
+    within_seconds: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -44,7 +59,13 @@ class ExpectedRule:
     ours: dict = field(default_factory=dict, hash=False)
     upstream: dict = field(default_factory=dict, hash=False)
     ours_matches: dict = field(default_factory=dict, hash=False)
+    pairs_with: frozenset[str] = frozenset()
+    follows: Follows | None = None
     compatibility: str = ""
+
+
+# Asked by ``explain`` about a rule's ``follows``: whether upstream published such a record.
+Evidence = Callable[[Follows], bool]
 
 
 @dataclass(frozen=True)
@@ -53,6 +74,37 @@ class Rules:
     inputs: tuple[IdRule, ...]
     ignore: tuple[IdRule, ...]
     expected: tuple[ExpectedRule, ...]
+    fresh: tuple[IdRule, ...] = ()
+
+    def fresh_transaction(self, service: str, topic: str, type_: str) -> bool:
+        """Whether records of this type carry a ``transactionId`` each side draws anew
+        (expiry sweeps): not a pairing key, not compared."""
+        return any(
+            _is(r.service, service) and _is(r.topic, topic) and _among(type_, r.types)
+            for r in self.fresh
+        )
+
+    def pairs_with(self, service: str, topic: str, ours: Doc) -> set[str]:
+        """The types of upstream's a record of ours may pair with besides its own: those
+        of a rule of class ``different`` whose conditions on our side it meets (ours
+        refuses where upstream acts: the answer to the same command, another type)."""
+        return {
+            type_
+            for rule in self.expected
+            if rule.pairs_with
+            and rule.klass == "different"
+            and _is(rule.service, service)
+            and _is(rule.topic, topic)
+            and _among(ours.get("$type", ""), rule.types)
+            and _holds(ours, rule.ours)
+            and (not rule.ours_matches or _matches(ours, rule.ours_matches))
+            for type_ in rule.pairs_with
+        }
+
+    def sequences(self, service: str) -> dict[str, str]:
+        """Where ours draws each numbered kind of id of ``service`` (a rule's
+        ``sequence``): a tenant counter's name, or ``app_label.Model`` for a table's id."""
+        return {r.kind: r.sequence for r in self.ids if r.service == service and r.sequence}
 
     def id_rules(self, service: str, topic: str) -> list[IdRule]:
         return [r for r in self.ids if _is(r.service, service) and _is(r.topic, topic)]
@@ -82,8 +134,10 @@ class Rules:
         ours: Doc | None,
         theirs: Doc | None,
         diff_paths: list[str] = (),
+        evidence: Evidence | None = None,
     ) -> str | None:
-        """The name of the first rule that expects this outcome, or ``None``."""
+        """The name of the first rule that expects this outcome, or ``None``. A rule
+        with ``follows`` holds only when ``evidence`` finds the record it names."""
         types = {d.get("$type", "") for d in (ours, theirs) if d is not None}
         for rule in self.expected:
             if rule.klass != klass or not _is(rule.service, service) or not _is(rule.topic, topic):
@@ -97,6 +151,8 @@ class Rules:
             if rule.ours_matches and (ours is None or not _matches(ours, rule.ours_matches)):
                 continue
             if diff_paths and not all(covers(rule.paths, p) for p in diff_paths):
+                continue
+            if rule.follows is not None and (evidence is None or not evidence(rule.follows)):
                 continue
             return rule.name
         return None
@@ -120,6 +176,8 @@ def _matches(doc: Doc, wanted: dict) -> bool:
 
 @functools.cache
 def _pattern(path: str) -> re.Pattern:
+    if path == "**":
+        return re.compile(".*")
     escaped = re.escape(path).replace(r"\[\]", r"\[\d+\]").replace(r"\*", r"[^.\[]+")
     return re.compile(escaped + "$")
 
@@ -144,9 +202,23 @@ def load(path: Path | str | None = None) -> Rules:
             paths=tuple(item["paths"]),
             creates=frozenset(item.get("creates", ())),
             types=frozenset(item.get("types", ("*",))),
+            sequence=item.get("sequence", ""),
+        )
+
+    def follows(item: dict | None) -> Follows | None:
+        if item is None:
+            return None
+        return Follows(
+            types=frozenset(item.get("types", ("*",))),
+            same=tuple(item.get("same", ())),
+            differ=tuple(item.get("differ", ())),
+            within_seconds=float(item.get("within_seconds", 600)),
         )
 
     return Rules(
+        fresh=tuple(
+            id_rule({**i, "paths": ["transactionId"]}) for i in data.get("fresh_transactions", ())
+        ),
         ids=tuple(id_rule(i) for i in data.get("ids", ())),
         inputs=tuple(id_rule(i) for i in data.get("inputs", ())),
         ignore=tuple(id_rule(i) for i in data.get("ignore", ())),
@@ -161,6 +233,8 @@ def load(path: Path | str | None = None) -> Rules:
                 ours=item.get("ours", {}),
                 upstream=item.get("upstream", {}),
                 ours_matches=item.get("ours_matches", {}),
+                pairs_with=frozenset(item.get("pairs_with", ())),
+                follows=follows(item.get("follows")),
                 compatibility=item.get("compatibility", ""),
             )
             for item in data.get("expected", ())

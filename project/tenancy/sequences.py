@@ -22,3 +22,14 @@ def next_id(*, tenant: Tenant, name: str, first: int = FIRST_ID) -> int:
     sequence.last_value += 1
     sequence.save(update_fields=["last_value"])
     return sequence.last_value
+
+
+def advance(*, tenant: Tenant, name: str, past: int, first: int = FIRST_ID) -> None:
+    """Make ``tenant``'s counter ``name`` hand out ids greater than ``past`` from now on
+    (never move it back): ids another system gave out stay theirs alone."""
+    TenantSequence.objects.bulk_create(
+        [TenantSequence(tenant=tenant, name=name, last_value=first - 1)], ignore_conflicts=True
+    )
+    TenantSequence.objects.filter(tenant=tenant, name=name, last_value__lt=past).update(
+        last_value=past
+    )

@@ -6,7 +6,7 @@ planted; the stack under test (broker, Redis, database, bridge, worker, relay an
 the comparer of its own) must report each planted difference in its class and
 nothing else. The switch test stops the stand-in in the middle of a burst and
 switches ours live: every command's CREATED is on the topic exactly once, the
-stand-in's or ours.
+stand-in's or ours, also after the bridge restarts without ATLAS_SHADOW.
 """
 
 from __future__ import annotations
@@ -337,6 +337,29 @@ def test_a_switch_in_the_middle_of_a_burst_loses_nothing_and_publishes_nothing_t
                 "print(S.objects.get(app='notes').state)",
             ).stdout
         )
+
+        # The next deploy: ATLAS_SHADOW cleared, the Go service's KAFKA_CONSUMER_GROUP
+        # still set. The bridge keeps the group it was switched with; under upstream's,
+        # whose offsets stopped at the boundary, it would answer every command after
+        # the boundary a second time.
+        own["bridge"].stop()
+        own["bridge"].lines.clear()
+        own["bridge"].start({"ATLAS_SHADOW": ""})
+        wait_for_log(own["bridge"], "subscribed to", timeout=60)
+        assert "the group it was switched with" in own["bridge"].output()
+        later = [str(uuid.uuid4()) for _ in range(5)]
+        for tx in later:
+            client.produce(
+                COMMANDS, create(tx, 6100, "after"), key=wire.key_u32(6100), headers=headers
+            )
+        txs += later
+        wait_until(every_tx_answered, timeout=120, interval=0.5, what="the later CREATEs")
+        wait_until(
+            lambda: query(fresh_database, TO_PUBLISH)[0][0] == 0, timeout=60, what="the relay"
+        )
+        status.catch_up()
+        answers = [value_of(r)["transactionId"] for r in status.records]
+        assert sorted(answers) == sorted(txs)
     finally:
         if go.thread.is_alive():
             go.halt()

@@ -11,7 +11,6 @@ import pytest
 from django.core.management import call_command
 from django.db import transaction
 from django.test import Client
-from django.utils import timezone
 
 from project.db import statements
 from project.messaging import bus, relay, wire
@@ -19,6 +18,7 @@ from project.messaging.models import InboxMessage, OutboxMessage, store_headers
 from project.shadow import compare, inputs, modes
 from project.shadow.models import IdPair, Result, ShadowService, UnknownInput, UpstreamMessage
 from project.tenancy.models import Tenant
+from tests.shadow.records import held, later, upstream
 from tests.support import new_tenant
 
 pytestmark = pytest.mark.django_db
@@ -54,33 +54,11 @@ def failed(tx: str, character: int, reason: str) -> dict:
 
 
 def ours(tenant: Tenant, value: dict, *, cause: int | None = None) -> OutboxMessage:
-    with transaction.atomic(), bus.caused_by(bus.Cause("", None, cause, "notes")):
-        return bus.emit(
-            tenant=tenant, topic=STATUS, key=wire.key_u32(value["characterId"]), value=value
-        )
-
-
-_offsets = iter(range(10**6))
+    return held(tenant, "notes", STATUS, wire.key_u32(value["characterId"]), value, cause=cause)
 
 
 def theirs(tenant: Tenant, value: dict, *, at: dt.datetime | None = None) -> UpstreamMessage:
-    return UpstreamMessage.objects.create(
-        service="notes",
-        topic=wire.topic_name(STATUS),
-        partition=0,
-        offset=next(_offsets),
-        timestamp=at or timezone.now(),
-        key=wire.key_u32(value["characterId"]),
-        value=json.dumps(value).encode(),
-        headers=store_headers(tenant.key.kafka_headers()),
-        message_type=value["type"],
-        tenant=str(tenant.key.id),
-        transaction_id=compare.transaction_id(value),
-    )
-
-
-def later(seconds: float = 11) -> dt.datetime:
-    return timezone.now() + dt.timedelta(seconds=seconds)
+    return upstream(tenant, "notes", STATUS, wire.key_u32(value["characterId"]), value, at=at)
 
 
 def classes() -> dict[str, str]:

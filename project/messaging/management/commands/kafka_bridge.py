@@ -5,10 +5,12 @@ import signal
 
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import DatabaseError
 
 from project import startup
 from project.messaging import bridge, registry
 from project.messaging.signals import stop_event
+from project.shadow import switch
 
 
 class Command(BaseCommand):
@@ -36,8 +38,18 @@ class Command(BaseCommand):
             )
         try:
             registry.check_groups(list(running))
+            # A service switched from its Go service keeps the group it consumed with
+            # in shadow mode, whatever the settings say (docs/shadow.md, "Switch").
+            for app, (kept, configured) in switch.keep_groups().items():
+                self.stderr.write(
+                    f"{app}: consuming under {kept!r}, the group it was switched with, not "
+                    f"{configured!r} as the settings say (KAFKA_CONSUMER_GROUP_{app.upper()})"
+                )
+            registry.check_groups(list(running))
         except ValueError as error:
             raise CommandError(str(error)) from None
+        except DatabaseError as error:
+            raise CommandError(f"cannot read the switched services' groups: {error}") from None
         stop = stop_event()
         # Before consuming: what the apps need in place first (transport: every
         # tenant's routes, so a START waiting in the topic finds its route).

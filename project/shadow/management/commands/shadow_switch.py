@@ -40,12 +40,21 @@ class Command(BaseCommand):
             f"{json.dumps(done.boundary)}; held rows: {done.settled['upstream']} were "
             f"upstream's, {done.settled['published']} are published now."
         )
+        if done.advanced:
+            moved = ", ".join(
+                f"{kind} ids past {past}" for kind, past in sorted(done.advanced.items())
+            )
+            self.stdout.write(
+                f"Our sequences moved past the highest id upstream gave: {moved} "
+                "(entities made during the shadow are known by our id from now on)"
+            )
         if done.uncommitted:
             self.stdout.write(
                 f"upstream's group had committed nothing on {', '.join(done.uncommitted)}: "
                 "every record there counts as after the boundary"
             )
         self.stdout.write(
-            f"Keep its consumer group when ATLAS_SHADOW no longer names it: "
-            f"KAFKA_CONSUMER_GROUP_{done.app.upper()}={done.group}"
+            f"Its consumer group stays {done.group!r}, whatever the settings say once "
+            "ATLAS_SHADOW no longer names it (kept on its row); to say so in the settings "
+            f"too: KAFKA_CONSUMER_GROUP_{done.app.upper()}={done.group}"
         )
