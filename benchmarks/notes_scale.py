@@ -217,7 +217,10 @@ def main() -> None:
             selectors.notes_by_ids(tenant=tenant, note_ids=live_ids).select_for_update(),
             "DISCARD lock of three notes",
         )
-    explain(selectors.notes_live(tenant=tenant).order_by("-id")[:size], "tenant last page")
+    tenant_notes = selectors.notes_live(tenant=tenant)
+    explain(tenant_notes, "tenant count (meta.total)", count=True)
+    explain(tenant_notes[:size], "tenant first page")
+    explain(tenant_notes.order_by("-id")[:size], "tenant last page (read from the end)")
     assert len(pages[0:size]) == size
 
     before = OutboxMessage.objects.count()
