@@ -21,7 +21,8 @@ part of this repository). After our processes are measured and stopped it is
 started with the environment upstream's services read (``BOOTSTRAP_SERVERS``, the
 ``DB_*`` settings of a database of its own in the same PostgreSQL cluster, topic
 variables naming topics of its own, ``REST_PORT``), warmed up and measured with the
-same load.
+same load. ``--busy-core`` keeps one core busy with a spinning process through the
+whole run: the same figures when the cores are shared.
 
 In the same run it measures a raw baseline: one kafka-python process consuming the
 same records and re-producing each with no processing, with the bridge's consumer
@@ -355,7 +356,7 @@ def measure(path: Measured, meter: Meter, args, bootstrap: str, headers) -> dict
 
 
 def _shared(cpu: dict) -> list[str]:
-    return [n for n in ("broker", "postgres", "load generator", "machine") if n in cpu]
+    return [n for n in ("broker", "postgres", "load generator", "busy loop", "machine") if n in cpu]
 
 
 def _stages(app: str, since) -> dict:
@@ -512,6 +513,12 @@ def main() -> None:
         help="sample bridge, worker and relay with py-spy during the measured run and "
         "write their collapsed stacks and top functions to this folder",
     )
+    parser.add_argument(
+        "--busy-core",
+        action="store_true",
+        help="keep one core busy through the whole run with a process spinning in a loop "
+        "(its CPU is shown apart as 'busy loop'; the machine's figure includes it)",
+    )
     parser.add_argument("--json", type=Path, default=None, help="also write the figures here")
     args = parser.parse_args()
     paths = {p.strip() for p in args.paths.split(",") if p.strip()}
@@ -553,6 +560,7 @@ def main() -> None:
     else:
         command_topic, event_topic, app = COMMAND_TOPIC_ECHO, EVENT_TOPIC_ECHO, "echo"
     results = []
+    spinner: subprocess.Popen | None = None
     try:
         stack.start_infrastructure()
         from django.conf import settings
@@ -566,12 +574,18 @@ def main() -> None:
         meter = Meter()
         meter.groups["broker"] = list(stack.broker.pids)
         meter.postgres = postmaster_pid()
+        if args.busy_core:
+            spinner = subprocess.Popen(
+                [sys.executable, "-c", "while True: pass"], start_new_session=True
+            )
+            meter.groups["busy loop"] = [spinner.pid]
         print(
             f"{args.messages} {args.service} commands over {args.keys} keys at "
             f"{f'{args.rate:g} msg/s' if args.rate else 'once'}, "
             f"{args.workers} worker processes, "
             f"database {settings.DATABASES['default']['ENGINE']}, broker {args.broker} "
             f"({settings.KAFKA_TOPIC_PARTITIONS} partition(s) a topic)"
+            + (", one core kept busy by a spinning process" if args.busy_core else "")
         )
 
         if "pipeline" in paths:
@@ -648,6 +662,9 @@ def main() -> None:
                 if forwarder.poll() is None:
                     forwarder.kill()
     finally:
+        if spinner is not None:
+            spinner.kill()
+            spinner.wait(10)
         stack.close()
     summary(results, args)
 
@@ -685,7 +702,16 @@ def summary(results: list[dict], args) -> None:
     if args.json:
         settings = {
             k: getattr(args, k)
-            for k in ("broker", "service", "service_command", "messages", "rate", "keys", "warmup")
+            for k in (
+                "broker",
+                "service",
+                "service_command",
+                "messages",
+                "rate",
+                "keys",
+                "warmup",
+                "busy_core",
+            )
         }
         args.json.write_text(json.dumps({"settings": settings, "results": results}, indent=2))
         print(f"\nfigures written to {args.json}")
