@@ -22,13 +22,12 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Mapping
 
 from django.db import transaction
 from django.utils import timezone
 
 from messengers import messages, selectors
-from messengers.lookups import Facts
+from messengers.lookups import LookedUp
 from messengers.models import CAPACITY, Character, Member, Messenger
 from project.messaging import bus, errors
 from project.messaging.errors import DomainError, Record
@@ -38,8 +37,6 @@ from project.tenancy.models import Tenant
 logger = logging.getLogger(__name__)
 
 SEQUENCE = "messenger"
-
-LookedUp = Mapping[int, Facts | None]
 
 
 # --- commands (COMMAND_TOPIC_MESSENGER, invite ACCEPTED) ---------------------------------

@@ -9,19 +9,14 @@ row first, then characters, so two writers cannot deadlock.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 
-from parties.lookups import CharacterFacts
+from parties.lookups import LookedUp
 from parties.models import Character, Party
 from project.tenancy.models import Tenant
 
-# A prepare step's answers: {character id: facts, or None when the lookup failed};
-# a character absent from it was cached when the lookup ran.
-Fetched = Mapping[int, CharacterFacts | None]
 
-
-def record(tenant: Tenant, fetched: Fetched) -> None:
-    """Cache the looked-up characters the cache lacks.
+def record(tenant: Tenant, looked_up: LookedUp) -> None:
+    """Cache the looked-up characters the cache lacks (``looked_up.fetched``).
 
     Before the service's own block, so a refusal keeps them, as upstream's lookup
     does; in one statement in id order, so two services populating each other's
@@ -40,7 +35,7 @@ def record(tenant: Tenant, fetched: Fetched) -> None:
             map_id=facts.map_id,
             instance=uuid.UUID(facts.instance),
         )
-        for character_id, facts in sorted(fetched.items())
+        for character_id, facts in sorted(looked_up.fetched.items())
         if facts is not None
     ]
     if new:

@@ -74,7 +74,7 @@ consumer.event(
     messages.LogoutEvent,
     prepare=lookups.logout_portal,
     service=configured(services.character_logout),
-    extra={"start_map_portal": lambda message: message.prepared},
+    extra={"looked_up": lookups.looked_up},
 )
 
 

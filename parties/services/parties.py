@@ -7,8 +7,8 @@ import uuid
 
 from django.db import transaction
 
-from parties import events, membership, messages, selectors
-from parties.membership import Fetched
+from parties import events, lookups, membership, messages, selectors
+from parties.lookups import LookedUp
 from parties.models import Character, Party
 from project.messaging import errors
 from project.tenancy import sequences
@@ -19,8 +19,6 @@ logger = logging.getLogger(__name__)
 SEQUENCE = "party"
 CAPACITY = 6
 NIL_UUID = messages.NIL_UUID
-
-NOTHING_FETCHED: Fetched = {}
 
 
 def is_beginner(job_id: int) -> bool:
@@ -33,13 +31,13 @@ def is_beginner(job_id: int) -> bool:
 
 @errors.answered
 def party_create(
-    *, tenant: Tenant, actor_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, actor_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Party | None:
     """CREATE: the actor founds a party and leads it.
 
     Checks in upstream's order: lookup, already in a party, beginner, GM.
     """
-    membership.record(tenant, fetched)
+    membership.record(tenant, looked_up)
     with transaction.atomic():
         leader = membership.character(tenant, actor_id)
         if leader is None:
@@ -62,13 +60,13 @@ def party_create(
 
 @errors.answered(refused=bool)
 def party_join(
-    *, tenant: Tenant, character_id: int, party_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, party_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> bool:
     """JOIN, from a command or an accepted invite: the character joins the party.
 
     No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
     """
-    membership.record(tenant, fetched)
+    membership.record(tenant, looked_up)
     with transaction.atomic():
         joiner = membership.character(tenant, character_id)
         if joiner is None:
@@ -125,14 +123,14 @@ def _leave(
     character_id: int,
     party_id: int,
     transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """LEAVE without ``force``: the character leaves; a leader leaving disbands.
 
     LEFT and DISBAND echo ``transaction_id``; ERRORs carry the nil UUID. There is
     no leader election: the leader leaving always disbands.
     """
-    membership.record(tenant, fetched)
+    membership.record(tenant, looked_up)
     with transaction.atomic():
         leaver = membership.character(tenant, character_id)
         if leaver is None:
@@ -193,7 +191,7 @@ def _expel(
     actor_id: int,
     party_id: int,
     character_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """LEAVE with ``force``: the leader expels a member.
 
@@ -202,7 +200,7 @@ def _expel(
     ERROR_UNEXPECTED and change nothing. The last member expelling himself
     disbands with ``members: []``. Nothing here echoes the transaction id.
     """
-    membership.record(tenant, fetched)
+    membership.record(tenant, looked_up)
     with transaction.atomic():
         target = membership.character(tenant, character_id)
         if target is None:
@@ -264,7 +262,7 @@ def party_leave_command(
     character_id: int,
     force: bool,
     transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """The LEAVE command: ``force`` makes it an expel (the actor expels
     ``character_id``); otherwise the actor leaves and ``character_id`` is ignored."""
@@ -274,14 +272,14 @@ def party_leave_command(
             actor_id=actor_id,
             party_id=party_id,
             character_id=character_id,
-            fetched=fetched,
+            looked_up=looked_up,
         )
     return party_leave(
         tenant=tenant,
         character_id=actor_id,
         party_id=party_id,
         transaction_id=transaction_id,
-        fetched=fetched,
+        looked_up=looked_up,
     )
 
 
@@ -292,7 +290,7 @@ def party_change_leader(
     actor_id: int,
     party_id: int,
     leader_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """CHANGE_LEADER: the leader hands the party to a member.
 
@@ -300,7 +298,7 @@ def party_change_leader(
     sends the current leader as actor. Re-electing the current leader still emits
     CHANGE_LEADER, as upstream.
     """
-    membership.record(tenant, fetched)
+    membership.record(tenant, looked_up)
     with transaction.atomic():
         new_leader = membership.character(tenant, leader_id)
         if new_leader is None:
@@ -337,7 +335,7 @@ def party_change_leader(
 
 @errors.answered(refused=bool)
 def party_request_invite(
-    *, tenant: Tenant, actor_id: int, character_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, actor_id: int, character_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> bool:
     """REQUEST_INVITE: the actor invites a character, founding a party first
     when he has none; sends the invite service's CREATE command.
@@ -346,7 +344,7 @@ def party_request_invite(
     upstream publishes it. Any member may invite (no leader check upstream).
     Returns whether the invite command was sent.
     """
-    membership.record(tenant, fetched)
+    membership.record(tenant, looked_up)
     with transaction.atomic():
         inviter = membership.character(tenant, actor_id)
         if inviter is None:
@@ -413,12 +411,14 @@ def party_invite_accepted(
     invite_type: str,
     reference_id: int,
     target_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """Invite ACCEPTED: for a PARTY invite, the target joins the referenced party."""
     if invite_type != messages.INVITE_TYPE_PARTY:
         return False
-    return party_join(tenant=tenant, character_id=target_id, party_id=reference_id, fetched=fetched)
+    return party_join(
+        tenant=tenant, character_id=target_id, party_id=reference_id, looked_up=looked_up
+    )
 
 
 # --- operator actions (admin) ------------------------------------------------------

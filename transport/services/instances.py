@@ -16,6 +16,7 @@ from project.messaging import bus
 from project.messaging.errors import DomainError
 from project.tenancy.models import Tenant
 from transport import messages, selectors
+from transport.lookups import LookedUp
 from transport.models import (
     Instance,
     InstanceCharacter,
@@ -442,13 +443,13 @@ def character_logout(
     world_id: int,
     channel_id: int,
     map_id: int,
-    start_map_portal: dict | None = None,
+    looked_up: LookedUp | None = None,
 ) -> None:
     """LOGOUT: cancel the character's instance trip, then the scheduled-route
     warp back to the start map, as two separate steps of one transaction.
 
-    ``start_map_portal`` is ``{"mapId": …, "portalId": …}`` looked up beforehand for
-    the route owning ``map_id``; without it (or for another map) portal 0 is used.
+    ``looked_up`` is the spawn portal of the start map of the route owning
+    ``map_id``, looked up beforehand; without it (or for another map) portal 0 is used.
     """
     with transaction.atomic():
         _leave_instance(
@@ -461,8 +462,8 @@ def character_logout(
         route = selectors.scheduled_route_owning_map(tenant=tenant, map_id=map_id)
         if route is not None:
             portal = 0
-            if start_map_portal and start_map_portal.get("mapId") == route.start_map_id:
-                portal = int(start_map_portal.get("portalId") or 0)
+            if looked_up is not None and looked_up.map_id == route.start_map_id:
+                portal = looked_up.portal_id
             _change_map(
                 tenant,
                 world_id=world_id,
