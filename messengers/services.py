@@ -49,7 +49,7 @@ def messenger_create(
     """CREATE: a new messenger with the actor in seat 0; CREATED only, no JOINED."""
     _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+        actor = _locked_character(tenant, actor_id)
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         if selectors.seat_of(tenant=tenant, character_id=actor_id) is not None:
@@ -74,7 +74,7 @@ def messenger_join(
     """JOIN, also for an accepted invite: the lowest free seat; JOINED with it."""
     _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+        actor = _locked_character(tenant, actor_id)
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         world = actor.world_id
@@ -88,7 +88,7 @@ def messenger_join(
         messenger = _locked_messenger(tenant, messenger_id)
         if messenger is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, world)
-        taken = set(Member.objects.filter(messenger=messenger).values_list("slot", flat=True))
+        taken = selectors.taken_slots(messenger=messenger)
         if len(taken) >= CAPACITY:
             raise _refused(transaction_id, messages.ERROR_FULL, actor_id, messenger_id, world)
         member = _seat(tenant, messenger, actor_id, min(set(range(CAPACITY)) - taken))
@@ -118,7 +118,7 @@ def messenger_leave(
     """
     _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+        actor = _locked_character(tenant, actor_id)
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
@@ -150,12 +150,12 @@ def messenger_request_invite(
     """
     _record(tenant, looked_up)
     with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+        actor = _locked_character(tenant, actor_id)
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         own_seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         own_id = own_seat.messenger.messenger_id if own_seat is not None else 0
-        target = _registered(tenant, character_id, lock=False)
+        target = selectors.character(tenant=tenant, character_id=character_id)
         if target is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, own_id, 0)
         target_seat = selectors.seat_of(tenant=tenant, character_id=character_id)
@@ -176,7 +176,7 @@ def messenger_request_invite(
             created = False
             if messenger is None:  # closed meanwhile: nothing, as upstream
                 return None
-            if Member.objects.filter(messenger=messenger).count() >= CAPACITY:
+            if selectors.member_count(messenger=messenger) >= CAPACITY:
                 raise _refused(
                     transaction_id, messages.ERROR_FULL, actor_id, own_id, target.world_id
                 )
@@ -236,7 +236,7 @@ def character_login(
     """
     _record(tenant, looked_up)
     with transaction.atomic():
-        character = _registered(tenant, character_id, lock=True)
+        character = _locked_character(tenant, character_id)
         if character is None:
             logger.info("LOGIN of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -254,7 +254,7 @@ def character_logout(
     member LOGOUT, then LEFT (disbanding an emptied messenger). The record stays."""
     _record(tenant, looked_up)
     with transaction.atomic():
-        character = _registered(tenant, character_id, lock=True)
+        character = _locked_character(tenant, character_id)
         if character is None:
             logger.info("LOGOUT of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -272,7 +272,7 @@ def character_channel_changed(
     """CHANNEL_CHANGED: the new channel; online untouched; no events."""
     _record(tenant, looked_up)
     with transaction.atomic():
-        character = _registered(tenant, character_id, lock=True)
+        character = _locked_character(tenant, character_id)
         if character is None:
             return None
         _update(character, channel_id=channel_id)
@@ -291,7 +291,7 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
         messenger = _locked_messenger(tenant, messenger_id)
         if messenger is None:
             return []
-        members = list(Member.objects.filter(messenger=messenger).order_by("id"))
+        members = selectors.members_in_order(messenger=messenger)
         records = selectors.characters(tenant=tenant, ids=[m.character_id for m in members])
         for member in members:
             member.delete()
@@ -313,13 +313,14 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _registered(tenant: Tenant, character_id: int, *, lock: bool) -> Character | None:
-    """The character's registry record, locked when ``lock``; ``None``: the lookup
-    failed and no record exists."""
-    records = Character.objects.filter(tenant=tenant, character_id=character_id)
-    if lock:
-        records = records.select_for_update()
-    return records.first()
+def _locked_character(tenant: Tenant, character_id: int) -> Character | None:
+    """The character's registry record, locked (the per-character lock); ``None``:
+    the lookup failed and no record exists."""
+    return (
+        Character.objects.select_for_update()
+        .filter(tenant=tenant, character_id=character_id)
+        .first()
+    )
 
 
 def _record(tenant: Tenant, looked_up: LookedUp) -> None:
@@ -393,7 +394,7 @@ def _vacate(
     messenger = Messenger.objects.select_for_update().filter(pk=seat.messenger_id).first()
     if messenger is None or not Member.objects.filter(pk=seat.pk).delete()[0]:
         return None
-    if not Member.objects.filter(messenger=messenger).exists():
+    if not selectors.member_count(messenger=messenger):
         messenger.delete()
     _emit_status(
         tenant,
