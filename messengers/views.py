@@ -87,9 +87,7 @@ def messenger_resource(messenger: Messenger) -> rest.Resource:
 def messengers_list(request: rest.Request) -> HttpResponse:
     """All messengers by id, or the one seating ``filter[members.id]``."""
     rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
-    member_id = None
-    if MEMBER_FILTER in request.GET:
-        member_id = rest.parse_int_truncated_u32(rest.query_value(request, MEMBER_FILTER))
+    member_id = rest.query_id(request, MEMBER_FILTER)
     found = selectors.messengers(tenant=request.tenant, member_id=member_id)
     return rest.collection(
         request, found, messenger_resource, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE

@@ -84,9 +84,7 @@ def party_resource(party: Party) -> rest.Resource:
 def parties_list(request: rest.Request) -> HttpResponse:
     """All parties by id, or those with ``filter[members.id]`` among the members."""
     rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
-    member_id = None
-    if MEMBER_FILTER in request.GET:
-        member_id = rest.parse_int_truncated_u32(rest.query_value(request, MEMBER_FILTER))
+    member_id = rest.query_id(request, MEMBER_FILTER)
     found = selectors.parties_list(tenant=request.tenant, member_id=member_id)
     return rest.collection(
         request, found, party_resource, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE
@@ -97,13 +95,7 @@ def party_create(request: rest.Request) -> HttpResponse:
     """POST a ``parties`` resource with exactly one member: that member's CREATE."""
     body = rest.read_body(request, "parties", PartyAttributes)
     (leader_id,) = _member_ids(body, exactly=1)
-    rest.emit_command(
-        request,
-        topic=messages.COMMAND_TOPIC_PARTY,
-        key=messages.command_key(leader_id),
-        value=messages.create_command(actor_id=leader_id),
-    )
-    return rest.accepted()
+    return _command(request, leader_id, messages.create_command(actor_id=leader_id))
 
 
 def party_get(request: rest.Request, partyId: str) -> HttpResponse:
@@ -117,16 +109,15 @@ def party_update(request: rest.Request, partyId: str) -> HttpResponse:
     body = rest.read_body(request, "parties", PartyAttributes)
     party = _party(request, partyId, missing=rest.NotFound())
     leader_id = body.attributes["leaderId"]
-    if leader_id != party.leader_id:
-        rest.emit_command(
-            request,
-            topic=messages.COMMAND_TOPIC_PARTY,
-            key=messages.command_key(leader_id),
-            value=messages.change_leader_command(
-                actor_id=party.leader_id, party_id=party.party_id, leader_id=leader_id
-            ),
-        )
-    return rest.accepted()
+    if leader_id == party.leader_id:
+        return rest.accepted()
+    return _command(
+        request,
+        leader_id,
+        messages.change_leader_command(
+            actor_id=party.leader_id, party_id=party.party_id, leader_id=leader_id
+        ),
+    )
 
 
 def members_list(request: rest.Request, partyId: str) -> HttpResponse:
@@ -149,13 +140,9 @@ def member_add(request: rest.Request, partyId: str) -> HttpResponse:
     body = rest.read_body(request, "members", MemberAttributes)
     party_id = rest.parse_int_truncated_u32(partyId)
     character_id = rest.parse_int_truncated_u32(body.id)
-    rest.emit_command(
-        request,
-        topic=messages.COMMAND_TOPIC_PARTY,
-        key=messages.command_key(character_id),
-        value=messages.join_command(actor_id=character_id, party_id=party_id),
+    return _command(
+        request, character_id, messages.join_command(actor_id=character_id, party_id=party_id)
     )
-    return rest.accepted()
 
 
 def member_get(request: rest.Request, partyId: str, memberId: str) -> HttpResponse:
@@ -173,16 +160,23 @@ def member_remove(request: rest.Request, partyId: str, memberId: str) -> HttpRes
     """DELETE a member: his LEAVE, no membership check."""
     party_id = rest.parse_int_truncated_u32(partyId)
     character_id = rest.parse_int_truncated_u32(memberId)
+    return _command(
+        request, character_id, messages.leave_command(actor_id=character_id, party_id=party_id)
+    )
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _command(request: rest.Request, character_id: int, command: dict) -> HttpResponse:
+    """Buffer the party command (keyed by the character it names) and answer 202."""
     rest.emit_command(
         request,
         topic=messages.COMMAND_TOPIC_PARTY,
         key=messages.command_key(character_id),
-        value=messages.leave_command(actor_id=character_id, party_id=party_id),
+        value=command,
     )
     return rest.accepted()
-
-
-# --- helpers -----------------------------------------------------------------------------
 
 
 def _party(request: rest.Request, text: str, *, missing: rest.HttpError) -> Party:
@@ -198,25 +192,14 @@ def _find(request: rest.Request, party_id: int, *, missing: rest.HttpError) -> P
 
 def _member_ids(body: rest.Body, *, exactly: int) -> list[int]:
     """The ids of the to-many ``members`` relationship; any other shape is a 400."""
-    members = _field(body.relationships, "members")
-    data = _field(members, "data")
+    members = rest.go_field(body.relationships, "members")
+    data = rest.go_field(members, "data")
     if not isinstance(data, list) or len(data) != exactly:
         raise rest.BadRequest()
     ids = []
     for item in data:
-        member_id = _field(item, "id")
+        member_id = rest.go_field(item, "id")
         if not isinstance(member_id, str):
             raise rest.BadRequest()
         ids.append(rest.parse_int_truncated_u32(member_id))
     return ids
-
-
-def _field(obj: object, name: str) -> object:
-    """A member found case-insensitively, as Go's decoder matches struct fields."""
-    if not isinstance(obj, dict):
-        return None
-    found = None
-    for key, value in obj.items():
-        if key.lower() == name:
-            found = value
-    return found

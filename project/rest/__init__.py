@@ -30,8 +30,10 @@ from project.rest.documents import Resource, error, single
 from project.rest.errors import BadRequest, HttpError, NotFound
 from project.rest.inputs import (
     Body,
+    go_field,
     parse_int_truncated_u32,
     parse_u32,
+    query_id,
     query_value,
     read_body,
 )
@@ -59,6 +61,7 @@ __all__ = [
     "empty",
     "error",
     "get_route",
+    "go_field",
     "many",
     "member_routes",
     "no_body",
@@ -67,6 +70,7 @@ __all__ = [
     "op",
     "parse_int_truncated_u32",
     "parse_u32",
+    "query_id",
     "query_value",
     "read_body",
     "route",
