@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -438,30 +439,16 @@ def _emit_status(
         messenger_id=messenger_id,
         body=body,
     )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+    bus.emit_record(tenant, record)
 
 
-def _status_record(
-    *,
-    event_type: str,
-    transaction_id: uuid.UUID,
-    actor_id: int,
-    world_id: int,
-    messenger_id: int,
-    body: dict,
-) -> Record:
-    """A messenger status event, keyed by its messenger."""
+def _status_record(*, messenger_id: int, **fields: Any) -> Record:
+    """A messenger status event (``messages.status_event``'s fields), keyed by its
+    messenger."""
     return Record(
         topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
         key=messages.status_key(messenger_id),
-        value=messages.status_event(
-            event_type=event_type,
-            transaction_id=transaction_id,
-            actor_id=actor_id,
-            world_id=world_id,
-            messenger_id=messenger_id,
-            body=body,
-        ),
+        value=messages.status_event(messenger_id=messenger_id, **fields),
     )
 
 

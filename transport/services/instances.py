@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -130,42 +131,24 @@ def instance_transport_start(
     return Started(instance, route)
 
 
-def _change_map(
-    tenant: Tenant,
-    *,
-    world_id: int,
-    character_id: int,
-    channel_id: int,
-    map_id: int,
-    instance: uuid.UUID,
-    portal_id: int,
-) -> None:
-    """Warp the character (the character service's CHANGE_MAP command)."""
+def _change_map(tenant: Tenant, *, character_id: int, **fields: Any) -> None:
+    """Warp the character: the character service's CHANGE_MAP command
+    (``messages.change_map``'s fields)."""
     bus.emit(
         tenant=tenant,
         topic=messages.COMMAND_TOPIC_CHARACTER,
         key=messages.character_key(character_id),
-        value=messages.change_map(
-            world_id=world_id,
-            character_id=character_id,
-            channel_id=channel_id,
-            map_id=map_id,
-            instance=instance,
-            portal_id=portal_id,
-        ),
+        value=messages.change_map(character_id=character_id, **fields),
     )
 
 
-def _instance_event(
-    tenant: Tenant, *, world_id: int, character_id: int, event_type: str, body: dict
-) -> None:
+def _instance_event(tenant: Tenant, *, character_id: int, **fields: Any) -> None:
+    """An instance transport event (``messages.instance_event``'s fields)."""
     bus.emit(
         tenant=tenant,
         topic=messages.EVENT_TOPIC_INSTANCE_TRANSPORT,
         key=messages.character_key(character_id),
-        value=messages.instance_event(
-            world_id=world_id, character_id=character_id, event_type=event_type, body=body
-        ),
+        value=messages.instance_event(character_id=character_id, **fields),
     )
 
 
