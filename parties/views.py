@@ -99,7 +99,7 @@ def party_create(request: rest.Request) -> HttpResponse:
 
 
 def party_get(request: rest.Request, partyId: str) -> HttpResponse:
-    party = _party(request, partyId, missing=rest.NotFound())
+    party = _party(request, rest.parse_int_truncated_u32(partyId), missing=rest.NotFound())
     return rest.single(request, party_resource(party))
 
 
@@ -107,7 +107,7 @@ def party_update(request: rest.Request, partyId: str) -> HttpResponse:
     """PATCH ``leaderId``: a CHANGE_LEADER from the current leader (project decision:
     upstream sends actor 0, which the leader check would refuse)."""
     body = rest.read_body(request, "parties", PartyAttributes)
-    party = _party(request, partyId, missing=rest.NotFound())
+    party = _party(request, rest.parse_int_truncated_u32(partyId), missing=rest.NotFound())
     leader_id = body.attributes["leaderId"]
     if leader_id == party.leader_id:
         return rest.accepted()
@@ -124,7 +124,7 @@ def members_list(request: rest.Request, partyId: str) -> HttpResponse:
     """Members by character id; an unknown party is a 500, as upstream."""
     party_id = rest.parse_int_truncated_u32(partyId)
     rest.Page.from_request(request, default_size=MEMBERS_PAGE_SIZE, max_size=MEMBERS_PAGE_SIZE)
-    party = _find(request, party_id, missing=rest.HttpError(500))
+    party = _party(request, party_id, missing=rest.HttpError(500))
     members = sorted(party.members_in_order, key=lambda member: member.character_id)
     return rest.collection(
         request,
@@ -149,7 +149,7 @@ def member_get(request: rest.Request, partyId: str, memberId: str) -> HttpRespon
     """Unknown party 500 (quirk), not a member 404."""
     party_id = rest.parse_int_truncated_u32(partyId)
     member_id = rest.parse_int_truncated_u32(memberId)
-    party = _find(request, party_id, missing=rest.HttpError(500))
+    party = _party(request, party_id, missing=rest.HttpError(500))
     for member in party.members_in_order:
         if member.character_id == member_id:
             return rest.single(request, member_resource(member))
@@ -179,15 +179,8 @@ def _command(request: rest.Request, character_id: int, command: dict) -> HttpRes
     return rest.accepted()
 
 
-def _party(request: rest.Request, text: str, *, missing: rest.HttpError) -> Party:
-    return _find(request, rest.parse_int_truncated_u32(text), missing=missing)
-
-
-def _find(request: rest.Request, party_id: int, *, missing: rest.HttpError) -> Party:
-    party = selectors.party_get(tenant=request.tenant, party_id=party_id)
-    if party is None:
-        raise missing
-    return party
+def _party(request: rest.Request, party_id: int, *, missing: rest.HttpError) -> Party:
+    return rest.found(selectors.party_get(tenant=request.tenant, party_id=party_id), missing)
 
 
 def _member_ids(body: rest.Body, *, exactly: int) -> list[int]:

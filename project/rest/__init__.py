@@ -27,7 +27,7 @@ from project.rest.declarations import (
     op,
 )
 from project.rest.documents import Resource, error, single
-from project.rest.errors import BadRequest, HttpError, NotFound
+from project.rest.errors import BadRequest, HttpError, NotFound, found
 from project.rest.inputs import (
     Body,
     go_field,
@@ -60,6 +60,7 @@ __all__ = [
     "emit_command",
     "empty",
     "error",
+    "found",
     "get_route",
     "go_field",
     "many",

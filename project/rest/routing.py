@@ -26,16 +26,8 @@ from django.views.decorators.csrf import csrf_exempt
 from project import tenancy
 from project.messaging import bus, wire
 from project.messaging.errors import DomainError
-from project.rest.declarations import (
-    UPSTREAM_500,
-    Operation,
-    RequestDocument,
-    ResourceType,
-    many,
-    no_body,
-    one,
-    op,
-)
+from project.rest import declarations
+from project.rest.declarations import Operation
 from project.rest.documents import error
 from project.rest.errors import HttpError
 from project.rest.pagination import BadPage, bad_page
@@ -114,13 +106,13 @@ def get_route(
 ) -> list[URLPattern]:
     """A path that only answers GET, declared as ``op(view, **declared)``: most
     routes are one read."""
-    return route(pattern, ids=ids, GET=op(view, **declared))
+    return route(pattern, ids=ids, GET=declarations.op(view, **declared))
 
 
 def member_routes(
     owner: str,
     noun: str,
-    member: ResourceType,
+    member: declarations.ResourceType,
     *,
     page_size: int,
     list_view: View,
@@ -134,33 +126,35 @@ def member_routes(
     ``relationships/``, as api2go links it), a POST of a ``member`` resource that is
     its JOIN, one member, and a DELETE that is its LEAVE. A missing group is
     upstream's 500."""
-    listed = op(
+    listed = declarations.op(
         list_view,
         summary=f"The {noun}'s members by character id",
-        returns=many(member, page_size=page_size, max_page_size=page_size),
-        errors={500: UPSTREAM_500},
+        returns=declarations.many(member, page_size=page_size, max_page_size=page_size),
+        errors={500: declarations.UPSTREAM_500},
     )
     return routes(
         route(
             f"{owner}/members",
             GET=listed,
-            POST=op(
+            POST=declarations.op(
                 join_view,
                 summary="JOIN command of the member (data.id: the character id)",
-                body=RequestDocument(member.type, member.attributes),
-                returns=no_body(202),
+                body=declarations.RequestDocument(member.type, member.attributes),
+                returns=declarations.no_body(202),
             ),
         ),
         route(f"{owner}/relationships/members", GET=listed),
         route(
             f"{owner}/members/{{memberId}}",
-            GET=op(
+            GET=declarations.op(
                 get_view,
                 summary=f"One member of the {noun}",
-                returns=one(member),
-                errors={404: "not a member", 500: UPSTREAM_500},
+                returns=declarations.one(member),
+                errors={404: "not a member", 500: declarations.UPSTREAM_500},
             ),
-            DELETE=op(leave_view, summary="LEAVE command of the member", returns=no_body(202)),
+            DELETE=declarations.op(
+                leave_view, summary="LEAVE command of the member", returns=declarations.no_body(202)
+            ),
         ),
     )
 
