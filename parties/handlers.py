@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from parties import events, lookups, messages, selectors, services
 from project.contracts import character_status
+from project.contracts import invites as invite_contracts
 from project.directory import characters
 from project.messaging import registry
 from project.messaging.errors import Record
@@ -63,12 +64,8 @@ def command_died(message: registry.Message, reason: str) -> list[Record]:
     return _unexpected(message, args["actor_id"], args.get("party_id", 0))
 
 
-def invite_accepted_died(message: registry.Message, reason: str) -> list[Record]:
-    """The JOIN an accepted party invite makes: ERROR_UNEXPECTED to the target."""
-    args = message.args
-    if args["invite_type"] != messages.INVITE_TYPE_PARTY:
-        return []
-    return _unexpected(message, args["target_id"], args["reference_id"])
+# The JOIN an accepted party invite makes: ERROR_UNEXPECTED to the target.
+invite_accepted_died = invite_contracts.accepted_died(messages.INVITE_TYPE_PARTY, _unexpected)
 
 
 # --- how a service gets the prepare step's answers -----------------------------------
