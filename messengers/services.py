@@ -12,7 +12,7 @@ held by the database, and also what keeps one character in one messenger),
 then the messenger row (capacity and seats), then the id counter. Unique keys
 (``models``) back both invariants up.
 
-The looked-up characters are recorded first, outside the service's own block, so
+The looked-up characters are recorded first, outside the service's own block (``_acting``), so
 a refusal (a ``DomainError`` carrying the ERROR event, ``errors.answered``) rolls
 back only the service: the registry record a lookup created stays, as upstream's
 lookup side effect does.
@@ -20,8 +20,10 @@ lookup side effect does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.db import transaction
@@ -48,9 +50,7 @@ def messenger_create(
     *, tenant: Tenant, transaction_id: uuid.UUID, actor_id: int, looked_up: LookedUp
 ) -> Messenger | None:
     """CREATE: a new messenger with the actor in seat 0; CREATED only, no JOINED."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _locked_character(tenant, actor_id)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         if selectors.seat_of(tenant=tenant, character_id=actor_id) is not None:
@@ -73,9 +73,7 @@ def messenger_join(
     looked_up: LookedUp,
 ) -> Member | None:
     """JOIN, also for an accepted invite: the lowest free seat; JOINED with it."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _locked_character(tenant, actor_id)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         world = actor.world_id
@@ -117,9 +115,7 @@ def messenger_leave(
 
     Leaving a messenger one is not in, or an unknown one, is ``ERROR_UNEXPECTED``.
     """
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _locked_character(tenant, actor_id)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
@@ -149,9 +145,7 @@ def messenger_request_invite(
     nothing. Emits the invite CREATE command, then CREATED when one was created.
     Self-invites are not refused, as upstream. Returns the messenger.
     """
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _locked_character(tenant, actor_id)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         own_seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
@@ -235,9 +229,7 @@ def character_login(
 
     The registry world stays the character service's; login never seats.
     """
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        character = _locked_character(tenant, character_id)
+    with _acting(tenant, looked_up, character_id) as character:
         if character is None:
             logger.info("LOGIN of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -253,9 +245,7 @@ def character_logout(
 ) -> Member | None:
     """LOGOUT and DELETED: offline, and a seated character leaves:
     member LOGOUT, then LEFT (disbanding an emptied messenger). The record stays."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        character = _locked_character(tenant, character_id)
+    with _acting(tenant, looked_up, character_id) as character:
         if character is None:
             logger.info("LOGOUT of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -271,9 +261,7 @@ def character_channel_changed(
     *, tenant: Tenant, character_id: int, channel_id: int, looked_up: LookedUp
 ) -> Character | None:
     """CHANNEL_CHANGED: the new channel; online untouched; no events."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        character = _locked_character(tenant, character_id)
+    with _acting(tenant, looked_up, character_id) as character:
         if character is None:
             return None
         _update(character, channel_id=channel_id)
@@ -312,6 +300,16 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
 
 
 # --- helpers -----------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _acting(tenant: Tenant, looked_up: LookedUp, character_id: int) -> Iterator[Character | None]:
+    """A service's own transaction, and the acting character's registry record locked
+    in it (``None``: its lookup failed). The looked-up characters are recorded first,
+    outside it, so a refusal, which rolls the transaction back, keeps them."""
+    _record(tenant, looked_up)
+    with transaction.atomic():
+        yield _locked_character(tenant, character_id)
 
 
 def _locked_character(tenant: Tenant, character_id: int) -> Character | None:

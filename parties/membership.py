@@ -8,7 +8,11 @@ row first, then characters, so two writers cannot deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
+from collections.abc import Iterator
+
+from django.db import transaction
 
 from parties.lookups import LookedUp
 from parties.models import Character, Party
@@ -40,6 +44,18 @@ def record(tenant: Tenant, looked_up: LookedUp) -> None:
     ]
     if new:
         Character.objects.bulk_create(new, ignore_conflicts=True)
+
+
+@contextlib.contextmanager
+def acting(
+    tenant: Tenant, looked_up: LookedUp, character_id: int, *, lock: bool = False
+) -> Iterator[Character | None]:
+    """A service's own transaction, and the cached character it acts on (``None``:
+    its lookup failed). The looked-up characters are cached first, outside it, so a
+    refusal, which rolls the transaction back, keeps them, as upstream's lookup does."""
+    record(tenant, looked_up)
+    with transaction.atomic():
+        yield character(tenant, character_id, lock=lock)
 
 
 def character(tenant: Tenant, character_id: int, *, lock: bool = False) -> Character | None:

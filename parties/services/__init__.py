@@ -18,7 +18,7 @@ player would have got had the race gone the other way.
 A refusal raises a ``DomainError`` carrying its ERROR event (``events.refusal``);
 the command services are ``errors.answered``: the service's block rolls back, the
 event is emitted and the call returns ``None`` or ``False``. The looked-up
-characters are cached before that block (``membership.record``), so they stay.
+characters are cached before that block (``membership.acting`` opens it), so they stay.
 The operator actions call the raising forms: the admin shows the reason.
 """
 

@@ -32,9 +32,7 @@ def character_login(
 
     The event's map, instance and world are not applied.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         fields = ["online", "channel_id"]
@@ -54,9 +52,7 @@ def character_logout(
     *, tenant: Tenant, character_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """LOGOUT: offline; a leader keeps the leadership, nobody leaves."""
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         character.online = False
@@ -118,9 +114,7 @@ def character_gm_changed(
 ) -> Character | None:
     """GM_CHANGED: the body is ignored; GM level as the character service says
     now (``looked_up.fresh``; unchanged when it failed). No event."""
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         if looked_up.fresh is not None:
@@ -133,9 +127,7 @@ def character_name_changed(
     *, tenant: Tenant, character_id: int, new_name: str, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """NAME_CHANGED: only a real change is stored and told to the party."""
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None or character.name == new_name:
             return character
         old = character.name
@@ -195,9 +187,7 @@ def _update(
     tenant: Tenant, character_id: int, looked_up: LookedUp, **values: int
 ) -> Character | None:
     """Set cached fields of a character (populating it on a miss); no event."""
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         for name, value in values.items():
@@ -216,9 +206,7 @@ def _changed(
     body: Callable[[int, int, str], dict],
 ) -> Character | None:
     """Store a new level or job and tell the party, changed or not: ``body(old, new, name)``."""
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         old = getattr(character, field)

@@ -37,9 +37,7 @@ def party_create(
 
     Checks in upstream's order: lookup, already in a party, beginner, GM.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        leader = membership.character(tenant, actor_id)
+    with membership.acting(tenant, looked_up, actor_id) as leader:
         if leader is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
@@ -66,9 +64,7 @@ def party_join(
 
     No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        joiner = membership.character(tenant, character_id)
+    with membership.acting(tenant, looked_up, character_id) as joiner:
         if joiner is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED,
@@ -130,9 +126,7 @@ def _leave(
     LEFT and DISBAND echo ``transaction_id``; ERRORs carry the nil UUID. There is
     no leader election: the leader leaving always disbands.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        leaver = membership.character(tenant, character_id)
+    with membership.acting(tenant, looked_up, character_id) as leaver:
         if leaver is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED,
@@ -200,9 +194,7 @@ def _expel(
     ERROR_UNEXPECTED and change nothing. The last member expelling himself
     disbands with ``members: []``. Nothing here echoes the transaction id.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        target = membership.character(tenant, character_id)
+    with membership.acting(tenant, looked_up, character_id) as target:
         if target is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
@@ -298,9 +290,7 @@ def party_change_leader(
     sends the current leader as actor. Re-electing the current leader still emits
     CHANGE_LEADER, as upstream.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        new_leader = membership.character(tenant, leader_id)
+    with membership.acting(tenant, looked_up, leader_id) as new_leader:
         if new_leader is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
@@ -344,9 +334,7 @@ def party_request_invite(
     upstream publishes it. Any member may invite (no leader check upstream).
     Returns whether the invite command was sent.
     """
-    membership.record(tenant, looked_up)
-    with transaction.atomic():
-        inviter = membership.character(tenant, actor_id)
+    with membership.acting(tenant, looked_up, actor_id) as inviter:
         if inviter is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
