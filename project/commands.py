@@ -13,8 +13,15 @@ def app_list(text: str) -> list[str]:
     return [label.strip() for label in text.split(",") if label.strip()]
 
 
-def add_apps_argument(parser: CommandParser, help: str) -> None:
-    parser.add_argument("--apps", default=[], type=app_list, help=help)
+def add_apps_argument(parser: CommandParser, what: str) -> None:
+    """``--apps``: the apps the command does ``what`` for (a list, empty: its default)."""
+    parser.add_argument(
+        "--apps",
+        default=[],
+        type=app_list,
+        help=f"comma-separated app labels to {what} (default: every app ATLAS_SERVICES "
+        "runs, and the platform's own)",
+    )
 
 
 class DocumentCommand(BaseCommand):

@@ -16,11 +16,7 @@ class Command(BaseCommand):
     help = "Do the apps' before-serving work (transport: load every tenant's routes)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_apps_argument(
-            parser,
-            "comma-separated app labels (default: the apps ATLAS_SERVICES runs, and the "
-            "platform's own)",
-        )
+        add_apps_argument(parser, "prepare")
 
     def handle(self, *args: object, apps: list[str], **options: object) -> None:
         chosen = apps or None

@@ -16,11 +16,7 @@ class Command(BaseCommand):
     help = "Consume the apps' Kafka topics into the inbox and enqueue their handling."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        add_apps_argument(
-            parser,
-            "comma-separated apps to bridge (default: every app of ATLAS_SERVICES, and "
-            "the platform's own consumers)",
-        )
+        add_apps_argument(parser, "bridge")
 
     def handle(self, *args: object, apps: list[str], **options: object) -> None:
         # SIGUSR1 prints every thread's stack: where a consumer thread waits, live.
