@@ -15,24 +15,13 @@ consumer = registry.consumer(
     "invites", group="Invitation Service", produces=[messages.EVENT_TOPIC_INVITE_STATUS]
 )
 
-consumer.command(
-    messages.COMMAND_TOPIC_INVITE,
-    messages.COMMAND_CREATE,
-    messages.CreateCommandSchema,
-    service=services.invite_create,
-)
-consumer.command(
-    messages.COMMAND_TOPIC_INVITE,
-    messages.COMMAND_ACCEPT,
-    messages.AcceptCommandSchema,
-    service=services.invite_accept,
-)
-consumer.command(
-    messages.COMMAND_TOPIC_INVITE,
-    messages.COMMAND_REJECT,
-    messages.RejectCommandSchema,
-    service=services.invite_reject,
-)
+for _type, _schema, _service in [
+    (messages.COMMAND_CREATE, messages.CreateCommandSchema, services.invite_create),
+    (messages.COMMAND_ACCEPT, messages.AcceptCommandSchema, services.invite_accept),
+    (messages.COMMAND_REJECT, messages.RejectCommandSchema, services.invite_reject),
+]:
+    consumer.command(messages.COMMAND_TOPIC_INVITE, _type, _schema, service=_service)
+
 consumer.event(
     messages.EVENT_TOPIC_CHARACTER_STATUS,
     messages.CHARACTER_DELETED,

@@ -61,16 +61,7 @@ def invite_create(
     no id. Returns the new or existing invite, or ``None``.
     """
     with transaction.atomic():
-        invite = (
-            selectors.invites_by_reference(
-                tenant=tenant,
-                target_id=target_id,
-                invite_type=invite_type,
-                reference_id=reference_id,
-            )
-            .select_for_update()
-            .first()
-        )
+        invite = _locked_by_reference(tenant, target_id, invite_type, reference_id)
         if invite is None:
             problem = _creation_problem(
                 invite_type=invite_type, originator_id=originator_id, target_id=target_id
@@ -306,19 +297,23 @@ def _insert_or_get_existing(
                 created_at=timezone.now(),
             )
     except IntegrityError:
-        existing = (
-            selectors.invites_by_reference(
-                tenant=tenant,
-                target_id=target_id,
-                invite_type=invite_type,
-                reference_id=reference_id,
-            )
-            .select_for_update()
-            .first()
-        )
+        existing = _locked_by_reference(tenant, target_id, invite_type, reference_id)
         if existing is None:
             raise
         return existing
+
+
+def _locked_by_reference(
+    tenant: Tenant, target_id: int, invite_type: str, reference_id: int
+) -> Invite | None:
+    """The invite of (target, type, reference), locked: at most one (a unique key)."""
+    return (
+        selectors.invites_by_reference(
+            tenant=tenant, target_id=target_id, invite_type=invite_type, reference_id=reference_id
+        )
+        .select_for_update()
+        .first()
+    )
 
 
 def _delete(invite: Invite) -> bool:

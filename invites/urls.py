@@ -4,14 +4,10 @@ from invites import views
 from project import rest
 
 urlpatterns = rest.routes(
-    rest.route(
+    rest.get_route(
         "characters/{characterId}/invites",
-        GET=rest.op(
-            views.character_invites,
-            summary="The invites the character received",
-            returns=rest.many(
-                views.INVITES, page_size=views.PAGE_SIZE, max_page_size=views.PAGE_SIZE
-            ),
-        ),
+        views.character_invites,
+        summary="The invites the character received",
+        returns=rest.many(views.INVITES, page_size=views.PAGE_SIZE, max_page_size=views.PAGE_SIZE),
     ),
 )

@@ -18,6 +18,7 @@ of its processor (``on_dead``, docs/design.md). Character events have no answer.
 from __future__ import annotations
 
 from messengers import lookups, messages, selectors, services
+from project.contracts import invites as invite_contracts
 from project.directory import characters
 from project.messaging import registry
 from project.messaging.errors import Record
@@ -68,12 +69,8 @@ def command_died(message: registry.Message, reason: str) -> list[Record]:
     return _unexpected(message, args["actor_id"], args.get("messenger_id", 0))
 
 
-def invite_accepted_died(message: registry.Message, reason: str) -> list[Record]:
-    """The JOIN an accepted messenger invite makes: ERROR_UNEXPECTED to the target."""
-    args = message.args
-    if args["invite_type"] != messages.INVITE_TYPE_MESSENGER:
-        return []
-    return _unexpected(message, args["target_id"], args["reference_id"])
+# The JOIN an accepted messenger invite makes: ERROR_UNEXPECTED to the target.
+invite_accepted_died = invite_contracts.accepted_died(messages.INVITE_TYPE_MESSENGER, _unexpected)
 
 
 # --- COMMAND_TOPIC_MESSENGER --------------------------------------------------------------

@@ -42,9 +42,10 @@ class Facts:
         return cls(name=str(value["name"]), world_id=int(value["worldId"]))
 
 
-# Character id -> facts, or None when the lookup failed. Ids absent from the
-# mapping were already in the registry when the lookups ran.
-Looked = dict[int, "Facts | None"]
+# What a service is called with as ``looked_up``: character id -> facts, or None
+# when the lookup failed. Ids absent from it were already in the registry when the
+# lookups ran.
+LookedUp = Mapping[int, Facts | None]
 
 
 def fetch(tenant_key: TenantKey, character_id: int) -> Facts | None:
@@ -67,23 +68,23 @@ def fetch(tenant_key: TenantKey, character_id: int) -> Facts | None:
     return Facts(name=character.name, world_id=character.world_id)
 
 
-def fetch_unknown(tenant_key: TenantKey, ids: Iterable[int], known: set[int]) -> Looked:
+def fetch_unknown(tenant_key: TenantKey, ids: Iterable[int], known: set[int]) -> LookedUp:
     """Look up each id not in ``known`` (the registry), once each."""
     return {i: fetch(tenant_key, i) for i in dict.fromkeys(ids) if i not in known}
 
 
-def to_json(looked: Looked) -> dict:
+def to_json(looked_up: LookedUp) -> dict:
     """The form stored on the inbox row (``prepared``): JSON keys are strings."""
-    return {str(i): (f.as_json() if f is not None else None) for i, f in looked.items()}
+    return {str(i): (f.as_json() if f is not None else None) for i, f in looked_up.items()}
 
 
-def from_json(value: Mapping | None) -> Looked:
+def from_json(value: Mapping | None) -> LookedUp:
     if not value:
         return {}
     return {int(i): (Facts.from_json(f) if f is not None else None) for i, f in value.items()}
 
 
-def looked_up(message: registry.Message) -> Looked:
+def looked_up(message: registry.Message) -> LookedUp:
     """The prepare step's answers, as the services take them."""
     return from_json(message.prepared)
 

@@ -7,12 +7,13 @@ are dicts in upstream struct field order, serialised by ``bus.emit``.
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from project.contracts import character_status
 from project.contracts import invites as invite_contracts
 from project.messaging import wire
-from project.messaging.produced import KEY_U32, Produced
+from project.messaging.produced import KEY_U32, Produced, with_body
 from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
 
 # --- topic tokens ------------------------------------------------------------------
@@ -237,8 +238,7 @@ class _Status(GoSchema):
     type = Str()
 
 
-def _status(body: type[GoSchema]) -> type[GoSchema]:
-    return type(f"{body.__name__}Status", (_Status,), {"body": Object(body)})
+_status = functools.partial(with_body, _Status, suffix="Status")
 
 
 class MemberStatusEvent(GoSchema):

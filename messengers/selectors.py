@@ -47,6 +47,21 @@ def with_registry(members: QuerySet[Member]) -> QuerySet[Member]:
     )
 
 
+def members_in_order(*, messenger: Messenger) -> list[Member]:
+    """A messenger's members in seating (insertion) order, read now (under the
+    caller's messenger lock)."""
+    return list(Member.objects.filter(messenger=messenger).order_by("id"))
+
+
+def member_count(*, messenger: Messenger) -> int:
+    return Member.objects.filter(messenger=messenger).count()
+
+
+def taken_slots(*, messenger: Messenger) -> set[int]:
+    """The seats in use (under the caller's messenger lock)."""
+    return set(Member.objects.filter(messenger=messenger).values_list("slot", flat=True))
+
+
 def seat_of(*, tenant: Tenant, character_id: int) -> Member | None:
     """The character's seat, with its messenger, or ``None``: at most one (a unique key)."""
     return (

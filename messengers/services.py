@@ -12,7 +12,7 @@ held by the database, and also what keeps one character in one messenger),
 then the messenger row (capacity and seats), then the id counter. Unique keys
 (``models``) back both invariants up.
 
-The looked-up characters are recorded first, outside the service's own block, so
+The looked-up characters are recorded first, outside the service's own block (``_acting``), so
 a refusal (a ``DomainError`` carrying the ERROR event, ``errors.answered``) rolls
 back only the service: the registry record a lookup created stays, as upstream's
 lookup side effect does.
@@ -20,15 +20,17 @@ lookup side effect does.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from messengers import messages, selectors
-from messengers.lookups import Facts
+from messengers.lookups import LookedUp
 from messengers.models import CAPACITY, Character, Member, Messenger
 from project.messaging import bus, errors
 from project.messaging.errors import DomainError, Record
@@ -39,8 +41,6 @@ logger = logging.getLogger(__name__)
 
 SEQUENCE = "messenger"
 
-LookedUp = Mapping[int, Facts | None]
-
 
 # --- commands (COMMAND_TOPIC_MESSENGER, invite ACCEPTED) ---------------------------------
 
@@ -50,9 +50,7 @@ def messenger_create(
     *, tenant: Tenant, transaction_id: uuid.UUID, actor_id: int, looked_up: LookedUp
 ) -> Messenger | None:
     """CREATE: a new messenger with the actor in seat 0; CREATED only, no JOINED."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         if selectors.seat_of(tenant=tenant, character_id=actor_id) is not None:
@@ -75,9 +73,7 @@ def messenger_join(
     looked_up: LookedUp,
 ) -> Member | None:
     """JOIN, also for an accepted invite: the lowest free seat; JOINED with it."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         world = actor.world_id
@@ -91,7 +87,7 @@ def messenger_join(
         messenger = _locked_messenger(tenant, messenger_id)
         if messenger is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, world)
-        taken = set(Member.objects.filter(messenger=messenger).values_list("slot", flat=True))
+        taken = selectors.taken_slots(messenger=messenger)
         if len(taken) >= CAPACITY:
             raise _refused(transaction_id, messages.ERROR_FULL, actor_id, messenger_id, world)
         member = _seat(tenant, messenger, actor_id, min(set(range(CAPACITY)) - taken))
@@ -119,9 +115,7 @@ def messenger_leave(
 
     Leaving a messenger one is not in, or an unknown one, is ``ERROR_UNEXPECTED``.
     """
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, messenger_id, 0)
         seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
@@ -151,14 +145,12 @@ def messenger_request_invite(
     nothing. Emits the invite CREATE command, then CREATED when one was created.
     Self-invites are not refused, as upstream. Returns the messenger.
     """
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        actor = _registered(tenant, actor_id, lock=True)
+    with _acting(tenant, looked_up, actor_id) as actor:
         if actor is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, 0, 0)
         own_seat = selectors.seat_of(tenant=tenant, character_id=actor_id)
         own_id = own_seat.messenger.messenger_id if own_seat is not None else 0
-        target = _registered(tenant, character_id, lock=False)
+        target = selectors.character(tenant=tenant, character_id=character_id)
         if target is None:
             raise _refused(transaction_id, messages.ERROR_UNEXPECTED, actor_id, own_id, 0)
         target_seat = selectors.seat_of(tenant=tenant, character_id=character_id)
@@ -179,7 +171,7 @@ def messenger_request_invite(
             created = False
             if messenger is None:  # closed meanwhile: nothing, as upstream
                 return None
-            if Member.objects.filter(messenger=messenger).count() >= CAPACITY:
+            if selectors.member_count(messenger=messenger) >= CAPACITY:
                 raise _refused(
                     transaction_id, messages.ERROR_FULL, actor_id, own_id, target.world_id
                 )
@@ -237,9 +229,7 @@ def character_login(
 
     The registry world stays the character service's; login never seats.
     """
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        character = _registered(tenant, character_id, lock=True)
+    with _acting(tenant, looked_up, character_id) as character:
         if character is None:
             logger.info("LOGIN of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -255,9 +245,7 @@ def character_logout(
 ) -> Member | None:
     """LOGOUT and DELETED: offline, and a seated character leaves:
     member LOGOUT, then LEFT (disbanding an emptied messenger). The record stays."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        character = _registered(tenant, character_id, lock=True)
+    with _acting(tenant, looked_up, character_id) as character:
         if character is None:
             logger.info("LOGOUT of unknown character %s in %s ignored", character_id, tenant)
             return None
@@ -273,9 +261,7 @@ def character_channel_changed(
     *, tenant: Tenant, character_id: int, channel_id: int, looked_up: LookedUp
 ) -> Character | None:
     """CHANNEL_CHANGED: the new channel; online untouched; no events."""
-    _record(tenant, looked_up)
-    with transaction.atomic():
-        character = _registered(tenant, character_id, lock=True)
+    with _acting(tenant, looked_up, character_id) as character:
         if character is None:
             return None
         _update(character, channel_id=channel_id)
@@ -294,7 +280,7 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
         messenger = _locked_messenger(tenant, messenger_id)
         if messenger is None:
             return []
-        members = list(Member.objects.filter(messenger=messenger).order_by("id"))
+        members = selectors.members_in_order(messenger=messenger)
         records = selectors.characters(tenant=tenant, ids=[m.character_id for m in members])
         for member in members:
             member.delete()
@@ -316,13 +302,24 @@ def messenger_close(*, tenant: Tenant, messenger_id: int) -> list[Member]:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _registered(tenant: Tenant, character_id: int, *, lock: bool) -> Character | None:
-    """The character's registry record, locked when ``lock``; ``None``: the lookup
-    failed and no record exists."""
-    records = Character.objects.filter(tenant=tenant, character_id=character_id)
-    if lock:
-        records = records.select_for_update()
-    return records.first()
+@contextlib.contextmanager
+def _acting(tenant: Tenant, looked_up: LookedUp, character_id: int) -> Iterator[Character | None]:
+    """A service's own transaction, and the acting character's registry record locked
+    in it (``None``: its lookup failed). The looked-up characters are recorded first,
+    outside it, so a refusal, which rolls the transaction back, keeps them."""
+    _record(tenant, looked_up)
+    with transaction.atomic():
+        yield _locked_character(tenant, character_id)
+
+
+def _locked_character(tenant: Tenant, character_id: int) -> Character | None:
+    """The character's registry record, locked (the per-character lock); ``None``:
+    the lookup failed and no record exists."""
+    return (
+        Character.objects.select_for_update()
+        .filter(tenant=tenant, character_id=character_id)
+        .first()
+    )
 
 
 def _record(tenant: Tenant, looked_up: LookedUp) -> None:
@@ -396,7 +393,7 @@ def _vacate(
     messenger = Messenger.objects.select_for_update().filter(pk=seat.messenger_id).first()
     if messenger is None or not Member.objects.filter(pk=seat.pk).delete()[0]:
         return None
-    if not Member.objects.filter(messenger=messenger).exists():
+    if not selectors.member_count(messenger=messenger):
         messenger.delete()
     _emit_status(
         tenant,
@@ -440,30 +437,16 @@ def _emit_status(
         messenger_id=messenger_id,
         body=body,
     )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+    bus.emit_record(tenant, record)
 
 
-def _status_record(
-    *,
-    event_type: str,
-    transaction_id: uuid.UUID,
-    actor_id: int,
-    world_id: int,
-    messenger_id: int,
-    body: dict,
-) -> Record:
-    """A messenger status event, keyed by its messenger."""
+def _status_record(*, messenger_id: int, **fields: Any) -> Record:
+    """A messenger status event (``messages.status_event``'s fields), keyed by its
+    messenger."""
     return Record(
         topic=messages.EVENT_TOPIC_MESSENGER_STATUS,
         key=messages.status_key(messenger_id),
-        value=messages.status_event(
-            event_type=event_type,
-            transaction_id=transaction_id,
-            actor_id=actor_id,
-            world_id=world_id,
-            messenger_id=messenger_id,
-            body=body,
-        ),
+        value=messages.status_event(messenger_id=messenger_id, **fields),
     )
 
 

@@ -87,9 +87,7 @@ def messenger_resource(messenger: Messenger) -> rest.Resource:
 def messengers_list(request: rest.Request) -> HttpResponse:
     """All messengers by id, or the one seating ``filter[members.id]``."""
     rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
-    member_id = None
-    if MEMBER_FILTER in request.GET:
-        member_id = rest.parse_int_truncated_u32(rest.query_value(request, MEMBER_FILTER))
+    member_id = rest.query_id(request, MEMBER_FILTER)
     found = selectors.messengers(tenant=request.tenant, member_id=member_id)
     return rest.collection(
         request, found, messenger_resource, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE
@@ -97,7 +95,9 @@ def messengers_list(request: rest.Request) -> HttpResponse:
 
 
 def messenger_get(request: rest.Request, messengerId: str) -> HttpResponse:
-    messenger = _messenger(request, messengerId, missing=rest.NotFound())
+    messenger = _messenger(
+        request, rest.parse_int_truncated_u32(messengerId), missing=rest.NotFound()
+    )
     return rest.single(request, messenger_resource(messenger))
 
 
@@ -105,7 +105,7 @@ def members_list(request: rest.Request, messengerId: str) -> HttpResponse:
     """Members by character id; an unknown messenger is a 500, as upstream."""
     messenger_id = rest.parse_int_truncated_u32(messengerId)
     rest.Page.from_request(request, default_size=MEMBERS_PAGE_SIZE, max_size=MEMBERS_PAGE_SIZE)
-    messenger = _find(request, messenger_id, missing=rest.HttpError(500))
+    messenger = _messenger(request, messenger_id, missing=rest.HttpError(500))
     return rest.collection(
         request,
         selectors.members_by_character_id(messenger=messenger),
@@ -118,14 +118,12 @@ def members_list(request: rest.Request, messengerId: str) -> HttpResponse:
 def member_get(request: rest.Request, messengerId: str, memberId: str) -> HttpResponse:
     messenger_id = rest.parse_int_truncated_u32(messengerId)
     member_id = rest.parse_int_truncated_u32(memberId)
-    messenger = _find(request, messenger_id, missing=rest.HttpError(500))
-    member = (
+    messenger = _messenger(request, messenger_id, missing=rest.HttpError(500))
+    member = rest.found(
         selectors.members_by_character_id(messenger=messenger)
         .filter(character_id=member_id)
         .first()
     )
-    if member is None:
-        raise rest.NotFound()
     return rest.single(request, member_resource(member))
 
 
@@ -147,15 +145,10 @@ def member_leave(request: rest.Request, messengerId: str, memberId: str) -> Http
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _messenger(request: rest.Request, text: str, *, missing: rest.HttpError) -> Messenger:
-    return _find(request, rest.parse_int_truncated_u32(text), missing=missing)
-
-
-def _find(request: rest.Request, messenger_id: int, *, missing: rest.HttpError) -> Messenger:
-    messenger = selectors.messenger(tenant=request.tenant, messenger_id=messenger_id)
-    if messenger is None:
-        raise missing
-    return messenger
+def _messenger(request: rest.Request, messenger_id: int, *, missing: rest.HttpError) -> Messenger:
+    return rest.found(
+        selectors.messenger(tenant=request.tenant, messenger_id=messenger_id), missing
+    )
 
 
 def _command(

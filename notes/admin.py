@@ -12,7 +12,7 @@ from django.http import HttpRequest
 
 from notes import services
 from notes.models import Note
-from project.admin import ReadOnlyAdmin, tenant_column
+from project.admin import ReadOnlyAdmin, set_filter, tenant_column
 from project.tenancy.models import Tenant
 
 
@@ -34,21 +34,10 @@ class TenantFilter(admin.SimpleListFilter):
         return queryset
 
 
-class ReadFilter(admin.SimpleListFilter):
-    """The client discards a note when its owner reads it: discarded = read."""
-
-    title = "read"
-    parameter_name = "read"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("no", "unread (live)"), ("yes", "read (discarded)")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet[Note]) -> QuerySet[Note]:
-        if self.value() == "no":
-            return queryset.filter(deleted_at__isnull=True)
-        if self.value() == "yes":
-            return queryset.filter(deleted_at__isnull=False)
-        return queryset
+# The client discards a note when its owner reads it: discarded = read.
+ReadFilter = set_filter(
+    "deleted_at", "read", [("no", "unread (live)"), ("yes", "read (discarded)")]
+)
 
 
 @admin.register(Note)

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Iterator
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
@@ -179,19 +180,13 @@ def note_create_command(
         ) from refused
 
 
-def create_failed_record(
-    *, transaction_id: uuid.UUID, character_id: int, sender_id: int, reason: str
-) -> Record:
-    """The CREATE_FAILED status event answering a CREATE: keyed by the owner."""
+def create_failed_record(*, character_id: int, **fields: Any) -> Record:
+    """The CREATE_FAILED status event answering a CREATE (``messages.create_failed_event``'s
+    fields): keyed by the owner."""
     return Record(
         topic=messages.EVENT_TOPIC_NOTE_STATUS,
         key=messages.status_key(character_id),
-        value=messages.create_failed_event(
-            transaction_id=transaction_id,
-            character_id=character_id,
-            sender_id=sender_id,
-            reason=reason,
-        ),
+        value=messages.create_failed_event(character_id=character_id, **fields),
     )
 
 

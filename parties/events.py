@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from parties import messages
 from parties.models import Character
@@ -13,25 +14,9 @@ from project.tenancy.models import Tenant
 NIL_UUID = messages.NIL_UUID
 
 
-def status(
-    tenant: Tenant,
-    event_type: str,
-    *,
-    actor_id: int,
-    world_id: int,
-    party_id: int,
-    body: dict | None = None,
-    transaction_id: uuid.UUID = NIL_UUID,
-) -> None:
-    record = status_record(
-        event_type,
-        actor_id=actor_id,
-        world_id=world_id,
-        party_id=party_id,
-        body=body,
-        transaction_id=transaction_id,
-    )
-    bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+def status(tenant: Tenant, event_type: str, **fields: Any) -> None:
+    """Buffer a party status event (``status_record``'s fields)."""
+    bus.emit_record(tenant, status_record(event_type, **fields))
 
 
 def status_record(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from parties import events, lookups, messages, selectors, services
 from project.contracts import character_status
+from project.contracts import invites as invite_contracts
 from project.directory import characters
 from project.messaging import registry
 from project.messaging.errors import Record
@@ -63,35 +64,30 @@ def command_died(message: registry.Message, reason: str) -> list[Record]:
     return _unexpected(message, args["actor_id"], args.get("party_id", 0))
 
 
-def invite_accepted_died(message: registry.Message, reason: str) -> list[Record]:
-    """The JOIN an accepted party invite makes: ERROR_UNEXPECTED to the target."""
-    args = message.args
-    if args["invite_type"] != messages.INVITE_TYPE_PARTY:
-        return []
-    return _unexpected(message, args["target_id"], args["reference_id"])
+# The JOIN an accepted party invite makes: ERROR_UNEXPECTED to the target.
+invite_accepted_died = invite_contracts.accepted_died(messages.INVITE_TYPE_PARTY, _unexpected)
 
 
 # --- how a service gets the prepare step's answers -----------------------------------
 
-FETCHED = {"fetched": lambda message: lookups.looked_up(message).fetched}
-# LOGIN and GM_CHANGED also get the character service's current answer.
-REFETCHED = {**FETCHED, "fresh": lambda message: lookups.looked_up(message).fresh}
+# Every service takes them, decoded, as ``looked_up``.
+LOOKED_UP = {"looked_up": lookups.looked_up}
 # JOIN's actor is the character who joins.
-JOINER = {**FETCHED, "character_id": lambda message: message.args["actor_id"]}
+JOINER = {**LOOKED_UP, "character_id": lambda message: message.args["actor_id"]}
 
 
 # --- COMMAND_TOPIC_PARTY ------------------------------------------------------------
 
 for _type, _schema, _prepare, _service, _extra in [
     (messages.COMMAND_CREATE, messages.CreateCommand, lookups.actor, services.party_create,
-     FETCHED),
+     LOOKED_UP),
     (messages.COMMAND_JOIN, messages.JoinCommand, lookups.actor, services.party_join, JOINER),
     (messages.COMMAND_LEAVE, messages.LeaveCommand, lookups.leave, services.party_leave_command,
-     FETCHED),
+     LOOKED_UP),
     (messages.COMMAND_CHANGE_LEADER, messages.ChangeLeaderCommand, lookups.change_leader,
-     services.party_change_leader, FETCHED),
+     services.party_change_leader, LOOKED_UP),
     (messages.COMMAND_REQUEST_INVITE, messages.RequestInviteCommand, lookups.request_invite,
-     services.party_request_invite, FETCHED),
+     services.party_request_invite, LOOKED_UP),
 ]:  # fmt: skip
     consumer.command(
         COMMANDS,
@@ -111,25 +107,22 @@ consumer.event(
     messages.InviteStatusEvent,
     prepare=lookups.invite_accepted,
     service=services.party_invite_accepted,
-    extra=FETCHED,
+    extra=LOOKED_UP,
     on_dead=invite_accepted_died,
 )
 
 # --- EVENT_TOPIC_CHARACTER_STATUS ---------------------------------------------------
 
-for _type, _prepare, _service, _extra in [
-    (character_status.LOGIN, lookups.login, services.character_login, REFETCHED),
-    (character_status.GM_CHANGED, lookups.character_refetched, services.character_gm_changed,
-     REFETCHED),
-    (character_status.LOGOUT, lookups.character, services.character_logout, FETCHED),
-    (character_status.CHANNEL_CHANGED, lookups.character, services.character_channel_changed,
-     FETCHED),
-    (character_status.MAP_CHANGED, lookups.character, services.character_map_changed, FETCHED),
-    (character_status.LEVEL_CHANGED, lookups.character, services.character_level_changed,
-     FETCHED),
-    (character_status.JOB_CHANGED, lookups.character, services.character_job_changed, FETCHED),
-    (character_status.NAME_CHANGED, lookups.character, services.character_name_changed, FETCHED),
-    (character_status.DELETED, lookups.character, services.character_deleted, FETCHED),
+for _type, _prepare, _service in [
+    (character_status.LOGIN, lookups.login, services.character_login),
+    (character_status.GM_CHANGED, lookups.character_refetched, services.character_gm_changed),
+    (character_status.LOGOUT, lookups.character, services.character_logout),
+    (character_status.CHANNEL_CHANGED, lookups.character, services.character_channel_changed),
+    (character_status.MAP_CHANGED, lookups.character, services.character_map_changed),
+    (character_status.LEVEL_CHANGED, lookups.character, services.character_level_changed),
+    (character_status.JOB_CHANGED, lookups.character, services.character_job_changed),
+    (character_status.NAME_CHANGED, lookups.character, services.character_name_changed),
+    (character_status.DELETED, lookups.character, services.character_deleted),
 ]:  # fmt: skip
     consumer.event(
         CHARACTERS,
@@ -137,5 +130,5 @@ for _type, _prepare, _service, _extra in [
         messages.CHARACTER_EVENTS[_type],
         prepare=_prepare,
         service=_service,
-        extra=_extra,
+        extra=LOOKED_UP,
     )

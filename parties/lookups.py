@@ -19,7 +19,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 from parties import messages, selectors
 from project import directory
@@ -120,11 +120,11 @@ def look_up(tenant_key: TenantKey, character_id: int) -> CharacterFacts | None:
 
 @dataclass(frozen=True, slots=True)
 class LookedUp:
-    """What a service needs from the prepare step."""
+    """What a service needs from the prepare step: the ``looked_up`` it is called with."""
 
     # Characters missing from the cache when the lookup ran: their facts, or None
-    # when the character service failed.
-    fetched: dict[int, CharacterFacts | None]
+    # when the character service failed. A character absent from it was cached.
+    fetched: dict[int, CharacterFacts | None] = field(default_factory=dict)
     # LOGIN / GM_CHANGED: the character service's current answer (None: failed).
     fresh: CharacterFacts | None = None
 
@@ -137,6 +137,10 @@ class LookedUp:
         }
         fresh = value.get("fresh")
         return cls(fetched, None if fresh is None else CharacterFacts.from_json(fresh))
+
+
+# A service called with no lookup (an operator action, a test): nothing was fetched.
+NOTHING = LookedUp()
 
 
 def looked_up(message: registry.Message) -> LookedUp:

@@ -8,20 +8,19 @@ row first, then characters, so two writers cannot deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator
 
-from parties.lookups import CharacterFacts
+from django.db import transaction
+
+from parties.lookups import LookedUp
 from parties.models import Character, Party
 from project.tenancy.models import Tenant
 
-# A prepare step's answers: {character id: facts, or None when the lookup failed};
-# a character absent from it was cached when the lookup ran.
-Fetched = Mapping[int, CharacterFacts | None]
 
-
-def record(tenant: Tenant, fetched: Fetched) -> None:
-    """Cache the looked-up characters the cache lacks.
+def record(tenant: Tenant, looked_up: LookedUp) -> None:
+    """Cache the looked-up characters the cache lacks (``looked_up.fetched``).
 
     Before the service's own block, so a refusal keeps them, as upstream's lookup
     does; in one statement in id order, so two services populating each other's
@@ -40,11 +39,23 @@ def record(tenant: Tenant, fetched: Fetched) -> None:
             map_id=facts.map_id,
             instance=uuid.UUID(facts.instance),
         )
-        for character_id, facts in sorted(fetched.items())
+        for character_id, facts in sorted(looked_up.fetched.items())
         if facts is not None
     ]
     if new:
         Character.objects.bulk_create(new, ignore_conflicts=True)
+
+
+@contextlib.contextmanager
+def acting(
+    tenant: Tenant, looked_up: LookedUp, character_id: int, *, lock: bool = False
+) -> Iterator[Character | None]:
+    """A service's own transaction, and the cached character it acts on (``None``:
+    its lookup failed). The looked-up characters are cached first, outside it, so a
+    refusal, which rolls the transaction back, keeps them, as upstream's lookup does."""
+    record(tenant, looked_up)
+    with transaction.atomic():
+        yield character(tenant, character_id, lock=lock)
 
 
 def character(tenant: Tenant, character_id: int, *, lock: bool = False) -> Character | None:

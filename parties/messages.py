@@ -9,12 +9,13 @@ Go-style by ``bus.emit``.
 
 from __future__ import annotations
 
+import functools
 import uuid
 
 from project.contracts import character_status
 from project.contracts import invites as invite_contracts
 from project.messaging import wire
-from project.messaging.produced import KEY_U32, Produced
+from project.messaging.produced import KEY_U32, Produced, with_body
 from project.messaging.schemas import U8, U16, U32, UUID, Bool, GoSchema, List, Object, Str
 
 NIL_UUID = uuid.UUID(int=0)
@@ -281,13 +282,8 @@ class _Status(GoSchema):
     type = Str()
 
 
-def _status(body: type[GoSchema]) -> type[GoSchema]:
-    """A status event with this body; ``transactionId`` last, always present."""
-    return type(
-        f"{body.__name__}Status",
-        (_Status,),
-        {"body": Object(body), "transactionId": UUID()},
-    )
+# A status event with a body; ``transactionId`` last, always present.
+_status = functools.partial(with_body, _Status, suffix="Status", transactionId=UUID())
 
 
 class _MemberStatus(GoSchema):
@@ -314,8 +310,7 @@ class NameChangedStatusBody(GoSchema):
     newName = Str()
 
 
-def _member_status(body: type[GoSchema]) -> type[GoSchema]:
-    return type(f"{body.__name__}MemberStatus", (_MemberStatus,), {"body": Object(body)})
+_member_status = functools.partial(with_body, _MemberStatus, suffix="MemberStatus")
 
 
 class InviteCreateBody(GoSchema):
@@ -343,8 +338,7 @@ class RestLeaveBody(GoSchema):
     force = Bool()
 
 
-def _rest_command(body: type[GoSchema]) -> type[GoSchema]:
-    return type(f"{body.__name__}Command", (_RestCommand,), {"body": Object(body)})
+_rest_command = functools.partial(with_body, _RestCommand, suffix="Command")
 
 
 PRODUCED_MESSAGES = [

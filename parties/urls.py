@@ -3,9 +3,6 @@
 from parties import views
 from project import rest
 
-MEMBERS = rest.many(
-    views.MEMBERS, page_size=views.MEMBERS_PAGE_SIZE, max_page_size=views.MEMBERS_PAGE_SIZE
-)
 PARTY_BODY = rest.RequestDocument("parties", views.PartyAttributes)
 
 urlpatterns = rest.routes(
@@ -42,42 +39,14 @@ urlpatterns = rest.routes(
             errors={404: "no such party"},
         ),
     ),
-    rest.route(
-        "parties/{partyId}/members",
-        GET=rest.op(
-            views.members_list,
-            summary="The party's members by character id",
-            returns=MEMBERS,
-            errors={500: rest.UPSTREAM_500},
-        ),
-        POST=rest.op(
-            views.member_add,
-            summary="JOIN command of the member (data.id: the character id)",
-            body=rest.RequestDocument("members", views.MemberAttributes),
-            returns=rest.no_body(202),
-        ),
-    ),
-    rest.route(
-        "parties/{partyId}/relationships/members",
-        GET=rest.op(
-            views.members_list,
-            summary="The party's members by character id",
-            returns=MEMBERS,
-            errors={500: rest.UPSTREAM_500},
-        ),
-    ),
-    rest.route(
-        "parties/{partyId}/members/{memberId}",
-        GET=rest.op(
-            views.member_get,
-            summary="One member of the party",
-            returns=rest.one(views.MEMBERS),
-            errors={404: "not a member", 500: rest.UPSTREAM_500},
-        ),
-        DELETE=rest.op(
-            views.member_remove,
-            summary="LEAVE command of the member",
-            returns=rest.no_body(202),
-        ),
+    rest.member_routes(
+        "parties/{partyId}",
+        "party",
+        views.MEMBERS,
+        page_size=views.MEMBERS_PAGE_SIZE,
+        list_view=views.members_list,
+        join_view=views.member_add,
+        get_view=views.member_get,
+        leave_view=views.member_remove,
     ),
 )

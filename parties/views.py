@@ -84,9 +84,7 @@ def party_resource(party: Party) -> rest.Resource:
 def parties_list(request: rest.Request) -> HttpResponse:
     """All parties by id, or those with ``filter[members.id]`` among the members."""
     rest.Page.from_request(request, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE)
-    member_id = None
-    if MEMBER_FILTER in request.GET:
-        member_id = rest.parse_int_truncated_u32(rest.query_value(request, MEMBER_FILTER))
+    member_id = rest.query_id(request, MEMBER_FILTER)
     found = selectors.parties_list(tenant=request.tenant, member_id=member_id)
     return rest.collection(
         request, found, party_resource, default_size=PAGE_SIZE, max_size=MAX_PAGE_SIZE
@@ -97,17 +95,11 @@ def party_create(request: rest.Request) -> HttpResponse:
     """POST a ``parties`` resource with exactly one member: that member's CREATE."""
     body = rest.read_body(request, "parties", PartyAttributes)
     (leader_id,) = _member_ids(body, exactly=1)
-    rest.emit_command(
-        request,
-        topic=messages.COMMAND_TOPIC_PARTY,
-        key=messages.command_key(leader_id),
-        value=messages.create_command(actor_id=leader_id),
-    )
-    return rest.accepted()
+    return _command(request, leader_id, messages.create_command(actor_id=leader_id))
 
 
 def party_get(request: rest.Request, partyId: str) -> HttpResponse:
-    party = _party(request, partyId, missing=rest.NotFound())
+    party = _party(request, rest.parse_int_truncated_u32(partyId), missing=rest.NotFound())
     return rest.single(request, party_resource(party))
 
 
@@ -115,25 +107,24 @@ def party_update(request: rest.Request, partyId: str) -> HttpResponse:
     """PATCH ``leaderId``: a CHANGE_LEADER from the current leader (project decision:
     upstream sends actor 0, which the leader check would refuse)."""
     body = rest.read_body(request, "parties", PartyAttributes)
-    party = _party(request, partyId, missing=rest.NotFound())
+    party = _party(request, rest.parse_int_truncated_u32(partyId), missing=rest.NotFound())
     leader_id = body.attributes["leaderId"]
-    if leader_id != party.leader_id:
-        rest.emit_command(
-            request,
-            topic=messages.COMMAND_TOPIC_PARTY,
-            key=messages.command_key(leader_id),
-            value=messages.change_leader_command(
-                actor_id=party.leader_id, party_id=party.party_id, leader_id=leader_id
-            ),
-        )
-    return rest.accepted()
+    if leader_id == party.leader_id:
+        return rest.accepted()
+    return _command(
+        request,
+        leader_id,
+        messages.change_leader_command(
+            actor_id=party.leader_id, party_id=party.party_id, leader_id=leader_id
+        ),
+    )
 
 
 def members_list(request: rest.Request, partyId: str) -> HttpResponse:
     """Members by character id; an unknown party is a 500, as upstream."""
     party_id = rest.parse_int_truncated_u32(partyId)
     rest.Page.from_request(request, default_size=MEMBERS_PAGE_SIZE, max_size=MEMBERS_PAGE_SIZE)
-    party = _find(request, party_id, missing=rest.HttpError(500))
+    party = _party(request, party_id, missing=rest.HttpError(500))
     members = sorted(party.members_in_order, key=lambda member: member.character_id)
     return rest.collection(
         request,
@@ -149,20 +140,16 @@ def member_add(request: rest.Request, partyId: str) -> HttpResponse:
     body = rest.read_body(request, "members", MemberAttributes)
     party_id = rest.parse_int_truncated_u32(partyId)
     character_id = rest.parse_int_truncated_u32(body.id)
-    rest.emit_command(
-        request,
-        topic=messages.COMMAND_TOPIC_PARTY,
-        key=messages.command_key(character_id),
-        value=messages.join_command(actor_id=character_id, party_id=party_id),
+    return _command(
+        request, character_id, messages.join_command(actor_id=character_id, party_id=party_id)
     )
-    return rest.accepted()
 
 
 def member_get(request: rest.Request, partyId: str, memberId: str) -> HttpResponse:
     """Unknown party 500 (quirk), not a member 404."""
     party_id = rest.parse_int_truncated_u32(partyId)
     member_id = rest.parse_int_truncated_u32(memberId)
-    party = _find(request, party_id, missing=rest.HttpError(500))
+    party = _party(request, party_id, missing=rest.HttpError(500))
     for member in party.members_in_order:
         if member.character_id == member_id:
             return rest.single(request, member_resource(member))
@@ -173,50 +160,39 @@ def member_remove(request: rest.Request, partyId: str, memberId: str) -> HttpRes
     """DELETE a member: his LEAVE, no membership check."""
     party_id = rest.parse_int_truncated_u32(partyId)
     character_id = rest.parse_int_truncated_u32(memberId)
-    rest.emit_command(
-        request,
-        topic=messages.COMMAND_TOPIC_PARTY,
-        key=messages.command_key(character_id),
-        value=messages.leave_command(actor_id=character_id, party_id=party_id),
+    return _command(
+        request, character_id, messages.leave_command(actor_id=character_id, party_id=party_id)
     )
-    return rest.accepted()
 
 
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _party(request: rest.Request, text: str, *, missing: rest.HttpError) -> Party:
-    return _find(request, rest.parse_int_truncated_u32(text), missing=missing)
+def _command(request: rest.Request, character_id: int, command: dict) -> HttpResponse:
+    """Buffer the party command (keyed by the character it names) and answer 202."""
+    rest.emit_command(
+        request,
+        topic=messages.COMMAND_TOPIC_PARTY,
+        key=messages.command_key(character_id),
+        value=command,
+    )
+    return rest.accepted()
 
 
-def _find(request: rest.Request, party_id: int, *, missing: rest.HttpError) -> Party:
-    party = selectors.party_get(tenant=request.tenant, party_id=party_id)
-    if party is None:
-        raise missing
-    return party
+def _party(request: rest.Request, party_id: int, *, missing: rest.HttpError) -> Party:
+    return rest.found(selectors.party_get(tenant=request.tenant, party_id=party_id), missing)
 
 
 def _member_ids(body: rest.Body, *, exactly: int) -> list[int]:
     """The ids of the to-many ``members`` relationship; any other shape is a 400."""
-    members = _field(body.relationships, "members")
-    data = _field(members, "data")
+    members = rest.go_field(body.relationships, "members")
+    data = rest.go_field(members, "data")
     if not isinstance(data, list) or len(data) != exactly:
         raise rest.BadRequest()
     ids = []
     for item in data:
-        member_id = _field(item, "id")
+        member_id = rest.go_field(item, "id")
         if not isinstance(member_id, str):
             raise rest.BadRequest()
         ids.append(rest.parse_int_truncated_u32(member_id))
     return ids
-
-
-def _field(obj: object, name: str) -> object:
-    """A member found case-insensitively, as Go's decoder matches struct fields."""
-    if not isinstance(obj, dict):
-        return None
-    found = None
-    for key, value in obj.items():
-        if key.lower() == name:
-            found = value
-    return found

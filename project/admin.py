@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db import models
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html
 
@@ -58,3 +59,25 @@ def truncated(text: str, limit: int = 80) -> str:
     if len(first) <= limit and len(lines) <= 1:
         return first
     return format_html('<span title="{}">{}…</span>', first, first[:limit].rstrip())
+
+
+def set_filter(
+    field: str, title: str, choices: list[tuple[str, str]]
+) -> type[admin.SimpleListFilter]:
+    """A list filter on whether a time field is set: ``choices`` names, in the order
+    shown, ``"yes"`` (set: sent, parked, read) and ``"no"`` (still empty)."""
+
+    class SetFilter(admin.SimpleListFilter):
+        parameter_name = title
+
+        def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
+            return list(choices)
+
+        def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+            if self.value() in ("yes", "no"):
+                return queryset.filter(**{f"{field}__isnull": self.value() == "no"})
+            return queryset
+
+    SetFilter.title = title
+    SetFilter.__name__ = SetFilter.__qualname__ = f"{title.capitalize()}Filter"
+    return SetFilter

@@ -41,7 +41,25 @@ def _map_ids(value: object, label: str) -> list[int]:
     return value
 
 
-class RouteForm(forms.ModelForm):
+class _ConfigForm(forms.ModelForm):
+    """A configuration row's form: the fields are checked as the tenants service's
+    configuration is (``config.validate_*``), and a refusal is the form's error."""
+
+    def validate(self, data: dict) -> None:
+        raise NotImplementedError
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if self.errors:
+            return data
+        try:
+            self.validate(data)
+        except config.ConfigError as exc:
+            raise forms.ValidationError(str(exc)) from None
+        return data
+
+
+class RouteForm(_ConfigForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # an empty list is refused by upstream's rule below, with its message
@@ -64,31 +82,24 @@ class RouteForm(forms.ModelForm):
             "cycle_interval_seconds",
         ]
 
-    def clean(self) -> dict:
-        data = super().clean()
-        if self.errors:
-            return data
+    def validate(self, data: dict) -> None:
         maps = _map_ids(data.get("en_route_map_ids"), "en-route maps")
-        try:
-            config.validate_route(
-                config.RouteConfig(
-                    route_id=uuid.uuid4(),
-                    slug=data["slug"],
-                    name=data["name"],
-                    start_map_id=data["start_map_id"],
-                    staging_map_id=data["staging_map_id"],
-                    en_route_map_ids=maps,
-                    destination_map_id=data["destination_map_id"],
-                    observation_map_id=data["observation_map_id"],
-                    boarding_window=data["boarding_window_seconds"],
-                    pre_departure=data["pre_departure_seconds"],
-                    travel=data["travel_seconds"],
-                    cycle_interval=data["cycle_interval_seconds"],
-                )
+        config.validate_route(
+            config.RouteConfig(
+                route_id=uuid.uuid4(),
+                slug=data["slug"],
+                name=data["name"],
+                start_map_id=data["start_map_id"],
+                staging_map_id=data["staging_map_id"],
+                en_route_map_ids=maps,
+                destination_map_id=data["destination_map_id"],
+                observation_map_id=data["observation_map_id"],
+                boarding_window=data["boarding_window_seconds"],
+                pre_departure=data["pre_departure_seconds"],
+                travel=data["travel_seconds"],
+                cycle_interval=data["cycle_interval_seconds"],
             )
-        except config.ConfigError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return data
+        )
 
 
 @admin.register(Route)
@@ -155,28 +166,21 @@ class RouteAdmin(admin.ModelAdmin):
         services.scheduled_config_delete(row=obj, now=clock.now())
 
 
-class VesselForm(forms.ModelForm):
+class VesselForm(_ConfigForm):
     class Meta:
         model = Vessel
         fields = ["tenant", "slug", "name", "route_a_name", "route_b_name", "turnaround_seconds"]
 
-    def clean(self) -> dict:
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            config.validate_vessel(
-                config.VesselConfig(
-                    data["slug"],
-                    data["name"],
-                    data["route_a_name"],
-                    data["route_b_name"],
-                    data["turnaround_seconds"],
-                )
+    def validate(self, data: dict) -> None:
+        config.validate_vessel(
+            config.VesselConfig(
+                data["slug"],
+                data["name"],
+                data["route_a_name"],
+                data["route_b_name"],
+                data["turnaround_seconds"],
             )
-        except config.ConfigError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return data
+        )
 
 
 @admin.register(Vessel)
@@ -192,7 +196,7 @@ class VesselAdmin(admin.ModelAdmin):
         services.scheduled_config_delete(row=obj, now=clock.now())
 
 
-class InstanceRouteForm(forms.ModelForm):
+class InstanceRouteForm(_ConfigForm):
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.fields["transit_map_ids"].required = False
@@ -215,30 +219,23 @@ class InstanceRouteForm(forms.ModelForm):
             "forced_return_map_id",
         ]
 
-    def clean(self) -> dict:
-        data = super().clean()
-        if self.errors:
-            return data
-        try:
-            config.validate_instance_route(
-                config.InstanceRouteConfig(
-                    route_id=uuid.uuid4(),
-                    slug=data["slug"],
-                    name=data["name"],
-                    start_map_id=data["start_map_id"],
-                    transit_map_ids=_map_ids(data.get("transit_map_ids"), "transit maps"),
-                    destination_map_id=data["destination_map_id"],
-                    capacity=data["capacity"],
-                    boarding_window=data["boarding_window_seconds"],
-                    travel=data["travel_seconds"],
-                    transit_message=data.get("transit_message") or "",
-                    effect_item_ids=_map_ids(data.get("effect_item_ids") or [], "effect items"),
-                    forced_return_map_id=data.get("forced_return_map_id") or 0,
-                )
+    def validate(self, data: dict) -> None:
+        config.validate_instance_route(
+            config.InstanceRouteConfig(
+                route_id=uuid.uuid4(),
+                slug=data["slug"],
+                name=data["name"],
+                start_map_id=data["start_map_id"],
+                transit_map_ids=_map_ids(data.get("transit_map_ids"), "transit maps"),
+                destination_map_id=data["destination_map_id"],
+                capacity=data["capacity"],
+                boarding_window=data["boarding_window_seconds"],
+                travel=data["travel_seconds"],
+                transit_message=data.get("transit_message") or "",
+                effect_item_ids=_map_ids(data.get("effect_item_ids") or [], "effect items"),
+                forced_return_map_id=data.get("forced_return_map_id") or 0,
             )
-        except config.ConfigError as exc:
-            raise forms.ValidationError(str(exc)) from None
-        return data
+        )
 
 
 @admin.register(InstanceRoute)

@@ -51,18 +51,13 @@ NOW = {"now": lambda message: clock.now()}
 
 # --- EVENT_TOPIC_CHANNEL_STATUS ---------------------------------------------------
 
-consumer.event(
-    messages.EVENT_TOPIC_CHANNEL_STATUS,
-    messages.CHANNEL_STARTED,
-    messages.ChannelStatusEvent,
-    service=services.channel_register,
-)
-consumer.event(
-    messages.EVENT_TOPIC_CHANNEL_STATUS,
-    messages.CHANNEL_SHUTDOWN,
-    messages.ChannelStatusEvent,
-    service=services.channel_unregister,
-)
+for _type, _service in [
+    (messages.CHANNEL_STARTED, services.channel_register),
+    (messages.CHANNEL_SHUTDOWN, services.channel_unregister),
+]:
+    consumer.event(
+        messages.EVENT_TOPIC_CHANNEL_STATUS, _type, messages.ChannelStatusEvent, service=_service
+    )
 
 
 # --- EVENT_TOPIC_CHARACTER_STATUS -------------------------------------
@@ -74,7 +69,7 @@ consumer.event(
     messages.LogoutEvent,
     prepare=lookups.logout_portal,
     service=configured(services.character_logout),
-    extra={"start_map_portal": lambda message: message.prepared},
+    extra={"looked_up": lookups.looked_up},
 )
 
 

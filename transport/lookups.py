@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import random
 import uuid
+from dataclasses import dataclass
 
 from django.conf import settings
 
@@ -90,6 +91,23 @@ def configuration(*, tenant_key: TenantKey, resource: str) -> list[dict]:
 
 
 # --- prepare steps -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LookedUp:
+    """What LOGOUT's service is called with as ``looked_up``: the start map of the
+    route owning the character's map, and the spawn portal chosen in it."""
+
+    map_id: int
+    portal_id: int
+
+
+def looked_up(message: registry.Message) -> LookedUp | None:
+    """The prepare step's answer, as the service takes it (``None``: no route)."""
+    value = message.prepared
+    if not value:
+        return None
+    return LookedUp(map_id=int(value["mapId"]), portal_id=int(value.get("portalId") or 0))
 
 
 def logout_portal(message: registry.Message) -> dict | None:

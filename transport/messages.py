@@ -8,11 +8,12 @@ order, and their keys here too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid
 
 from project.contracts import character_status
 from project.messaging import wire
-from project.messaging.produced import KEY_TEXT, KEY_U32, Produced
+from project.messaging.produced import KEY_TEXT, KEY_U32, Produced, with_body
 from project.messaging.schemas import U8, U32, UUID, GoSchema, Int, List, Object, Str, Time
 
 NIL_UUID = uuid.UUID(int=0)
@@ -310,8 +311,7 @@ class _InstanceEvent(GoSchema):
     type = Str()
 
 
-def _instance_event(body: type[GoSchema]) -> type[GoSchema]:
-    return type(f"{body.__name__}Event", (_InstanceEvent,), {"body": Object(body)})
+_instance_event = functools.partial(with_body, _InstanceEvent, suffix="Event")
 
 
 class ChangeMapBody(GoSchema):

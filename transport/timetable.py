@@ -165,6 +165,24 @@ def time_of_day(instant: dt.datetime) -> int:
     ) * SECOND + instant.microsecond
 
 
+def _state_of(trip: Trip, n: int) -> str:
+    """The state at ``n`` (microseconds into the day) of the trip selected for it: the
+    day's boundaries in order; a trip crossing midnight is still in transit before
+    its arrival, and again after its departure."""
+    if trip.crosses_midnight and n < trip.arrival:
+        return IN_TRANSIT
+    for boundary, state in (
+        (trip.open, AWAITING_RETURN),
+        (trip.closed, OPEN_ENTRY),
+        (trip.departure, LOCKED_ENTRY),
+    ):
+        if n < boundary:
+            return state
+    if trip.crosses_midnight or n < trip.arrival:
+        return IN_TRANSIT
+    return OUT_OF_SERVICE  # unreachable for a selected trip
+
+
 def _midnight(instant: dt.datetime) -> dt.datetime:
     instant = instant.astimezone(dt.UTC)
     return instant.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -215,27 +233,7 @@ def evaluate(
             OUT_OF_SERVICE, arrived_trip=arrived, arrived_departed_at=arrived_departed
         )
     o, c, d, a = selected.open, selected.closed, selected.departure, selected.arrival
-    if selected.crosses_midnight:
-        if n < a:
-            state = IN_TRANSIT
-        elif n < o:
-            state = AWAITING_RETURN
-        elif n < c:
-            state = OPEN_ENTRY
-        elif n < d:
-            state = LOCKED_ENTRY
-        else:
-            state = IN_TRANSIT
-    elif n < o:
-        state = AWAITING_RETURN
-    elif n < c:
-        state = OPEN_ENTRY
-    elif n < d:
-        state = LOCKED_ENTRY
-    elif n < a:
-        state = IN_TRANSIT
-    else:  # unreachable for a selected trip
-        state = OUT_OF_SERVICE
+    state = _state_of(selected, n)
     next_state, boundary = {
         AWAITING_RETURN: (OPEN_ENTRY, o),
         OPEN_ENTRY: (LOCKED_ENTRY, c),

@@ -6,72 +6,60 @@ from transport import views
 ROUTE_ID = {"routeId": "uuid"}
 
 urlpatterns = rest.routes(
-    rest.route(
+    rest.get_route(
         "transports/routes",
-        GET=rest.op(
-            views.routes_list,
-            summary="Scheduled routes with their state",
-            returns=rest.many(views.ROUTES),
-            query=[
-                rest.Query(
-                    "filter[startMapId]",
-                    "only the first route starting in this map",
-                    {"type": "integer", "minimum": 0, "maximum": 4294967295},
-                ),
-                rest.Query("include", "schedule: each route's trips, in included"),
-            ],
-        ),
+        views.routes_list,
+        summary="Scheduled routes with their state",
+        returns=rest.many(views.ROUTES),
+        query=[
+            rest.Query(
+                "filter[startMapId]",
+                "only the first route starting in this map",
+                {"type": "integer", "minimum": 0, "maximum": 4294967295},
+            ),
+            rest.Query("include", "schedule: each route's trips, in included"),
+        ],
     ),
-    rest.route(
+    rest.get_route(
         "transports/routes/{routeId}",
+        views.route_get,
         ids=ROUTE_ID,
-        GET=rest.op(
-            views.route_get,
-            summary="One scheduled route, its schedule included",
-            returns=rest.one(views.ROUTES),
-            errors={500: rest.UPSTREAM_500},
-        ),
+        summary="One scheduled route, its schedule included",
+        returns=rest.one(views.ROUTES),
+        errors={500: rest.UPSTREAM_500},
     ),
     # Where a route document's schedule links point (api2go's /api/<type>/<id>/...).
     *(
-        rest.route(
+        rest.get_route(
             path,
+            views.route_schedule,
             ids=ROUTE_ID,
-            GET=rest.op(
-                views.route_schedule,
-                summary="The route's trips (where its schedule links point)",
-                returns=rest.many(views.TRIPS),
-                errors={404: "no such route"},
-            ),
+            summary="The route's trips (where its schedule links point)",
+            returns=rest.many(views.TRIPS),
+            errors={404: "no such route"},
         )
         for path in ("routes/{routeId}/schedule", "routes/{routeId}/relationships/schedule")
     ),
-    rest.route(
+    rest.get_route(
         "transports/instance-routes",
-        GET=rest.op(
-            views.instance_routes_list,
-            summary="On-demand (instance) routes",
-            returns=rest.many(views.INSTANCE_ROUTES),
-        ),
+        views.instance_routes_list,
+        summary="On-demand (instance) routes",
+        returns=rest.many(views.INSTANCE_ROUTES),
     ),
-    rest.route(
+    rest.get_route(
         "transports/instance-routes/{routeId}",
+        views.instance_route_get,
         ids=ROUTE_ID,
-        GET=rest.op(
-            views.instance_route_get,
-            summary="One instance route",
-            returns=rest.one(views.INSTANCE_ROUTES),
-            errors={404: "no such instance route"},
-        ),
+        summary="One instance route",
+        returns=rest.one(views.INSTANCE_ROUTES),
+        errors={404: "no such instance route"},
     ),
-    rest.route(
+    rest.get_route(
         "transports/instance-routes/{routeId}/status",
+        views.instance_route_status,
         ids=ROUTE_ID,
-        GET=rest.op(
-            views.instance_route_status,
-            summary="The route's live instances",
-            returns=rest.many(views.INSTANCE_STATUS),
-        ),
+        summary="The route's live instances",
+        returns=rest.many(views.INSTANCE_STATUS),
     ),
     rest.route(
         "transports/instance-routes/{routeId}/start",

@@ -182,9 +182,10 @@ def routes_list(request: rest.Request) -> HttpResponse:
 
 def route_get(request: rest.Request, routeId: str) -> HttpResponse:
     """One route with its schedule always included; unknown → 500 (as upstream)."""
-    route = selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
-    if route is None:
-        raise rest.HttpError(500)
+    route = rest.found(
+        selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId)),
+        rest.HttpError(500),
+    )
     return rest.single(request, route_resource(route, clock.now(), with_schedule=True))
 
 
@@ -194,9 +195,7 @@ def route_schedule(request: rest.Request, routeId: str) -> HttpResponse:
     upstream's api2go writes them (type name, not the transports path); upstream does
     not route them (404), so here they answer what they name (docs/compatibility.md).
     Unknown route → 404."""
-    route = selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
-    if route is None:
-        raise rest.NotFound()
+    route = rest.found(selectors.route_get(tenant=request.tenant, route_id=parse_uuid(routeId)))
     trips = selectors.trips_of(route)
     return rest.collection(request, trips, lambda trip: trip_resource(trip, route.schedule_date))
 
@@ -227,9 +226,9 @@ def instance_routes_list(request: rest.Request) -> HttpResponse:
 
 
 def instance_route_get(request: rest.Request, routeId: str) -> HttpResponse:
-    route = selectors.instance_route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
-    if route is None:
-        raise rest.NotFound()
+    route = rest.found(
+        selectors.instance_route_get(tenant=request.tenant, route_id=parse_uuid(routeId))
+    )
     return rest.single(request, instance_route_resource(route))
 
 

@@ -4,8 +4,9 @@ Each service takes a tenant and plain values, runs in one ``transaction.atomic()
 (a savepoint inside the inbox task's transaction) and buffers its records with
 ``bus.emit`` in that transaction. Lookups of the
 character service happened before, in ``parties.lookups``: a service gets their
-answers as ``fetched`` ({character id: facts, or ``None`` when the lookup
-failed}; a character absent from it was cached when the lookup ran).
+answers as ``looked_up`` (``lookups.LookedUp``: the characters the cache lacked,
+each with its facts or ``None`` when the lookup failed, and for LOGIN and
+GM_CHANGED the character service's current answer).
 
 Concurrency: a writer locks the ``Party`` row before changing who is in it
 and changes a character's party only by compare-and-set (``membership.claim``/``release``),
@@ -17,7 +18,7 @@ player would have got had the race gone the other way.
 A refusal raises a ``DomainError`` carrying its ERROR event (``events.refusal``);
 the command services are ``errors.answered``: the service's block rolls back, the
 event is emitted and the call returns ``None`` or ``False``. The looked-up
-characters are cached before that block (``membership.record``), so they stay.
+characters are cached before that block (``membership.acting`` opens it), so they stay.
 The operator actions call the raising forms: the admin shows the reason.
 """
 

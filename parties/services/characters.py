@@ -8,11 +8,10 @@ from collections.abc import Callable
 
 from django.db import transaction
 
-from parties import events, membership, messages, selectors
-from parties.lookups import CharacterFacts
-from parties.membership import Fetched
+from parties import events, lookups, membership, messages, selectors
+from parties.lookups import LookedUp
 from parties.models import Character
-from parties.services.parties import NIL_UUID, NOTHING_FETCHED, _leave
+from parties.services.parties import NIL_UUID, _leave
 from project.messaging import errors
 from project.messaging.errors import DomainError, Transient
 from project.tenancy.models import Tenant
@@ -25,20 +24,19 @@ def character_login(
     tenant: Tenant,
     character_id: int,
     channel_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
-    fresh: CharacterFacts | None = None,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> Character | None:
     """LOGIN: online, on the event's channel; name, level, job and GM refreshed
-    from ``fresh`` (the character service's answer now) without member events.
+    from ``looked_up.fresh`` (the character service's answer now) without member
+    events.
 
     The event's map, instance and world are not applied.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         fields = ["online", "channel_id"]
+        fresh = looked_up.fresh
         if fresh is not None:
             character.name, character.level = fresh.name, fresh.level
             character.job_id, character.gm = fresh.job_id, fresh.gm
@@ -51,12 +49,10 @@ def character_login(
 
 
 def character_logout(
-    *, tenant: Tenant, character_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """LOGOUT: offline; a leader keeps the leadership, nobody leaves."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         character.online = False
@@ -66,28 +62,28 @@ def character_logout(
 
 
 def character_channel_changed(
-    *, tenant: Tenant, character_id: int, channel_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, channel_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """CHANNEL_CHANGED: the new channel; no event."""
-    return _update(tenant, character_id, fetched, channel_id=channel_id)
+    return _update(tenant, character_id, looked_up, channel_id=channel_id)
 
 
 def character_map_changed(
-    *, tenant: Tenant, character_id: int, target_map_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, target_map_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """MAP_CHANGED: the target map; instance and channel untouched; no event."""
-    return _update(tenant, character_id, fetched, map_id=target_map_id)
+    return _update(tenant, character_id, looked_up, map_id=target_map_id)
 
 
 def character_level_changed(
-    *, tenant: Tenant, character_id: int, current: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, current: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """LEVEL_CHANGED: the new level; a member's party hears of it even when
     the level did not change."""
     return _changed(
         tenant,
         character_id,
-        fetched,
+        looked_up,
         "level",
         current,
         messages.MEMBER_LEVEL_CHANGED,
@@ -96,13 +92,13 @@ def character_level_changed(
 
 
 def character_job_changed(
-    *, tenant: Tenant, character_id: int, job_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, job_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """JOB_CHANGED: the new job; emitted even when unchanged."""
     return _changed(
         tenant,
         character_id,
-        fetched,
+        looked_up,
         "job_id",
         job_id,
         messages.MEMBER_JOB_CHANGED,
@@ -114,29 +110,24 @@ def character_gm_changed(
     *,
     tenant: Tenant,
     character_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
-    fresh: CharacterFacts | None = None,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> Character | None:
     """GM_CHANGED: the body is ignored; GM level as the character service says
-    now (``fresh``; unchanged when it failed). No event."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    now (``looked_up.fresh``; unchanged when it failed). No event."""
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
-        if fresh is not None:
-            character.gm = fresh.gm
+        if looked_up.fresh is not None:
+            character.gm = looked_up.fresh.gm
             character.save(update_fields=["gm"])
     return character
 
 
 def character_name_changed(
-    *, tenant: Tenant, character_id: int, new_name: str, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, new_name: str, looked_up: LookedUp = lookups.NOTHING
 ) -> Character | None:
     """NAME_CHANGED: only a real change is stored and told to the party."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None or character.name == new_name:
             return character
         old = character.name
@@ -156,7 +147,7 @@ def character_deleted(
     tenant: Tenant,
     character_id: int,
     transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> None:
     """DELETED: leave the party as a LEAVE would (a leader disbands), echoing
     the event's transaction id, then forget the character.
@@ -174,7 +165,7 @@ def character_deleted(
                 character_id=character_id,
                 party_id=party_id,
                 transaction_id=transaction_id,
-                fetched=fetched,
+                looked_up=looked_up,
             )
         except events.LostRace as raced:
             raise Transient(f"character {character_id} deleted while its party changed") from raced
@@ -192,11 +183,11 @@ def character_deleted(
 # --- helpers -------------------------------------------------------------------------
 
 
-def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) -> Character | None:
+def _update(
+    tenant: Tenant, character_id: int, looked_up: LookedUp, **values: int
+) -> Character | None:
     """Set cached fields of a character (populating it on a miss); no event."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         for name, value in values.items():
@@ -208,16 +199,14 @@ def _update(tenant: Tenant, character_id: int, fetched: Fetched, **values: int) 
 def _changed(
     tenant: Tenant,
     character_id: int,
-    fetched: Fetched,
+    looked_up: LookedUp,
     field: str,
     value: int,
     event_type: str,
     body: Callable[[int, int, str], dict],
 ) -> Character | None:
     """Store a new level or job and tell the party, changed or not: ``body(old, new, name)``."""
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        character = membership.character(tenant, character_id, lock=True)
+    with membership.acting(tenant, looked_up, character_id, lock=True) as character:
         if character is None:
             return None
         old = getattr(character, field)

@@ -7,8 +7,8 @@ import uuid
 
 from django.db import transaction
 
-from parties import events, membership, messages, selectors
-from parties.membership import Fetched
+from parties import events, lookups, membership, messages, selectors
+from parties.lookups import LookedUp
 from parties.models import Character, Party
 from project.messaging import errors
 from project.tenancy import sequences
@@ -19,8 +19,6 @@ logger = logging.getLogger(__name__)
 SEQUENCE = "party"
 CAPACITY = 6
 NIL_UUID = messages.NIL_UUID
-
-NOTHING_FETCHED: Fetched = {}
 
 
 def is_beginner(job_id: int) -> bool:
@@ -33,15 +31,13 @@ def is_beginner(job_id: int) -> bool:
 
 @errors.answered
 def party_create(
-    *, tenant: Tenant, actor_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, actor_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> Party | None:
     """CREATE: the actor founds a party and leads it.
 
     Checks in upstream's order: lookup, already in a party, beginner, GM.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        leader = membership.character(tenant, actor_id)
+    with membership.acting(tenant, looked_up, actor_id) as leader:
         if leader is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
@@ -62,15 +58,13 @@ def party_create(
 
 @errors.answered(refused=bool)
 def party_join(
-    *, tenant: Tenant, character_id: int, party_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, character_id: int, party_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> bool:
     """JOIN, from a command or an accepted invite: the character joins the party.
 
     No beginner, GM, world or invitation check, as upstream. Returns whether it joined.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        joiner = membership.character(tenant, character_id)
+    with membership.acting(tenant, looked_up, character_id) as joiner:
         if joiner is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED,
@@ -125,16 +119,14 @@ def _leave(
     character_id: int,
     party_id: int,
     transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """LEAVE without ``force``: the character leaves; a leader leaving disbands.
 
     LEFT and DISBAND echo ``transaction_id``; ERRORs carry the nil UUID. There is
     no leader election: the leader leaving always disbands.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        leaver = membership.character(tenant, character_id)
+    with membership.acting(tenant, looked_up, character_id) as leaver:
         if leaver is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED,
@@ -193,7 +185,7 @@ def _expel(
     actor_id: int,
     party_id: int,
     character_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """LEAVE with ``force``: the leader expels a member.
 
@@ -202,9 +194,7 @@ def _expel(
     ERROR_UNEXPECTED and change nothing. The last member expelling himself
     disbands with ``members: []``. Nothing here echoes the transaction id.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        target = membership.character(tenant, character_id)
+    with membership.acting(tenant, looked_up, character_id) as target:
         if target is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
@@ -264,7 +254,7 @@ def party_leave_command(
     character_id: int,
     force: bool,
     transaction_id: uuid.UUID = NIL_UUID,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """The LEAVE command: ``force`` makes it an expel (the actor expels
     ``character_id``); otherwise the actor leaves and ``character_id`` is ignored."""
@@ -274,14 +264,14 @@ def party_leave_command(
             actor_id=actor_id,
             party_id=party_id,
             character_id=character_id,
-            fetched=fetched,
+            looked_up=looked_up,
         )
     return party_leave(
         tenant=tenant,
         character_id=actor_id,
         party_id=party_id,
         transaction_id=transaction_id,
-        fetched=fetched,
+        looked_up=looked_up,
     )
 
 
@@ -292,7 +282,7 @@ def party_change_leader(
     actor_id: int,
     party_id: int,
     leader_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """CHANGE_LEADER: the leader hands the party to a member.
 
@@ -300,9 +290,7 @@ def party_change_leader(
     sends the current leader as actor. Re-electing the current leader still emits
     CHANGE_LEADER, as upstream.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        new_leader = membership.character(tenant, leader_id)
+    with membership.acting(tenant, looked_up, leader_id) as new_leader:
         if new_leader is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=party_id
@@ -337,7 +325,7 @@ def party_change_leader(
 
 @errors.answered(refused=bool)
 def party_request_invite(
-    *, tenant: Tenant, actor_id: int, character_id: int, fetched: Fetched = NOTHING_FETCHED
+    *, tenant: Tenant, actor_id: int, character_id: int, looked_up: LookedUp = lookups.NOTHING
 ) -> bool:
     """REQUEST_INVITE: the actor invites a character, founding a party first
     when he has none; sends the invite service's CREATE command.
@@ -346,9 +334,7 @@ def party_request_invite(
     upstream publishes it. Any member may invite (no leader check upstream).
     Returns whether the invite command was sent.
     """
-    membership.record(tenant, fetched)
-    with transaction.atomic():
-        inviter = membership.character(tenant, actor_id)
+    with membership.acting(tenant, looked_up, actor_id) as inviter:
         if inviter is None:
             raise events.refusal(
                 messages.ERROR_UNEXPECTED, actor_id=actor_id, world_id=0, party_id=0
@@ -413,12 +399,14 @@ def party_invite_accepted(
     invite_type: str,
     reference_id: int,
     target_id: int,
-    fetched: Fetched = NOTHING_FETCHED,
+    looked_up: LookedUp = lookups.NOTHING,
 ) -> bool:
     """Invite ACCEPTED: for a PARTY invite, the target joins the referenced party."""
     if invite_type != messages.INVITE_TYPE_PARTY:
         return False
-    return party_join(tenant=tenant, character_id=target_id, party_id=reference_id, fetched=fetched)
+    return party_join(
+        tenant=tenant, character_id=target_id, party_id=reference_id, looked_up=looked_up
+    )
 
 
 # --- operator actions (admin) ------------------------------------------------------

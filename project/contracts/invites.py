@@ -9,8 +9,10 @@ sends one; ``create_command`` writes the field only when given one.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
-from project.messaging import wire
+from project.messaging import registry, wire
+from project.messaging.errors import Record
 from project.messaging.schemas import U8, U32, UUID, GoSchema, Object, Str
 
 COMMAND_TOPIC_INVITE = "COMMAND_TOPIC_INVITE"
@@ -63,3 +65,20 @@ class StatusEvent(GoSchema):
     referenceId = U32()
     type = Str()
     body = Object(StatusBody)
+
+
+def accepted_died(
+    invite_type: str, unexpected: Callable[[registry.Message, int, int], list[Record]]
+) -> registry.DeadFunc:
+    """``on_dead`` of an ACCEPTED the consumer turns into a JOIN (parties, messengers):
+    answered as that JOIN would be, ``unexpected(message, target, reference)`` (the
+    app's ERROR_UNEXPECTED); an invite of another type was never this app's, so
+    nothing."""
+
+    def died(message: registry.Message, reason: str) -> list[Record]:
+        args = message.args
+        if args["invite_type"] != invite_type:
+            return []
+        return unexpected(message, args["target_id"], args["reference_id"])
+
+    return died

@@ -28,38 +28,40 @@ def character_logged_in(
     *, tenant: Tenant, character_id: int, world_id: int, channel_id: int, map_id: int,
     instance: uuid.UUID,
 ) -> None:  # fmt: skip
-    with transaction.atomic():
-        character = _character(tenant, character_id, world_id)
-        character.world_id, character.channel_id = world_id, channel_id
-        character.map_id, character.instance, character.online = map_id, instance, True
-        character.save()
+    _set(
+        tenant,
+        character_id,
+        world_id,
+        world_id=world_id,
+        channel_id=channel_id,
+        map_id=map_id,
+        instance=instance,
+        online=True,
+    )
 
 
 def character_logged_out(*, tenant: Tenant, character_id: int, world_id: int) -> None:
-    with transaction.atomic():
-        character = _character(tenant, character_id, world_id)
-        character.online = False
-        character.save(update_fields=["online", "updated_at"])
+    _set(tenant, character_id, world_id, online=False)
 
 
 def character_changed_channel(
     *, tenant: Tenant, character_id: int, world_id: int, channel_id: int
 ) -> None:
-    with transaction.atomic():
-        character = _character(tenant, character_id, world_id)
-        character.channel_id = channel_id
-        character.save(update_fields=["channel_id", "updated_at"])
+    _set(tenant, character_id, world_id, channel_id=channel_id)
 
 
 def character_changed_map(
     *, tenant: Tenant, character_id: int, world_id: int, channel_id: int, target_map_id: int,
     target_instance: uuid.UUID,
 ) -> None:  # fmt: skip
-    with transaction.atomic():
-        character = _character(tenant, character_id, world_id)
-        character.channel_id, character.map_id = channel_id, target_map_id
-        character.instance = target_instance
-        character.save(update_fields=["channel_id", "map_id", "instance", "updated_at"])
+    _set(
+        tenant,
+        character_id,
+        world_id,
+        channel_id=channel_id,
+        map_id=target_map_id,
+        instance=target_instance,
+    )
 
 
 def character_changed_level(*, tenant: Tenant, character_id: int, world_id: int, current: int):
@@ -85,6 +87,7 @@ def character_deleted(*, tenant: Tenant, character_id: int) -> None:
 
 
 def _set(tenant: Tenant, character_id: int, world_id: int, **values: object) -> None:
+    """Change these fields of the character's entry (made, in ``world_id``, if missing)."""
     with transaction.atomic():
         character = _character(tenant, character_id, world_id)
         for name, value in values.items():

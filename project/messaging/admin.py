@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from project.admin import ReadOnlyAdmin, tenant_column, truncated
+from project.admin import ReadOnlyAdmin, set_filter, tenant_column, truncated
 from project.messaging import inbox
 from project.messaging.bus import wake_relay as bus_wake_relay
 from project.messaging.models import (
@@ -155,34 +155,10 @@ class DeadLetterAdmin(InboxMessageAdmin):
         return truncated(obj.error)
 
 
-class SentFilter(admin.SimpleListFilter):
-    title = "sent"
-    parameter_name = "sent"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("yes", "sent"), ("no", "not sent")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.exclude(sent_at=None)
-        if self.value() == "no":
-            return queryset.filter(sent_at=None)
-        return queryset
-
-
-class ParkedFilter(admin.SimpleListFilter):
-    title = "parked"
-    parameter_name = "parked"
-
-    def lookups(self, request: HttpRequest, model_admin: admin.ModelAdmin) -> list:
-        return [("yes", "parked (refused by the broker)"), ("no", "not parked")]
-
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
-        if self.value() == "yes":
-            return queryset.exclude(parked_at=None)
-        if self.value() == "no":
-            return queryset.filter(parked_at=None)
-        return queryset
+SentFilter = set_filter("sent_at", "sent", [("yes", "sent"), ("no", "not sent")])
+ParkedFilter = set_filter(
+    "parked_at", "parked", [("yes", "parked (refused by the broker)"), ("no", "not parked")]
+)
 
 
 @admin.register(OutboxMessage)

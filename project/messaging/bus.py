@@ -21,6 +21,7 @@ from kafka.record.default_records import DefaultRecordBatchBuilder
 
 from project.db import statements
 from project.messaging import coordination, wire
+from project.messaging.errors import Record
 from project.messaging.models import OutboxMessage, store_headers
 from project.tenancy.models import Tenant
 
@@ -136,6 +137,11 @@ _INSERTED = (
     "cause",
     "shadow",
 )
+
+
+def emit_record(tenant: Tenant, record: Record) -> OutboxMessage:
+    """``emit`` of a built record (a builder's, or a refusal's event)."""
+    return emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
 
 
 def wake_relay() -> None:

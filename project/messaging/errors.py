@@ -91,7 +91,7 @@ def answer(tenant: Any, refusal: DomainError) -> None:
         opened = transaction.get_connection().in_atomic_block
         with contextlib.nullcontext() if opened else transaction.atomic():
             for record in refusal.events:
-                bus.emit(tenant=tenant, topic=record.topic, key=record.key, value=record.value)
+                bus.emit_record(tenant, record)
 
 
 class Transient(Exception):

@@ -10,8 +10,9 @@ test builds a record with each builder and checks it against its declaration.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from project.messaging.schemas import GoSchema
+from project.messaging.schemas import GoSchema, Object
 
 KEY_U32 = "upstream's CreateKey: the id as uint32 little-endian, then four zero bytes"
 KEY_TEXT = "the UUID's text, ASCII"
@@ -24,3 +25,12 @@ class Produced:
     token: str
     key: str
     messages: dict[str, type[GoSchema]]
+
+
+def with_body(
+    envelope: type[GoSchema], body: type[GoSchema], *, suffix: str, **after: Any
+) -> type[GoSchema]:
+    """``envelope`` with this ``body``, named ``<Body><suffix>``: the declaration of one
+    type of a topic whose types differ only in their body. ``after``: fields written
+    after the body (parties' ``transactionId``)."""
+    return type(f"{body.__name__}{suffix}", (envelope,), {"body": Object(body), **after})

@@ -58,22 +58,18 @@ class DatabaseState:
             "atlas_outbox_parked", "Outbox rows the broker refused for good (parked)."
         )
         try:
-            pending = (
-                InboxMessage.objects.filter(state=InboxMessage.State.PENDING)
-                .values("app", "topic")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            for row in pending:
-                inbox.add_metric([row["app"], row["topic"]], row["n"])
-            dead_rows = (
-                InboxMessage.objects.filter(state=InboxMessage.State.DEAD)
-                .values("app", "topic")
-                .annotate(n=Count("id"))
-                .order_by()
-            )
-            for row in dead_rows:
-                dead.add_metric([row["app"], row["topic"]], row["n"])
+            for state, family in (
+                (InboxMessage.State.PENDING, inbox),
+                (InboxMessage.State.DEAD, dead),
+            ):
+                rows = (
+                    InboxMessage.objects.filter(state=state)
+                    .values("app", "topic")
+                    .annotate(n=Count("id"))
+                    .order_by()
+                )
+                for row in rows:
+                    family.add_metric([row["app"], row["topic"]], row["n"])
             if _PARKING:
                 parked.add_metric([], OutboxMessage.objects.exclude(parked_at=None).count())
             unsent = _unsent().aggregate(n=Count("id"), oldest=Min("created_at"))

@@ -221,23 +221,21 @@ def consume_spans(app: str, group: str, records: list, start_ns: int, end_ns: in
     if tracer() is None:
         return
     for record in records:
-        parent = wire.TraceParent.parse(wire.header(record.headers or [], wire.TRACEPARENT))
-        span = _start(
-            f"consume {record.topic}",
+        _messaging_span(
+            "consume",
             "CONSUMER",
-            parent=_parent(parent),
-            start_time=start_ns,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "receive",
-                "messaging.destination.name": record.topic,
+            "receive",
+            record.topic,
+            record.headers or [],
+            start_ns,
+            end_ns,
+            {
                 "messaging.consumer.group.name": group,
                 "messaging.destination.partition.id": str(record.partition),
                 "messaging.kafka.offset": record.offset,
                 "atlas.app": app,
             },
         )
-        span.end(end_time=end_ns)
 
 
 def publish_spans(rows: list, start_ns: int, end_ns: int) -> None:
@@ -245,17 +243,40 @@ def publish_spans(rows: list, start_ns: int, end_ns: int) -> None:
     if tracer() is None:
         return
     for row in rows:
-        parent = wire.TraceParent.parse(wire.header(row.header_list, wire.TRACEPARENT))
-        span = _start(
-            f"publish {row.topic}",
+        _messaging_span(
+            "publish",
             "PRODUCER",
-            parent=_parent(parent),
-            start_time=start_ns,
-            attributes={
-                "messaging.system": "kafka",
-                "messaging.operation.type": "send",
-                "messaging.destination.name": row.topic,
-                "atlas.outbox_id": row.id,
-            },
+            "send",
+            row.topic,
+            row.header_list,
+            start_ns,
+            end_ns,
+            {"atlas.outbox_id": row.id},
         )
-        span.end(end_time=end_ns)
+
+
+def _messaging_span(
+    verb: str,
+    kind: str,
+    operation: str,
+    topic: str,
+    headers: list,
+    start_ns: int,
+    end_ns: int,
+    attributes: dict,
+) -> None:
+    """A finished span of one Kafka record, child of the traceparent in its headers."""
+    parent = wire.TraceParent.parse(wire.header(headers, wire.TRACEPARENT))
+    span = _start(
+        f"{verb} {topic}",
+        kind,
+        parent=_parent(parent),
+        start_time=start_ns,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": operation,
+            "messaging.destination.name": topic,
+            **attributes,
+        },
+    )
+    span.end(end_time=end_ns)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
+T = TypeVar("T")
+
 
 class HttpError(Exception):
     """Answer ``status`` with ``body`` (empty by default, as upstream mostly does)."""
@@ -25,3 +29,11 @@ class NotFound(HttpError):
 
     def __init__(self) -> None:
         super().__init__(404)
+
+
+def found(value: T | None, missing: HttpError | None = None) -> T:
+    """A looked-up resource, or the view's answer to its absence (404 unless
+    ``missing`` says otherwise: upstream answers some reads with a 500)."""
+    if value is None:
+        raise missing if missing is not None else NotFound()
+    return value

@@ -48,6 +48,14 @@ def query_value(request: HttpRequest, name: str, default: str = "") -> str:
     return values[0] if values else default
 
 
+def query_id(request: HttpRequest, name: str) -> int | None:
+    """An id filter (``filter[members.id]``): ``None`` when absent, else read as path
+    ids are (``parse_int_truncated_u32``)."""
+    if name not in request.GET:
+        return None
+    return parse_int_truncated_u32(query_value(request, name))
+
+
 @dataclass(frozen=True, slots=True)
 class Body:
     id: str
@@ -74,12 +82,12 @@ def read_body(
         document = wire.loads(request.body)
     except wire.WireError as exc:
         raise _refused(request, f"the body is not JSON ({exc})") from None
-    data = _field(document, "data")
+    data = go_field(document, "data")
     if not isinstance(data, dict):
         raise _refused(request, "the body has no data object")
-    if (got := _field(data, "type")) != type_:
+    if (got := go_field(data, "type")) != type_:
         raise _refused(request, f"data.type is {got!r}, this resource's is {type_!r}")
-    resource_id = _field(data, "id")
+    resource_id = go_field(data, "id")
     if resource_id is None:
         resource_id = ""
     if not isinstance(resource_id, str):
@@ -93,12 +101,12 @@ def read_body(
                 f"data.id {resource_id!r} is not a decimal integer "
                 '(missing or empty included: a create sends "id": "0")',
             ) from None
-    raw_attributes = _field(data, "attributes")
+    raw_attributes = go_field(data, "attributes")
     try:
         decoded = attributes().load(raw_attributes if raw_attributes is not None else {})
     except ValidationError as exc:
         raise _refused(request, f"data.attributes: {exc.messages}") from None
-    relationships = _field(data, "relationships")
+    relationships = go_field(data, "relationships")
     return Body(resource_id, decoded, relationships if isinstance(relationships, dict) else {})
 
 
@@ -107,8 +115,9 @@ def _refused(request: HttpRequest, reason: str) -> BadRequest:
     return BadRequest()
 
 
-def _field(obj: object, name: str) -> object:
-    """A member found case-insensitively, as Go's decoder matches struct fields."""
+def go_field(obj: object, name: str) -> object:
+    """A member of a decoded JSON object found case-insensitively, as Go's decoder
+    matches struct fields (the last match wins); ``None`` if absent or not an object."""
     if not isinstance(obj, dict):
         return None
     found = None

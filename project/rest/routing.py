@@ -14,6 +14,7 @@ import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from django import db
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
@@ -25,6 +26,7 @@ from django.views.decorators.csrf import csrf_exempt
 from project import tenancy
 from project.messaging import bus, wire
 from project.messaging.errors import DomainError
+from project.rest import declarations
 from project.rest.declarations import Operation
 from project.rest.documents import error
 from project.rest.errors import HttpError
@@ -97,6 +99,64 @@ def route(
 
 def routes(*groups: list[URLPattern]) -> list[URLPattern]:
     return [pattern for group in groups for pattern in group]
+
+
+def get_route(
+    pattern: str, view: View, *, ids: dict[str, str] | None = None, **declared: Any
+) -> list[URLPattern]:
+    """A path that only answers GET, declared as ``op(view, **declared)``: most
+    routes are one read."""
+    return route(pattern, ids=ids, GET=declarations.op(view, **declared))
+
+
+def member_routes(
+    owner: str,
+    noun: str,
+    member: declarations.ResourceType,
+    *,
+    page_size: int,
+    list_view: View,
+    join_view: View,
+    get_view: View,
+    leave_view: View,
+) -> list[URLPattern]:
+    """The members of a group resource at ``owner`` (``parties/{partyId}``), as
+    upstream serves those of a party and of a messenger alike: the list (a
+    game-capped one: ``page_size`` is also the largest page; also under
+    ``relationships/``, as api2go links it), a POST of a ``member`` resource that is
+    its JOIN, one member, and a DELETE that is its LEAVE. A missing group is
+    upstream's 500."""
+    listed = declarations.op(
+        list_view,
+        summary=f"The {noun}'s members by character id",
+        returns=declarations.many(member, page_size=page_size, max_page_size=page_size),
+        errors={500: declarations.UPSTREAM_500},
+    )
+    return routes(
+        route(
+            f"{owner}/members",
+            GET=listed,
+            POST=declarations.op(
+                join_view,
+                summary="JOIN command of the member (data.id: the character id)",
+                body=declarations.RequestDocument(member.type, member.attributes),
+                returns=declarations.no_body(202),
+            ),
+        ),
+        route(f"{owner}/relationships/members", GET=listed),
+        route(
+            f"{owner}/members/{{memberId}}",
+            GET=declarations.op(
+                get_view,
+                summary=f"One member of the {noun}",
+                returns=declarations.one(member),
+                errors={404: "not a member", 500: declarations.UPSTREAM_500},
+            ),
+            DELETE=declarations.op(
+                leave_view, summary="LEAVE command of the member", returns=declarations.no_body(202)
+            ),
+        ),
+    )
 
 
 def _respond(request: HttpRequest, view: View, parts: dict[str, str], *, tenant: bool):

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from parties import services
+from parties.lookups import LookedUp
 from parties.models import Character, Party
 from tests.parties.support import (
     MEMBER_TOPIC,
@@ -50,7 +51,9 @@ def test_login_of_a_member_sets_online_and_channel_and_tells_the_party(tenant):
     Character.objects.filter(character_id=1002).update(map_id=100, name="Old")
     fresh = facts(1002, name="New", level=70, job_id=311, gm=0)
 
-    services.character_login(tenant=tenant, character_id=1002, channel_id=4, fresh=fresh)
+    services.character_login(
+        tenant=tenant, character_id=1002, channel_id=4, looked_up=LookedUp(fresh=fresh)
+    )
 
     character = cached(tenant, 1002)
     # the event's map and world are not applied, only its channel
@@ -66,7 +69,7 @@ def test_login_of_an_unknown_character_populates_it_without_an_event(tenant):
     known = facts(1002, map_id=300, channel_id=1)
 
     services.character_login(
-        tenant=tenant, character_id=1002, channel_id=2, fetched={1002: known}, fresh=known
+        tenant=tenant, character_id=1002, channel_id=2, looked_up=LookedUp({1002: known}, known)
     )
 
     character = cached(tenant, 1002)
@@ -75,7 +78,9 @@ def test_login_of_an_unknown_character_populates_it_without_an_event(tenant):
 
 
 def test_login_with_a_failed_lookup_does_nothing(tenant):
-    services.character_login(tenant=tenant, character_id=1002, channel_id=2, fetched={1002: None})
+    services.character_login(
+        tenant=tenant, character_id=1002, channel_id=2, looked_up=LookedUp({1002: None})
+    )
 
     assert not Character.objects.exists()
 
@@ -83,7 +88,9 @@ def test_login_with_a_failed_lookup_does_nothing(tenant):
 def test_login_keeps_cached_values_when_the_refetch_fails(tenant):
     cache(tenant, 1002, name="Kept", level=12)
 
-    services.character_login(tenant=tenant, character_id=1002, channel_id=3, fresh=None)
+    services.character_login(
+        tenant=tenant, character_id=1002, channel_id=3, looked_up=LookedUp(fresh=None)
+    )
 
     character = cached(tenant, 1002)
     assert (character.name, character.level, character.online) == ("Kept", 12, True)
@@ -131,10 +138,13 @@ def test_channel_and_map_changes_are_stored_without_events(tenant):
 
 def test_a_character_event_for_an_unknown_character_populates_the_cache(tenant):
     services.character_map_changed(
-        tenant=tenant, character_id=1005, target_map_id=5, fetched={1005: facts(1005, level=9)}
+        tenant=tenant,
+        character_id=1005,
+        target_map_id=5,
+        looked_up=LookedUp({1005: facts(1005, level=9)}),
     )
     services.character_map_changed(
-        tenant=tenant, character_id=1006, target_map_id=5, fetched={1006: None}
+        tenant=tenant, character_id=1006, target_map_id=5, looked_up=LookedUp({1006: None})
     )
 
     assert (cached(tenant, 1005).level, cached(tenant, 1005).map_id) == (9, 5)
@@ -180,9 +190,11 @@ def test_level_and_job_changes_of_a_member_are_told_even_when_unchanged(tenant):
 def test_gm_changed_takes_the_gm_level_the_character_service_gives_now(tenant):
     cache(tenant, 1001, gm=0)
 
-    services.character_gm_changed(tenant=tenant, character_id=1001, fresh=facts(1001, gm=3))
+    services.character_gm_changed(
+        tenant=tenant, character_id=1001, looked_up=LookedUp(fresh=facts(1001, gm=3))
+    )
     assert cached(tenant, 1001).gm == 3
-    services.character_gm_changed(tenant=tenant, character_id=1001, fresh=None)
+    services.character_gm_changed(tenant=tenant, character_id=1001, looked_up=LookedUp(fresh=None))
     assert cached(tenant, 1001).gm == 3
     # a GM may no longer create
     services.party_create(tenant=tenant, actor_id=1001)
@@ -245,7 +257,10 @@ def test_a_deleted_character_in_no_party_is_unexpected_with_party_0(tenant):
 
     services.character_deleted(tenant=tenant, character_id=1003, transaction_id=uuid.uuid4())
     services.character_deleted(
-        tenant=tenant, character_id=1004, transaction_id=uuid.uuid4(), fetched={1004: None}
+        tenant=tenant,
+        character_id=1004,
+        transaction_id=uuid.uuid4(),
+        looked_up=LookedUp({1004: None}),
     )
 
     assert statuses(tenant) == [

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from parties import services
+from parties.lookups import LookedUp
 from parties.models import Character, Party
 from project.messaging import wire
 from tests.parties.support import INVITE_TOPIC, STATUS_TOPIC, cache, error, facts, status, statuses
@@ -77,7 +78,7 @@ def test_create_makes_the_actor_leader_of_party_1000000000(tenant):
 def test_create_populates_the_cache_from_the_lookup(tenant):
     fetched = {1001: facts(1001, world_id=2, name="Ann", level=44, job_id=210, map_id=100)}
 
-    services.party_create(tenant=tenant, actor_id=1001, fetched=fetched)
+    services.party_create(tenant=tenant, actor_id=1001, looked_up=LookedUp(fetched))
 
     character = Character.objects.get(tenant=tenant, character_id=1001)
     assert (character.name, character.level, character.job_id, character.world_id) == (
@@ -91,7 +92,7 @@ def test_create_populates_the_cache_from_the_lookup(tenant):
 
 
 def test_create_with_a_failed_lookup_is_unexpected_and_caches_nothing(tenant):
-    services.party_create(tenant=tenant, actor_id=1001, fetched={1001: None})
+    services.party_create(tenant=tenant, actor_id=1001, looked_up=LookedUp({1001: None}))
 
     assert statuses(tenant) == [error("ERROR_UNEXPECTED", actor=1001, world=0, party=0)]
     assert outbox_rows(STATUS_TOPIC, tenant)[0].key == wire.key_u32(0)
@@ -181,7 +182,9 @@ def test_beginners_and_gms_may_join(tenant):
 def test_join_with_a_failed_lookup_is_unexpected_with_world_0(tenant):
     party_id = make_party(tenant, 1001)
 
-    services.party_join(tenant=tenant, character_id=1002, party_id=party_id, fetched={1002: None})
+    services.party_join(
+        tenant=tenant, character_id=1002, party_id=party_id, looked_up=LookedUp({1002: None})
+    )
 
     assert statuses(tenant) == [error("ERROR_UNEXPECTED", actor=1002, world=0, party=party_id)]
 
@@ -292,7 +295,11 @@ def test_leaving_a_party_one_is_not_in_is_unexpected_and_so_is_leaving_twice(ten
 
 def test_leave_with_a_failed_lookup_is_unexpected_with_world_0(tenant):
     services.party_leave(
-        tenant=tenant, character_id=1002, party_id=P1, transaction_id=uuid.uuid4(), fetched={}
+        tenant=tenant,
+        character_id=1002,
+        party_id=P1,
+        transaction_id=uuid.uuid4(),
+        looked_up=LookedUp({}),
     )
 
     # the ERROR carries the nil transaction id, not the command's
@@ -359,7 +366,11 @@ def test_expelling_a_non_member_or_an_unknown_character_is_unexpected(tenant):
 
     services.party_expel(tenant=tenant, actor_id=1001, party_id=party_id, character_id=1003)
     services.party_expel(
-        tenant=tenant, actor_id=1001, party_id=party_id, character_id=0, fetched={0: None}
+        tenant=tenant,
+        actor_id=1001,
+        party_id=party_id,
+        character_id=0,
+        looked_up=LookedUp({0: None}),
     )
     services.party_expel(tenant=tenant, actor_id=1001, party_id=P2, character_id=1002)
 
@@ -423,7 +434,11 @@ def test_the_new_leader_must_be_a_member(tenant):
 
     services.party_change_leader(tenant=tenant, actor_id=1001, party_id=party_id, leader_id=1003)
     services.party_change_leader(
-        tenant=tenant, actor_id=1001, party_id=party_id, leader_id=1004, fetched={1004: None}
+        tenant=tenant,
+        actor_id=1001,
+        party_id=party_id,
+        leader_id=1004,
+        looked_up=LookedUp({1004: None}),
     )
 
     assert statuses(tenant) == [
@@ -556,9 +571,11 @@ def test_beginners_and_gms_may_be_invited(tenant):
 def test_failed_lookups_of_inviter_and_invitee(tenant):
     party_id = make_party(tenant, 1001)
 
-    services.party_request_invite(tenant=tenant, actor_id=1009, character_id=1001, fetched={})
     services.party_request_invite(
-        tenant=tenant, actor_id=1001, character_id=1008, fetched={1008: None}
+        tenant=tenant, actor_id=1009, character_id=1001, looked_up=LookedUp({})
+    )
+    services.party_request_invite(
+        tenant=tenant, actor_id=1001, character_id=1008, looked_up=LookedUp({1008: None})
     )
 
     assert statuses(tenant) == [

@@ -84,11 +84,11 @@ def test_a_service_with_kwargs_is_refused():
 def test_extra_arguments_are_computed_from_the_message():
     calls = []
 
-    def service(*, tenant, target_id: int, fetched) -> None:
-        calls.append((tenant, target_id, fetched))
+    def service(*, tenant, target_id: int, looked_up) -> None:
+        calls.append((tenant, target_id, looked_up))
 
     handler = registry.service_handler(
-        service, Command, {"fetched": lambda m: m.prepared["level"] * 2}
+        service, Command, {"looked_up": lambda m: m.prepared["level"] * 2}
     )
     handler(
         registry.Message(

@@ -9,6 +9,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -16,6 +17,7 @@ from project.messaging import bus
 from project.messaging.errors import DomainError
 from project.tenancy.models import Tenant
 from transport import messages, selectors
+from transport.lookups import LookedUp
 from transport.models import (
     Instance,
     InstanceCharacter,
@@ -129,42 +131,24 @@ def instance_transport_start(
     return Started(instance, route)
 
 
-def _change_map(
-    tenant: Tenant,
-    *,
-    world_id: int,
-    character_id: int,
-    channel_id: int,
-    map_id: int,
-    instance: uuid.UUID,
-    portal_id: int,
-) -> None:
-    """Warp the character (the character service's CHANGE_MAP command)."""
+def _change_map(tenant: Tenant, *, character_id: int, **fields: Any) -> None:
+    """Warp the character: the character service's CHANGE_MAP command
+    (``messages.change_map``'s fields)."""
     bus.emit(
         tenant=tenant,
         topic=messages.COMMAND_TOPIC_CHARACTER,
         key=messages.character_key(character_id),
-        value=messages.change_map(
-            world_id=world_id,
-            character_id=character_id,
-            channel_id=channel_id,
-            map_id=map_id,
-            instance=instance,
-            portal_id=portal_id,
-        ),
+        value=messages.change_map(character_id=character_id, **fields),
     )
 
 
-def _instance_event(
-    tenant: Tenant, *, world_id: int, character_id: int, event_type: str, body: dict
-) -> None:
+def _instance_event(tenant: Tenant, *, character_id: int, **fields: Any) -> None:
+    """An instance transport event (``messages.instance_event``'s fields)."""
     bus.emit(
         tenant=tenant,
         topic=messages.EVENT_TOPIC_INSTANCE_TRANSPORT,
         key=messages.character_key(character_id),
-        value=messages.instance_event(
-            world_id=world_id, character_id=character_id, event_type=event_type, body=body
-        ),
+        value=messages.instance_event(character_id=character_id, **fields),
     )
 
 
@@ -442,13 +426,13 @@ def character_logout(
     world_id: int,
     channel_id: int,
     map_id: int,
-    start_map_portal: dict | None = None,
+    looked_up: LookedUp | None = None,
 ) -> None:
     """LOGOUT: cancel the character's instance trip, then the scheduled-route
     warp back to the start map, as two separate steps of one transaction.
 
-    ``start_map_portal`` is ``{"mapId": …, "portalId": …}`` looked up beforehand for
-    the route owning ``map_id``; without it (or for another map) portal 0 is used.
+    ``looked_up`` is the spawn portal of the start map of the route owning
+    ``map_id``, looked up beforehand; without it (or for another map) portal 0 is used.
     """
     with transaction.atomic():
         _leave_instance(
@@ -461,8 +445,8 @@ def character_logout(
         route = selectors.scheduled_route_owning_map(tenant=tenant, map_id=map_id)
         if route is not None:
             portal = 0
-            if start_map_portal and start_map_portal.get("mapId") == route.start_map_id:
-                portal = int(start_map_portal.get("portalId") or 0)
+            if looked_up is not None and looked_up.map_id == route.start_map_id:
+                portal = looked_up.portal_id
             _change_map(
                 tenant,
                 world_id=world_id,

@@ -4,12 +4,10 @@ By default every service's, as committed in docs/asyncapi.yaml (a test regenerat
 it and compares); ``--running``: the apps this deployment runs (``ATLAS_SERVICES``).
 """
 
-from pathlib import Path
-
 from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
 
+from project.commands import DocumentCommand
 from project.messaging import asyncapi, registry
 
 
@@ -22,19 +20,11 @@ def every_service_document() -> str:
     return asyncapi.dumps(asyncapi.build(apps))
 
 
-class Command(BaseCommand):
+class Command(DocumentCommand):
     help = "Write the AsyncAPI document of the Kafka records (docs/asyncapi.yaml)."
+    running_help = "this deployment's apps"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--running", action="store_true", help="this deployment's apps")
-        parser.add_argument("--output", help="write to this file instead of standard output")
-
-    def handle(self, *args: object, running: bool, output: str | None, **options: object) -> None:
+    def document(self, *, running: bool) -> str:
         if running:
-            text = asyncapi.dumps(asyncapi.build(list(registry.running())))
-        else:
-            text = every_service_document()
-        if output:
-            Path(output).write_text(text, encoding="utf-8")
-        else:
-            self.stdout.write(text, ending="")
+            return asyncapi.dumps(asyncapi.build(list(registry.running())))
+        return every_service_document()

@@ -9,21 +9,17 @@ exits 0: a hook that failed is logged, and serving goes on (``project.startup``)
 from django.core.management.base import BaseCommand, CommandParser
 
 from project import startup
+from project.commands import add_apps_argument
 
 
 class Command(BaseCommand):
     help = "Do the apps' before-serving work (transport: load every tenant's routes)."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--apps",
-            default="",
-            help="comma-separated app labels (default: the apps ATLAS_SERVICES runs, and the "
-            "platform's own)",
-        )
+        add_apps_argument(parser, "prepare")
 
-    def handle(self, *args: object, apps: str, **options: object) -> None:
-        chosen = [a.strip() for a in apps.split(",") if a.strip()] or None
+    def handle(self, *args: object, apps: list[str], **options: object) -> None:
+        chosen = apps or None
         outcome = startup.run(chosen)
         done = ", ".join(f"{label}: {'done' if ok else 'failed'}" for label, ok in outcome.items())
         self.stdout.write(f"before serving: {done or 'nothing to do'}")

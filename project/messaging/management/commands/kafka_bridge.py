@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import DatabaseError
 
 from project import startup
+from project.commands import add_apps_argument
 from project.messaging import bridge, registry
 from project.messaging.signals import stop_event
 from project.shadow import switch
@@ -17,18 +18,13 @@ class Command(BaseCommand):
     help = "Consume the apps' Kafka topics into the inbox and enqueue their handling."
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--apps",
-            default="",
-            help="comma-separated apps to bridge (default: every app of ATLAS_SERVICES, and "
-            "the platform's own consumers)",
-        )
+        add_apps_argument(parser, "bridge")
 
-    def handle(self, *args: object, apps: str, **options: object) -> None:
+    def handle(self, *args: object, apps: list[str], **options: object) -> None:
         # SIGUSR1 prints every thread's stack: where a consumer thread waits, live.
         faulthandler.register(signal.SIGUSR1, all_threads=True)
         running = registry.running()
-        chosen = [a.strip() for a in apps.split(",") if a.strip()]
+        chosen = apps
         if not chosen:
             chosen = [name for name, c in running.items() if c.subscriptions]
         if outside := [app for app in chosen if app not in running]:

@@ -5,11 +5,9 @@ docs/openapi.json (a test regenerates it and compares); ``--running``: the route
 this deployment serves (``ATLAS_SERVICES``), as ``/api/openapi.json`` answers.
 """
 
-from pathlib import Path
-
 from django.conf import settings
-from django.core.management.base import BaseCommand, CommandParser
 
+from project.commands import DocumentCommand
 from project.rest import openapi
 from project.urls import api_urlpatterns
 
@@ -19,16 +17,9 @@ def every_service_document() -> str:
     return openapi.dumps(openapi.build(api_urlpatterns(list(settings.DOMAIN_APPS), [])))
 
 
-class Command(BaseCommand):
+class Command(DocumentCommand):
     help = "Write the OpenAPI document of the REST API (docs/openapi.json)."
+    running_help = "this deployment's routes"
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--running", action="store_true", help="this deployment's routes")
-        parser.add_argument("--output", help="write to this file instead of standard output")
-
-    def handle(self, *args: object, running: bool, output: str | None, **options: object) -> None:
-        text = openapi.dumps(openapi.running_document()) if running else every_service_document()
-        if output:
-            Path(output).write_text(text, encoding="utf-8")
-        else:
-            self.stdout.write(text, ending="")
+    def document(self, *, running: bool) -> str:
+        return openapi.dumps(openapi.running_document()) if running else every_service_document()

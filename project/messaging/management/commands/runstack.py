@@ -32,30 +32,17 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--kafka-port",
-            type=int,
-            default=settings.STACK_KAFKA_PORT,
-            help="embedded Kafka broker port (env ATLAS_KAFKA_PORT, default 9092)",
-        )
-        parser.add_argument(
-            "--redis-port",
-            type=int,
-            default=settings.STACK_REDIS_PORT,
-            help="embedded Redis port (env ATLAS_REDIS_PORT, default 6379)",
-        )
-        parser.add_argument(
-            "--web-port",
-            type=int,
-            default=settings.STACK_WEB_PORT,
-            help="REST and admin port (env REST_PORT, default 8080)",
-        )
-        parser.add_argument(
-            "--flower-port",
-            type=int,
-            default=settings.STACK_FLOWER_PORT,
-            help="Flower port (env ATLAS_FLOWER_PORT, default 5555)",
-        )
+        for option, default, what, env, usual in (
+            ("--kafka-port", settings.STACK_KAFKA_PORT, "embedded Kafka broker port",
+             "ATLAS_KAFKA_PORT", 9092),
+            ("--redis-port", settings.STACK_REDIS_PORT, "embedded Redis port",
+             "ATLAS_REDIS_PORT", 6379),
+            ("--web-port", settings.STACK_WEB_PORT, "REST and admin port", "REST_PORT", 8080),
+            ("--flower-port", settings.STACK_FLOWER_PORT, "Flower port", "ATLAS_FLOWER_PORT", 5555),
+        ):  # fmt: skip
+            parser.add_argument(
+                option, type=int, default=default, help=f"{what} (env {env}, default {usual})"
+            )
         parser.add_argument(
             "--kafka",
             action="store_const",
