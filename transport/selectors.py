@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Iterable
 
 from django.db.models import Count, Q, QuerySet
 
@@ -26,7 +27,15 @@ def trips_of(route: Route) -> list[timetable.Trip]:
     return [timetable.Trip.from_row(row) for row in route.schedule]
 
 
-def route_view(route: Route) -> RouteView:
+def route_view(
+    route: Route,
+    *,
+    trips: list[timetable.Trip] | None = None,
+    points: list[int] | None = None,
+) -> RouteView:
+    """What planning needs of ``route``; ``trips`` and ``points`` (its boundaries)
+    when the caller has them parsed already (the tick's routes are read without
+    their schedules)."""
     return RouteView(
         tenant_id=route.tenant.uuid,
         route_id=route.route_id,
@@ -34,19 +43,29 @@ def route_view(route: Route) -> RouteView:
         en_route_map_ids=list(route.en_route_map_ids),
         destination_map_id=route.destination_map_id,
         observation_map_id=route.observation_map_id,
-        trips=trips_of(route),
+        trips=trips_of(route) if trips is None else trips,
         state=route.state,
         next_boundary_at=route.next_boundary_at,
+        points=points,
     )
 
 
 def routes_due(*, now: dt.datetime) -> list[Route]:
-    """Routes of every tenant with a boundary not yet processed at ``now``: the
-    tick's only query when nothing is due (an index range scan)."""
+    """Routes of every tenant with a boundary not yet processed at ``now``, without
+    their schedules (``schedules`` reads those): the tick's only query when nothing
+    is due (an index range scan)."""
     return list(
         Route.objects.filter(next_boundary_at__lte=now)
         .select_related("tenant")
+        .defer("schedule")
         .order_by("next_boundary_at", "id")
+    )
+
+
+def schedules(*, route_pks: Iterable[int]) -> list[tuple[int, int, list]]:
+    """(pk, version, schedule rows) of the routes, in one query."""
+    return list(
+        Route.objects.filter(pk__in=list(route_pks)).values_list("pk", "version", "schedule")
     )
 
 
@@ -68,12 +87,17 @@ def instance_timers_due(*, now: dt.datetime) -> bool:
     ).exists()
 
 
-def channels_of(*, tenant: Tenant) -> list[tuple[int, int]]:
-    return list(
-        Channel.objects.filter(tenant=tenant)
-        .order_by("world_id", "channel_id")
-        .values_list("world_id", "channel_id")
-    )
+def channels_by_tenant(*, tenant_ids: Iterable[int]) -> dict[int, list[tuple[int, int]]]:
+    """The registered (world, channel) pairs of each tenant, ordered, in one query
+    for all the tenants of the tick's due routes; a tenant with none is absent."""
+    result: dict[int, list[tuple[int, int]]] = {}
+    for tenant_id, world_id, channel_id in (
+        Channel.objects.filter(tenant_id__in=list(tenant_ids))
+        .order_by("tenant_id", "world_id", "channel_id")
+        .values_list("tenant_id", "world_id", "channel_id")
+    ):
+        result.setdefault(tenant_id, []).append((world_id, channel_id))
+    return result
 
 
 def routes_of(*, tenant: Tenant) -> QuerySet[Route]:

@@ -44,6 +44,8 @@ class RouteView:
     trips: list[Trip]
     state: str
     next_boundary_at: dt.datetime | None
+    # ``timetable.boundaries(trips)`` when known (the tick keeps them parsed).
+    points: list[int] | None = None
 
 
 @dataclass
@@ -66,15 +68,15 @@ class Plan:
 
 
 def evaluation_points(
-    route: RouteView, now: dt.datetime, *, catch_up_seconds: float
+    route: RouteView, now: dt.datetime, *, points: Sequence[int], catch_up_seconds: float
 ) -> list[dt.datetime]:
-    """The instants to evaluate at: every unprocessed boundary up to ``now``."""
+    """The instants to evaluate at: every unprocessed boundary up to ``now``
+    (``points``: the route's ``timetable.boundaries``)."""
     marker = route.next_boundary_at
     if marker is None or marker > now:
         return []
     if (now - marker).total_seconds() > catch_up_seconds:
         return [now]
-    points = timetable.boundaries(route.trips)
     instants = [marker]
     while points:
         following = timetable.next_boundary(points, instants[-1])
@@ -93,9 +95,9 @@ def plan(
     portal_for: PortalFor,
     catch_up_seconds: float,
 ) -> Plan:
-    points = timetable.boundaries(route.trips)
+    points = timetable.boundaries(route.trips) if route.points is None else route.points
     result = Plan(state=route.state, next_boundary_at=route.next_boundary_at)
-    instants = evaluation_points(route, now, catch_up_seconds=catch_up_seconds)
+    instants = evaluation_points(route, now, points=points, catch_up_seconds=catch_up_seconds)
     if not instants:
         return result
     world = _World(occupants)

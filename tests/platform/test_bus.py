@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 
 from project.messaging import bus, wire
+from project.messaging.errors import Record
 from project.messaging.models import OutboxMessage, store_headers
 from tests.support import new_tenant
 
@@ -232,3 +234,66 @@ def test_a_record_over_the_producers_limit_is_refused_and_its_transaction_rolls_
         bus.emit(tenant=tenant, topic="EVENT_TOPIC_X", key=b"1", value=too_large)
     assert OutboxMessage.objects.count() == 1
     assert isinstance(bus.RecordTooLarge("x"), ValueError)  # a dead letter at once
+
+
+def test_emit_many_writes_what_emit_would_in_the_order_given_a_batch_an_insert(monkeypatch):
+    """The tick's bulk form: rows like ``emit``'s (headers, environment, the cause's
+    trace with a span each), ids in the order given across tenants, one INSERT per
+    ``ROWS_PER_INSERT`` rows, one wake-up of the relay."""
+    monkeypatch.setattr(bus, "ROWS_PER_INSERT", 2)
+    first, second = new_tenant(), new_tenant(major=185)
+    records = [
+        (tenant, Record(TOKEN, wire.key_u32(n), status(n)))
+        for n, tenant in enumerate([first, second, first, first, second], start=1)
+    ]
+
+    with (
+        CaptureQueriesContext(connection) as context,
+        transaction.atomic(),
+        bus.caused_by(bus.Cause("pr-1", PARENT)),
+    ):
+        returned = bus.emit_many(records)
+        callbacks = [func for _, func, _ in connection.run_on_commit]
+
+    inserts = [q for q in context.captured_queries if q["sql"].startswith("INSERT")]
+    assert len(inserts) == 3
+    assert callbacks.count(bus.wake_relay) == 1
+    rows = list(OutboxMessage.objects.order_by("id"))
+    assert [row.pk for row in rows] == [row.pk for row in returned]
+    assert [(row.tenant_id, bytes(row.key), bytes(row.value)) for row in rows] == [
+        (tenant.pk, record.key, wire.dumps(record.value)) for tenant, record in records
+    ]
+    spans = set()
+    for row, (tenant, _) in zip(rows, records, strict=True):
+        headers = row.header_list
+        assert headers[1:5] == tenant.key.kafka_headers()
+        assert headers[5] == ("ENVIRONMENT", b"pr-1")
+        trace = wire.TraceParent.parse(headers[0][1])
+        assert trace.trace_id == PARENT.trace_id
+        spans.add(trace.span_id)
+        assert row.message_type == "CREATED"
+    assert len(spans) == 5
+
+
+def test_emit_many_without_a_cause_gives_each_record_its_own_root_trace():
+    tenant = new_tenant()
+    with transaction.atomic():
+        rows = bus.emit_many([(tenant, Record(TOKEN, wire.key_u32(n), status(n))) for n in (1, 2)])
+    traces = {wire.TraceParent.parse(dict(r.header_list)["traceparent"]).trace_id for r in rows}
+    assert len(traces) == 2
+
+
+def test_emit_many_writes_nothing_when_one_record_is_over_the_limit():
+    tenant = new_tenant()
+    too_large = {"type": "X", "body": "a" * bus.MAX_RECORD_BYTES}
+    with pytest.raises(bus.RecordTooLarge), transaction.atomic():
+        bus.emit_many(
+            [
+                (tenant, Record(TOKEN, b"1", status(1))),
+                (tenant, Record(TOKEN, b"2", too_large)),
+            ]
+        )
+    assert not OutboxMessage.objects.exists()
+
+    with pytest.raises(RuntimeError, match=r"inside transaction\.atomic"):
+        bus.emit_many([(tenant, Record(TOKEN, b"1", status(1)))])

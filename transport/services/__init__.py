@@ -44,10 +44,11 @@ from transport.services.lease import (
     tick_lease_acquire,
     tick_lease_release,
 )
-from transport.services.routes import route_advance
+from transport.services.routes import Advance, route_advance, routes_advance
 
 __all__ = [
     "TICK_LEASE",
+    "Advance",
     "StartRefused",
     "Started",
     "_configured_tenants",
@@ -65,6 +66,7 @@ __all__ = [
     "instances_sweep_stuck",
     "route_advance",
     "route_config_save",
+    "routes_advance",
     "scheduled_config_delete",
     "scheduled_configuration_recompute",
     "scheduled_configuration_replace",
