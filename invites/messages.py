@@ -40,12 +40,6 @@ CHARACTER_DELETED = character_status.DELETED
 # --- consumed: COMMAND_TOPIC_INVITE --------------------------------------
 
 
-class CreateBody(GoSchema):
-    originatorId = U32()
-    targetId = U32()
-    referenceId = U32()
-
-
 class AcceptBody(GoSchema):
     targetId = U32()
     referenceId = U32()
@@ -72,7 +66,7 @@ class _InviteCommand(GoSchema):
 
 
 class CreateCommandSchema(_InviteCommand):
-    body = Object(CreateBody)
+    body = Object(contracts.CreateBody)
 
 
 class AcceptCommandSchema(_InviteCommand):

@@ -252,12 +252,6 @@ class MemberStatusEvent(GoSchema):
     body = Object(NoBody)
 
 
-class InviteCreateBody(GoSchema):
-    originatorId = U32()
-    targetId = U32()
-    referenceId = U32()
-
-
 class InviteCreateCommand(GoSchema):
     """The invite service's CREATE, type MESSENGER, with a ``transactionId``."""
 
@@ -265,7 +259,7 @@ class InviteCreateCommand(GoSchema):
     worldId = U8()
     inviteType = Str()
     type = Str()
-    body = Object(InviteCreateBody)
+    body = Object(invite_contracts.CreateBody)
 
 
 class RestCommandBody(GoSchema):

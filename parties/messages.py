@@ -313,19 +313,13 @@ class NameChangedStatusBody(GoSchema):
 _member_status = functools.partial(with_body, _MemberStatus, suffix="MemberStatus")
 
 
-class InviteCreateBody(GoSchema):
-    originatorId = U32()
-    targetId = U32()
-    referenceId = U32()
-
-
 class InviteCreateCommand(GoSchema):
     """The invite service's CREATE, without ``transactionId`` (as upstream's parties)."""
 
     worldId = U8()
     inviteType = Str()
     type = Str()
-    body = Object(InviteCreateBody)
+    body = Object(invite_contracts.CreateBody)
 
 
 class _RestCommand(GoSchema):

@@ -51,6 +51,14 @@ def create_command(
     return command
 
 
+# The CREATE command's body: invites reads it, parties and messengers write it. (No
+# docstring: a schema's docstring becomes its description in docs/asyncapi.yaml.)
+class CreateBody(GoSchema):
+    originatorId = U32()
+    targetId = U32()
+    referenceId = U32()
+
+
 class StatusBody(GoSchema):
     originatorId = U32()
     targetId = U32()
