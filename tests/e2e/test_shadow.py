@@ -185,12 +185,21 @@ def test_each_planted_difference_is_reported_in_its_class_and_nothing_else(
             "no_baseline": 1,
         }
 
+        last: dict = {}
+
         def settled() -> dict | None:
             code, found = report(own)
             counts = {k: found[k] for k in wanted}
+            last.update(counts)
             return (code, found) if counts == wanted else None
 
-        code, found = wait_until(settled, timeout=90, interval=1, what="the planted differences")
+        try:
+            code, found = wait_until(
+                settled, timeout=90, interval=1, what="the planted differences"
+            )
+        except AssertionError as timed_out:
+            # say which class fell short: the report's last counts beside the wanted ones
+            raise AssertionError(f"{timed_out}; last report {last}, wanted {wanted}") from None
         assert code == 1  # unexpected differences exist
         rows = {(row["type"], row["class"]): row for row in found["by"]}
         assert set(rows) == {
